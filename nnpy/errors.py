@@ -1,0 +1,32 @@
+"""The errors nnpy raises for user mistakes.
+
+Every user-facing mistake is an ``NnpyError``: the command line turns it into one
+line on stderr and exit code 2, never a traceback.
+"""
+
+
+class NnpyError(Exception):
+    """Base class of every error caused by a user's input (config, file, option)."""
+
+
+class RegistryError(NnpyError, KeyError):
+    """An unknown registered name or an unknown / invalid option."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class ShapeError(NnpyError, ValueError):
+    """A layer received an input shape it cannot handle."""
+
+
+class ConfigError(NnpyError, ValueError):
+    """A config file or override is invalid; the message names the file and the key."""
+
+
+class CheckpointError(NnpyError, ValueError):
+    """A checkpoint is missing, corrupt, of another version or does not fit its model."""
+
+
+class DataError(NnpyError, ValueError):
+    """A dataset is missing or malformed, or an image cannot be read."""

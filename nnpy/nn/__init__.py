@@ -1,0 +1,8 @@
+"""The neural-network core: layers, losses, initializers, metrics and the gradient checker.
+
+Knows nothing of configs, files, datasets or the command line.
+"""
+from . import initializers, layers
+from .gradcheck import GradcheckResult, gradcheck
+from .layer import Layer, build_layer
+from .layers import *  # noqa: F401,F403

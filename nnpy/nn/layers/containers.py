@@ -1,0 +1,150 @@
+"""Layers made of layers: Sequential and the ResNet Residual block."""
+from __future__ import annotations
+
+from collections import Counter
+
+from ...registry import register_layer
+from ..layer import Layer, build_layer, snake_case
+
+
+class _Container(Layer):
+    """Shared naming: a child without a name gets ``<type>_<k>`` (``conv2d_1``, ``conv2d_2``)."""
+
+    def _name_children(self, layers) -> None:
+        counts, seen = Counter(), set()
+        for layer in layers:
+            if layer.name is None:
+                base = snake_case(layer.type_name)
+                while True:
+                    counts[base] += 1
+                    candidate = f"{base}_{counts[base]}"
+                    if candidate not in seen:
+                        break
+                layer.name = candidate
+            if layer.name in seen:
+                raise ValueError(f"two layers are named '{layer.name}' inside '{self.name}'")
+            seen.add(layer.name)
+
+
+@register_layer("Sequential")
+class Sequential(_Container):
+    """Layers applied one after the other.
+
+    Input: whatever the first layer takes; output: what the last layer gives.
+    ``layers`` holds Layer objects or specs such as ``{"type": "Dense", "units": 10}``.
+    """
+
+    def __init__(self, layers=(), name: str | None = None):
+        super().__init__(name)
+        self.layers: list[Layer] = [build_layer(spec) for spec in layers]
+
+    def add(self, layer) -> "Sequential":
+        """Append a layer (or a spec); the model must be built again afterwards."""
+        self.layers.append(build_layer(layer))
+        self.built = False
+        return self
+
+    def children(self):
+        return self.layers
+
+    def build(self, input_shape):
+        self._name_children(self.layers)
+        shape = input_shape
+        for i, layer in enumerate(self.layers):
+            layer.needs_input_grad = self.needs_input_grad if i == 0 else True
+            shape = layer.initialize(shape, self.rng, self.dtype)
+        return shape
+
+    def forward(self, x, training=False):
+        for layer in self.layers:
+            x = layer.forward(x, training)
+        return x
+
+    def backward(self, grad_y):
+        for layer in reversed(self.layers):
+            grad_y = layer.backward(grad_y)
+        return grad_y
+
+    def flops(self):
+        return sum(layer.flops() for layer in self.layers)
+
+    def get_config(self):
+        config = {"type": self.type_name, "layers": [layer.get_config() for layer in self.layers]}
+        if self.name is not None:
+            config["name"] = self.name
+        return config
+
+
+@register_layer("Residual")
+class Residual(_Container):
+    """y = activation(main(x) + shortcut(x)), the building block of ResNets.
+
+    ``shortcut``: ``"identity"``, ``"projection"`` (1×1 Conv2D with the stride that
+    matches the main path's output, then BatchNorm) or ``"auto"`` (identity when the
+    shapes agree, else projection). ``activation`` (e.g. ``"ReLU"``) is applied after the sum.
+    """
+
+    def __init__(self, layers=(), shortcut: str = "auto", activation: str | None = "ReLU",
+                 name: str | None = None):
+        super().__init__(name)
+        if shortcut not in ("auto", "identity", "projection"):
+            raise ValueError(f"shortcut must be 'auto', 'identity' or 'projection', not {shortcut!r}")
+        self.main = Sequential(layers, name="main")
+        self.shortcut_kind = shortcut
+        self.shortcut: Layer | None = None
+        self.activation = build_layer(activation) if activation else None
+        if self.activation is not None:
+            self.activation.name = "act"
+
+    def children(self):
+        return [c for c in (self.main, self.shortcut, self.activation) if c is not None]
+
+    def build(self, input_shape):
+        self.main.needs_input_grad = True
+        out = self.main.initialize(input_shape, self.rng, self.dtype)
+        kind = self.shortcut_kind
+        if kind == "auto":
+            kind = "identity" if tuple(out) == tuple(input_shape) else "projection"
+        if kind == "identity":
+            if tuple(out) != tuple(input_shape):
+                raise self.shape_error(f"an identity shortcut, so the main path must keep the shape; it "
+                                       f"gives {tuple(out)}", input_shape)
+            self.shortcut = None
+        else:
+            if len(input_shape) != 3 or len(out) != 3:
+                raise self.shape_error("images (C, H, W) for a projection shortcut", input_shape)
+            stride = max(1, -(-input_shape[1] // out[1]))
+            self.shortcut = Sequential([
+                {"type": "Conv2D", "filters": out[0], "kernel_size": 1, "stride": stride, "use_bias": False},
+                {"type": "BatchNorm"}], name="shortcut")
+            got = self.shortcut.initialize(input_shape, self.rng, self.dtype)
+            if tuple(got) != tuple(out):
+                raise self.shape_error(f"a main path whose output {tuple(out)} a 1×1 projection can match "
+                                       f"(it gives {tuple(got)})", input_shape)
+        if self.activation is not None:
+            self.activation.initialize(out, self.rng, self.dtype)
+        return out
+
+    def forward(self, x, training=False):
+        y = self.main.forward(x, training)
+        y = y + (x if self.shortcut is None else self.shortcut.forward(x, training))
+        return self.activation.forward(y, training) if self.activation is not None else y
+
+    def backward(self, grad_y):
+        if self.activation is not None:
+            grad_y = self.activation.backward(grad_y)
+        grad_x = self.main.backward(grad_y)
+        if self.shortcut is None:
+            return grad_x + grad_y
+        return grad_x + self.shortcut.backward(grad_y)
+
+    def flops(self):
+        return sum(c.flops() for c in self.children())
+
+    def get_config(self):
+        config = {"type": self.type_name, "layers": [l.get_config() for l in self.main.layers],
+                  "shortcut": self.shortcut_kind,
+                  "activation": self.activation.type_name if self.activation else None}
+        if self.name is not None:
+            config["name"] = self.name
+        return config

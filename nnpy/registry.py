@@ -1,0 +1,134 @@
+"""A registry is a dict plus a decorator.
+
+Layers, losses, optimizers, schedulers, initializers, metrics, model symbols and
+datasets are each kept in one ``Registry``. A config names any of them the same
+way: ``{"type": "Conv2D", "filters": 32}`` — the ``type`` picks the class, the
+other keys are its constructor's keyword arguments (read from its signature).
+"""
+from __future__ import annotations
+
+import difflib
+import inspect
+from typing import Any, Callable
+
+from .errors import RegistryError
+
+
+def _norm(name: str) -> str:
+    """Lookup key: case and underscores do not matter (``conv2d`` finds ``Conv2D``)."""
+    return name.lower().replace("_", "").replace("-", "")
+
+
+def did_you_mean(word: str, choices) -> str:
+    """`` (did you mean 'x'?)`` for a near miss, else the empty string."""
+    close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)
+    if not close:
+        lowered = {c.lower(): c for c in choices}
+        close = difflib.get_close_matches(str(word).lower(), list(lowered), n=1, cutoff=0.6)
+        close = [lowered[c] for c in close]
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+def accepted_options(factory: Callable) -> tuple[list[str], bool]:
+    """The keyword arguments ``factory`` accepts, and whether it takes ``**kwargs``."""
+    sig = inspect.signature(factory)
+    names, var_kw = [], False
+    for p in sig.parameters.values():
+        if p.kind is p.VAR_KEYWORD:
+            var_kw = True
+        elif p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name != "self":
+            names.append(p.name)
+    return names, var_kw
+
+
+class Registry:
+    """Named factories of one kind (``"layer"``, ``"optimizer"``, …)."""
+
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._items: dict[str, Callable] = {}   # canonical name -> factory
+        self._keys: dict[str, str] = {}          # normalized name/alias -> canonical name
+
+    def register(self, name: str, *aliases: str) -> Callable:
+        """Decorator: ``@LAYERS.register("Conv2D")``. A duplicate name is an error."""
+        def decorate(factory: Callable) -> Callable:
+            for key in (name, *aliases):
+                if _norm(key) in self._keys:
+                    raise ValueError(f"{self.kind} '{key}' is registered twice")
+                self._keys[_norm(key)] = name
+            self._items[name] = factory
+            factory.registered_name = name
+            return factory
+        return decorate
+
+    def names(self) -> list[str]:
+        """The canonical names, sorted."""
+        return sorted(self._items, key=str.lower)
+
+    def __contains__(self, name) -> bool:
+        return isinstance(name, str) and _norm(name) in self._keys
+
+    def get(self, name: str) -> Callable:
+        """The factory registered as ``name``; an unknown name lists the valid ones."""
+        if not isinstance(name, str) or _norm(name) not in self._keys:
+            raise RegistryError(
+                f"unknown {self.kind} '{name}'{did_you_mean(name, self._items)}; "
+                f"valid {self.kind}s: {', '.join(self.names())}")
+        return self._items[self._keys[_norm(name)]]
+
+    def check_options(self, name: str, options: dict, where: str = "") -> None:
+        """Raise ``RegistryError`` when ``options`` holds a key ``name`` does not take."""
+        factory = self.get(name)
+        valid, var_kw = accepted_options(factory)
+        if var_kw:
+            return
+        for key in options:
+            if key not in valid:
+                raise RegistryError(
+                    f"{where or self.kind + ' ' + repr(name)}: unknown option '{key}'"
+                    f"{did_you_mean(key, valid)}; valid options: {', '.join(valid) or '(none)'}")
+
+    def build(self, spec: Any, **context) -> Any:
+        """Build from ``"name"`` or ``{"type": name, **options}``.
+
+        ``context`` holds arguments supplied by nnpy rather than the user (e.g. the
+        model an optimizer updates); they are passed only if the factory takes them.
+        """
+        if isinstance(spec, str):
+            name, options = spec, {}
+        elif isinstance(spec, dict):
+            if "type" not in spec:
+                raise RegistryError(f"{self.kind} spec {spec!r} has no 'type' key; "
+                                    f"valid {self.kind}s: {', '.join(self.names())}")
+            options = dict(spec)
+            name = options.pop("type")
+        else:
+            raise RegistryError(f"a {self.kind} must be a name or a mapping with 'type', "
+                                f"not {type(spec).__name__} {spec!r}")
+        factory = self.get(name)
+        self.check_options(name, options)
+        valid, var_kw = accepted_options(factory)
+        extra = {k: v for k, v in context.items() if var_kw or k in valid}
+        try:
+            return factory(**extra, **options)
+        except (TypeError, ValueError) as exc:
+            raise RegistryError(f"{self.kind} '{name}': {exc}") from None
+
+
+LAYERS = Registry("layer")
+LOSSES = Registry("loss")
+OPTIMIZERS = Registry("optimizer")
+SCHEDULERS = Registry("scheduler")
+INITIALIZERS = Registry("initializer")
+METRICS = Registry("metric")
+SYMBOLS = Registry("symbol")
+DATASETS = Registry("dataset")
+
+register_layer = LAYERS.register
+register_loss = LOSSES.register
+register_optimizer = OPTIMIZERS.register
+register_scheduler = SCHEDULERS.register
+register_initializer = INITIALIZERS.register
+register_metric = METRICS.register
+register_symbol = SYMBOLS.register
+register_dataset = DATASETS.register
