@@ -52,8 +52,10 @@ class Registry:
     def register(self, name: str, *aliases: str) -> Callable:
         """Decorator: ``@LAYERS.register("Conv2D")``. A duplicate name is an error."""
         def decorate(factory: Callable) -> Callable:
+            if name in self._items:
+                raise ValueError(f"{self.kind} '{name}' is registered twice")
             for key in (name, *aliases):
-                if _norm(key) in self._keys:
+                if self._keys.get(_norm(key), name) != name:
                     raise ValueError(f"{self.kind} '{key}' is registered twice")
                 self._keys[_norm(key)] = name
             self._items[name] = factory

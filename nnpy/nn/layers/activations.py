@@ -1,1 +1,102 @@
-__all__ = []
+"""Element-wise activations and Softmax. Input and output have the same shape."""
+from __future__ import annotations
+
+from ...backend import xp
+from ...registry import register_layer
+from ..layer import Layer
+
+__all__ = ["ReLU", "LeakyReLU", "ELU", "Sigmoid", "Tanh", "Softmax"]
+
+
+@register_layer("ReLU")
+class ReLU(Layer):
+    """y = max(x, 0);  dx = dy · [y > 0]."""
+
+    def forward(self, x, training=False):
+        self.y = xp.maximum(x, 0)
+        return self.y
+
+    def backward(self, grad_y):
+        return xp.where(self.y > 0, grad_y, 0).astype(grad_y.dtype, copy=False)
+
+
+@register_layer("LeakyReLU")
+class LeakyReLU(Layer):
+    """y = x if x > 0 else negative_slope · x."""
+
+    def __init__(self, negative_slope: float = 0.01, name: str | None = None):
+        super().__init__(name)
+        self.negative_slope = float(negative_slope)
+
+    def forward(self, x, training=False):
+        self.positive = x > 0
+        return xp.where(self.positive, x, x * self.negative_slope)
+
+    def backward(self, grad_y):
+        return xp.where(self.positive, grad_y, grad_y * self.negative_slope)
+
+
+@register_layer("ELU")
+class ELU(Layer):
+    """y = x if x > 0 else alpha · (exp(x) − 1);  dy/dx = 1 or y + alpha."""
+
+    def __init__(self, alpha: float = 1.0, name: str | None = None):
+        super().__init__(name)
+        self.alpha = float(alpha)
+
+    def forward(self, x, training=False):
+        self.positive = x > 0
+        self.y = xp.where(self.positive, x, self.alpha * xp.expm1(xp.minimum(x, 0)))
+        return self.y
+
+    def backward(self, grad_y):
+        return xp.where(self.positive, grad_y, grad_y * (self.y + self.alpha))
+
+
+@register_layer("Sigmoid")
+class Sigmoid(Layer):
+    """y = 1 / (1 + exp(−x));  dy/dx = y (1 − y)."""
+
+    def forward(self, x, training=False):
+        # exp of a non-positive number only: no overflow for large |x|
+        e = xp.exp(-xp.abs(x))
+        self.y = xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        return self.y
+
+    def backward(self, grad_y):
+        return grad_y * self.y * (1 - self.y)
+
+
+@register_layer("Tanh")
+class Tanh(Layer):
+    """y = tanh(x);  dy/dx = 1 − y²."""
+
+    def forward(self, x, training=False):
+        self.y = xp.tanh(x)
+        return self.y
+
+    def backward(self, grad_y):
+        return grad_y * (1 - self.y * self.y)
+
+
+@register_layer("Softmax")
+class Softmax(Layer):
+    """Softmax along ``axis`` (default: the last).
+
+    For training a classifier use the ``cross_entropy`` loss on logits instead
+    (fused and numerically stable); this layer is for models that must output
+    probabilities.  dx = y · (dy − Σ dy·y).
+    """
+
+    def __init__(self, axis: int = -1, name: str | None = None):
+        super().__init__(name)
+        self.axis = int(axis)
+
+    def forward(self, x, training=False):
+        z = x - x.max(axis=self.axis, keepdims=True)
+        e = xp.exp(z)
+        self.y = e / e.sum(axis=self.axis, keepdims=True)
+        return self.y
+
+    def backward(self, grad_y):
+        return self.y * (grad_y - (grad_y * self.y).sum(axis=self.axis, keepdims=True))

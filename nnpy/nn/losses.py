@@ -1,0 +1,151 @@
+"""Losses: ``forward(pred, target) -> float`` (mean over the batch), ``backward() -> grad_pred``.
+
+``pred`` is what the model outputs (logits for the classification losses). Targets
+may be integer class ids or one-hot / probability rows.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..backend import xp
+from ..registry import LOSSES, register_loss
+
+
+class Loss:
+    """Base class. Subclasses cache in ``forward`` what ``backward`` needs."""
+
+    def forward(self, pred, target) -> float:
+        raise NotImplementedError
+
+    def backward(self):
+        raise NotImplementedError
+
+    def __call__(self, pred, target) -> float:
+        return self.forward(pred, target)
+
+    @property
+    def type_name(self) -> str:
+        return getattr(type(self), "registered_name", type(self).__name__)
+
+
+def _check_same_shape(loss: Loss, pred, target):
+    target = xp.asarray(target)
+    if target.shape != pred.shape:
+        if target.size == pred.size:
+            target = target.reshape(pred.shape)
+        else:
+            raise ValueError(f"loss '{loss.type_name}': predictions have shape {pred.shape} "
+                             f"but targets {target.shape}")
+    return target.astype(pred.dtype, copy=False)
+
+
+@register_loss("cross_entropy", "categorical_crossentropy", "sparse_categorical_crossentropy", "ce")
+class CrossEntropy(Loss):
+    """Softmax cross-entropy from logits, fused for stability.
+
+    pred (N, C) logits — or (N, T, C), averaged over all N·T positions; target (N,)
+    or (N, T) integer classes, or one-hot / probability rows of pred's shape.
+    With ``label_smoothing`` ε the target becomes (1 − ε)·onehot + ε/C.
+
+    L = −mean_n Σ_c t_nc · log_softmax(z_n)_c;   dL/dz = (softmax(z) − t) / N.
+    """
+
+    def __init__(self, label_smoothing: float = 0.0):
+        if not 0.0 <= float(label_smoothing) < 1.0:
+            raise ValueError(f"label_smoothing must be in [0, 1), not {label_smoothing!r}")
+        self.label_smoothing = float(label_smoothing)
+
+    def forward(self, pred, target):
+        c = pred.shape[-1]
+        z = pred.reshape(-1, c)
+        z = z - z.max(axis=1, keepdims=True)
+        log_sum = xp.log(xp.exp(z).sum(axis=1, keepdims=True))
+        log_p = z - log_sum                                   # (M, C) log-softmax
+        target = xp.asarray(target)
+        n = z.shape[0]
+        if target.ndim == pred.ndim and target.shape[-1] == c and target.size == pred.size:
+            t = target.reshape(-1, c).astype(pred.dtype, copy=False)
+        else:
+            labels = target.reshape(-1).astype(np.int64, copy=False)
+            if labels.shape[0] != n:
+                raise ValueError(f"loss 'cross_entropy': {n} predictions but {labels.shape[0]} targets")
+            if labels.min(initial=0) < 0 or labels.max(initial=0) >= c:
+                raise ValueError(f"loss 'cross_entropy': target classes must be in [0, {c}), "
+                                 f"got {labels.min()}..{labels.max()}")
+            t = xp.zeros_like(z)
+            t[np.arange(n), labels] = 1
+        if self.label_smoothing:
+            t = t * (1 - self.label_smoothing) + self.label_smoothing / c
+        self.probs, self.t, self.shape = xp.exp(log_p), t, pred.shape
+        return float(-(t * log_p).sum() / n)
+
+    def backward(self):
+        n = self.probs.shape[0]
+        return ((self.probs - self.t) * (1.0 / n)).astype(self.probs.dtype, copy=False).reshape(self.shape)
+
+
+@register_loss("binary_cross_entropy", "binary_crossentropy", "bce")
+class BinaryCrossEntropy(Loss):
+    """Sigmoid + binary cross-entropy from logits, element-wise, mean over all elements.
+
+    L = mean(max(z, 0) − z·t + log(1 + exp(−|z|)));   dL/dz = (σ(z) − t) / size.
+    """
+
+    def forward(self, pred, target):
+        t = _check_same_shape(self, pred, target)
+        e = xp.exp(-xp.abs(pred))                       # in (0, 1]: never overflows
+        self.sig = xp.where(pred >= 0, 1 / (1 + e), e / (1 + e))
+        self.t = t
+        return float(xp.mean(xp.maximum(pred, 0) - pred * t + xp.log1p(e)))
+
+    def backward(self):
+        return ((self.sig - self.t) / self.t.size).astype(self.t.dtype, copy=False)
+
+
+@register_loss("mse", "mean_squared_error")
+class MSE(Loss):
+    """L = mean((pred − t)²) over all elements;  dL/dpred = 2 (pred − t) / size."""
+
+    def forward(self, pred, target):
+        self.diff = pred - _check_same_shape(self, pred, target)
+        return float(xp.mean(self.diff * self.diff))
+
+    def backward(self):
+        return self.diff * self.diff.dtype.type(2.0 / self.diff.size)
+
+
+@register_loss("mae", "mean_absolute_error")
+class MAE(Loss):
+    """L = mean(|pred − t|);  dL/dpred = sign(pred − t) / size."""
+
+    def forward(self, pred, target):
+        self.diff = pred - _check_same_shape(self, pred, target)
+        return float(xp.mean(xp.abs(self.diff)))
+
+    def backward(self):
+        return xp.sign(self.diff) * self.diff.dtype.type(1.0 / self.diff.size)
+
+
+@register_loss("huber", "smooth_l1")
+class Huber(Loss):
+    """L = mean(½d² if |d| ≤ δ else δ(|d| − ½δ)) with d = pred − t;  dL/dd = clip(d, −δ, δ) / size."""
+
+    def __init__(self, delta: float = 1.0):
+        if float(delta) <= 0:
+            raise ValueError(f"delta must be positive, not {delta!r}")
+        self.delta = float(delta)
+
+    def forward(self, pred, target):
+        d = pred - _check_same_shape(self, pred, target)
+        self.diff = d
+        a = xp.abs(d)
+        return float(xp.mean(xp.where(a <= self.delta, 0.5 * d * d, self.delta * (a - 0.5 * self.delta))))
+
+    def backward(self):
+        d = self.diff
+        return xp.clip(d, -self.delta, self.delta) * d.dtype.type(1.0 / d.size)
+
+
+def build_loss(spec) -> Loss:
+    """A loss from ``"cross_entropy"`` or ``{"type": "huber", "delta": 2.0}``."""
+    return spec if isinstance(spec, Loss) else LOSSES.build(spec)

@@ -1,0 +1,74 @@
+"""Metrics: ``metric(pred, target) -> float`` averaged over the batch, and the confusion matrix.
+
+Classification metrics take logits or probabilities (N, C) — or (N, 1) / (N,) for a
+binary classifier, where pred > 0 means class 1 (logits) — and integer or one-hot
+targets. Every registered metric is a mean over samples, so a weighted average over
+batches gives the value over a whole dataset.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..registry import METRICS, register_metric
+
+# Whether a larger value is better: the early-stopping and best-checkpoint logic uses it.
+HIGHER_IS_BETTER = {"accuracy": True, "top5_accuracy": True, "mse": False, "mae": False, "loss": False}
+
+
+def predicted_labels(pred) -> np.ndarray:
+    """Class ids from logits/probabilities (N, C), or from binary logits (N, 1)/(N,)."""
+    pred = np.asarray(pred)
+    if pred.ndim == 1 or pred.shape[-1] == 1:
+        return (pred.reshape(pred.shape[0], -1)[:, 0] > 0).astype(np.int64)
+    return pred.reshape(-1, pred.shape[-1]).argmax(axis=1)
+
+
+def true_labels(target, num_classes: int | None = None) -> np.ndarray:
+    """Integer class ids from integer or one-hot targets."""
+    target = np.asarray(target)
+    if num_classes and num_classes > 1 and target.ndim >= 2 and target.shape[-1] == num_classes:
+        return target.reshape(-1, num_classes).argmax(axis=1)
+    return target.reshape(-1).astype(np.int64)
+
+
+@register_metric("accuracy", "acc")
+def accuracy(pred, target) -> float:
+    """Fraction of samples whose predicted class is the target class."""
+    pred = np.asarray(pred)
+    c = pred.shape[-1] if pred.ndim > 1 else 1
+    return float(np.mean(predicted_labels(pred) == true_labels(target, c)))
+
+
+@register_metric("top5_accuracy", "top_k_accuracy")
+def top_k_accuracy(pred, target, k: int = 5) -> float:
+    """Fraction of samples whose target is among the ``k`` highest-scoring classes."""
+    pred = np.asarray(pred).reshape(-1, np.shape(pred)[-1])
+    labels = true_labels(target, pred.shape[1])
+    k = min(k, pred.shape[1])
+    top = np.argpartition(-pred, k - 1, axis=1)[:, :k]
+    return float(np.mean((top == labels[:, None]).any(axis=1)))
+
+
+@register_metric("mse")
+def mse(pred, target) -> float:
+    """Mean squared error over all elements."""
+    pred = np.asarray(pred, dtype=np.float64)
+    return float(np.mean((pred - np.asarray(target, dtype=np.float64).reshape(pred.shape)) ** 2))
+
+
+@register_metric("mae")
+def mae(pred, target) -> float:
+    """Mean absolute error over all elements."""
+    pred = np.asarray(pred, dtype=np.float64)
+    return float(np.mean(np.abs(pred - np.asarray(target, dtype=np.float64).reshape(pred.shape))))
+
+
+def confusion_matrix(pred, target, num_classes: int) -> np.ndarray:
+    """(num_classes, num_classes) counts: row = true class, column = predicted class."""
+    p = predicted_labels(pred)
+    t = true_labels(target, num_classes)
+    return np.bincount(t * num_classes + p, minlength=num_classes ** 2).reshape(num_classes, num_classes)
+
+
+def get_metric(name: str):
+    return METRICS.get(name)

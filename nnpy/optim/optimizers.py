@@ -1,0 +1,207 @@
+"""Optimizers: short loops over named parameters, updated in place.
+
+An optimizer is attached to a model (anything with ``named_parameters()`` and
+``named_gradients()``, e.g. a Layer). Its state is plain arrays keyed by the same
+names as the parameters, so ``state_dict()`` serializes to JSON checkpoints.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..backend import xp
+from ..registry import OPTIMIZERS, register_optimizer
+
+
+class Optimizer:
+    """Base class: gradient clipping, weight-decay bookkeeping, state and serialization.
+
+    ``params``: the model to update (may be attached later with ``attach``).
+    ``max_grad_norm``: if set, all gradients are scaled down together so that their
+    global L2 norm is at most this value.
+    """
+
+    def __init__(self, params=None, lr: float = 0.01, weight_decay: float = 0.0,
+                 max_grad_norm: float | None = None):
+        if float(lr) < 0:
+            raise ValueError(f"lr must be non-negative, not {lr!r}")
+        if float(weight_decay) < 0:
+            raise ValueError(f"weight_decay must be non-negative, not {weight_decay!r}")
+        if max_grad_norm is not None and float(max_grad_norm) <= 0:
+            raise ValueError(f"max_grad_norm must be positive, not {max_grad_norm!r}")
+        self.lr = float(lr)
+        self.initial_lr = float(lr)
+        self.weight_decay = float(weight_decay)
+        self.max_grad_norm = None if max_grad_norm is None else float(max_grad_norm)
+        self.iterations = 0
+        self.state: dict[str, dict[str, np.ndarray]] = {}
+        self.last_grad_norm: float | None = None
+        self.model = None
+        if params is not None:
+            self.attach(params)
+
+    @property
+    def type_name(self) -> str:
+        return getattr(type(self), "registered_name", type(self).__name__)
+
+    def attach(self, model) -> "Optimizer":
+        """Update ``model``'s parameters from now on."""
+        self.model = model
+        return self
+
+    def zero_grad(self) -> None:
+        """Set every gradient to zero (backward overwrites them anyway; kept for PyTorch habits)."""
+        self.model.zero_grad()
+
+    def _slot(self, name: str, key: str, like: np.ndarray) -> np.ndarray:
+        """The state array ``key`` of parameter ``name`` (zeros at first use)."""
+        slots = self.state.setdefault(name, {})
+        if key not in slots:
+            slots[key] = xp.zeros_like(like)
+        return slots[key]
+
+    def clip_gradients(self, grads: dict) -> float:
+        """Scale ``grads`` in place to a global norm ≤ max_grad_norm; return the norm before."""
+        norm = math.sqrt(sum(float(xp.vdot(g, g)) for g in grads.values()))
+        if self.max_grad_norm is not None and norm > self.max_grad_norm:
+            scale = self.max_grad_norm / (norm + 1e-12)
+            for g in grads.values():
+                g *= g.dtype.type(scale)
+        return norm
+
+    def step(self) -> None:
+        """Apply one update to every parameter of the attached model."""
+        if self.model is None:
+            raise RuntimeError(f"optimizer '{self.type_name}' is not attached to a model")
+        params = self.model.named_parameters()
+        grads = self.model.named_gradients()
+        if self.max_grad_norm is not None:
+            self.last_grad_norm = self.clip_gradients(grads)
+        self.iterations += 1
+        for name, p in params.items():
+            self.update(name, p, grads[name])
+
+    def update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict:
+        return {"type": self.type_name, "lr": self.lr, "iterations": self.iterations,
+                "state": {n: dict(s) for n, s in self.state.items()}}
+
+    def load_state_dict(self, d: dict) -> None:
+        self.lr = float(d["lr"])
+        self.iterations = int(d["iterations"])
+        self.state = {n: {k: xp.array(v) for k, v in s.items()} for n, s in d["state"].items()}
+
+
+@register_optimizer("sgd")
+class SGD(Optimizer):
+    """Stochastic gradient descent with optional momentum (PyTorch's formulation).
+
+        g ← g + weight_decay · p
+        v ← momentum · v + g
+        p ← p − lr · (g + momentum · v)   if nesterov
+        p ← p − lr · v                    otherwise   (p − lr · g without momentum)
+    """
+
+    def __init__(self, params=None, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
+                 weight_decay: float = 0.0, max_grad_norm: float | None = None):
+        super().__init__(params, lr, weight_decay, max_grad_norm)
+        if not 0.0 <= float(momentum) < 1.0:
+            raise ValueError(f"momentum must be in [0, 1), not {momentum!r}")
+        if nesterov and not momentum:
+            raise ValueError("nesterov needs a momentum > 0")
+        self.momentum, self.nesterov = float(momentum), bool(nesterov)
+
+    def update(self, name, p, g):
+        lr = p.dtype.type(self.lr)
+        if self.weight_decay:
+            g = g + p.dtype.type(self.weight_decay) * p
+        if not self.momentum:
+            p -= lr * g
+            return
+        v = self._slot(name, "velocity", p)
+        v *= p.dtype.type(self.momentum)
+        v += g
+        if self.nesterov:
+            p -= lr * g
+            p -= (lr * p.dtype.type(self.momentum)) * v
+        else:
+            p -= lr * v
+
+
+@register_optimizer("rmsprop")
+class RMSprop(Optimizer):
+    """RMSprop (Keras' defaults):
+
+        s ← rho · s + (1 − rho) · g²
+        p ← p − lr · g / (sqrt(s) + epsilon)
+    """
+
+    def __init__(self, params=None, lr: float = 0.001, rho: float = 0.9, epsilon: float = 1e-7,
+                 weight_decay: float = 0.0, max_grad_norm: float | None = None):
+        super().__init__(params, lr, weight_decay, max_grad_norm)
+        self.rho, self.epsilon = float(rho), float(epsilon)
+
+    def update(self, name, p, g):
+        t = p.dtype.type
+        if self.weight_decay:
+            g = g + t(self.weight_decay) * p
+        s = self._slot(name, "square_avg", p)
+        s *= t(self.rho)
+        s += t(1 - self.rho) * g * g
+        p -= t(self.lr) * g / (xp.sqrt(s) + t(self.epsilon))
+
+
+@register_optimizer("adam")
+class Adam(Optimizer):
+    """Adam (PyTorch's formulation; weight_decay is an L2 term added to the gradient):
+
+        m ← β1 · m + (1 − β1) · g;   v ← β2 · v + (1 − β2) · g²
+        p ← p − lr / (1 − β1ᵗ) · m / (sqrt(v) / sqrt(1 − β2ᵗ) + epsilon)
+    """
+
+    decoupled = False
+
+    def __init__(self, params=None, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
+                 epsilon: float = 1e-8, weight_decay: float = 0.0, max_grad_norm: float | None = None):
+        super().__init__(params, lr, weight_decay, max_grad_norm)
+        self.beta1, self.beta2, self.epsilon = float(beta1), float(beta2), float(epsilon)
+
+    def update(self, name, p, g):
+        t = p.dtype.type
+        if self.weight_decay:
+            if self.decoupled:
+                p *= t(1 - self.lr * self.weight_decay)
+            else:
+                g = g + t(self.weight_decay) * p
+        m = self._slot(name, "m", p)
+        v = self._slot(name, "v", p)
+        m *= t(self.beta1)
+        m += t(1 - self.beta1) * g
+        v *= t(self.beta2)
+        v += t(1 - self.beta2) * g * g
+        bias1 = 1 - self.beta1 ** self.iterations
+        bias2 = 1 - self.beta2 ** self.iterations
+        denom = xp.sqrt(v) * t(1 / math.sqrt(bias2))
+        denom += t(self.epsilon)
+        p -= t(self.lr / bias1) * m / denom
+
+
+@register_optimizer("adamw")
+class AdamW(Adam):
+    """Adam with decoupled weight decay (Loshchilov & Hutter): p ← p · (1 − lr · weight_decay) first."""
+
+    decoupled = True
+
+    def __init__(self, params=None, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
+                 epsilon: float = 1e-8, weight_decay: float = 0.01, max_grad_norm: float | None = None):
+        super().__init__(params, lr, beta1, beta2, epsilon, weight_decay, max_grad_norm)
+
+
+def build_optimizer(spec, model=None) -> Optimizer:
+    """An optimizer from ``"adam"`` or ``{"type": "sgd", "lr": 0.1, "momentum": 0.9}``."""
+    if isinstance(spec, Optimizer):
+        return spec.attach(model) if model is not None else spec
+    return OPTIMIZERS.build(spec, params=model)

@@ -1,0 +1,122 @@
+import numpy as np
+import pytest
+
+import nnpy
+from nnpy.errors import RegistryError, ShapeError
+from nnpy.nn.layers import BatchNorm, Dense, Dropout, Sequential
+
+
+def test_dropout_is_inverted_and_identity_in_eval():
+    d = Dropout(rate=0.25)
+    d.initialize((1000,), rng=np.random.default_rng(0))
+    x = np.ones((20, 1000), np.float32)
+    y = d.forward(x, training=True)
+    kept = y != 0
+    assert 0.70 < kept.mean() < 0.80
+    assert np.allclose(y[kept], 1 / 0.75)
+    g = d.backward(np.ones_like(x))
+    assert np.array_equal(g != 0, kept)
+    assert np.array_equal(d.forward(x, training=False), x)
+
+
+def test_batchnorm_training_normalizes_and_eval_uses_running_stats():
+    bn = BatchNorm(momentum=0.5)
+    bn.initialize((3, 4, 4), rng=np.random.default_rng(0))
+    rng = np.random.default_rng(0)
+    x = (rng.normal(size=(8, 3, 4, 4)) * 3 + 5).astype(np.float32)
+    y = bn.forward(x, training=True)
+    assert np.allclose(y.mean(axis=(0, 2, 3)), 0, atol=1e-5)
+    assert np.allclose(y.std(axis=(0, 2, 3)), 1, atol=1e-3)
+    mean = x.mean(axis=(0, 2, 3))
+    assert np.allclose(bn.buffers["running_mean"], 0.5 * mean, atol=1e-5)
+    n = 8 * 16
+    assert np.allclose(bn.buffers["running_var"], 0.5 + 0.5 * x.var(axis=(0, 2, 3)) * n / (n - 1), rtol=1e-4)
+    before = bn.buffers["running_mean"].copy()
+    y_eval = bn.forward(x, training=False)
+    assert np.array_equal(bn.buffers["running_mean"], before)  # eval never updates statistics
+    expected = (x - before.reshape(1, -1, 1, 1)) / np.sqrt(bn.buffers["running_var"].reshape(1, -1, 1, 1) + 1e-5)
+    assert np.allclose(y_eval, expected, atol=1e-4)
+
+
+def test_batchnorm_2d_input():
+    bn = BatchNorm()
+    bn.initialize((5,))
+    y = bn.forward(np.random.default_rng(0).normal(size=(16, 5)).astype(np.float32) + 3, training=True)
+    assert np.allclose(y.mean(axis=0), 0, atol=1e-5)
+
+
+def test_unknown_layer_suggests_a_near_match():
+    with pytest.raises(RegistryError, match=r"unknown layer 'Dropuot' .*did you mean 'Dropout'.*valid layers:"):
+        nnpy.build_layer({"type": "Dropuot", "rate": 0.3})
+
+
+def test_unknown_option_names_the_option_and_the_valid_ones():
+    with pytest.raises(RegistryError, match=r"Dense.*unknown option 'unit'.*did you mean 'units'.*valid options: units"):
+        nnpy.build_layer({"type": "Dense", "unit": 3})
+
+
+def test_bad_option_value_names_the_layer():
+    with pytest.raises(RegistryError, match=r"layer 'Dropout': rate must be in \[0, 1\)"):
+        nnpy.build_layer({"type": "Dropout", "rate": 1.5})
+
+
+def test_bad_shape_names_the_layer_and_both_shapes():
+    model = Sequential([{"type": "Dense", "units": 4}, {"type": "BatchNorm"}, {"type": "Flatten"}])
+    model2 = Sequential([{"type": "Dense", "units": 4}])
+    with pytest.raises(ShapeError, match=r"layer 'dense_1' \(Dense\) expects .*input shape is \(1, 28, 28\)"):
+        model2.initialize((1, 28, 28))
+    with pytest.raises(ShapeError, match=r"batch_norm_1"):
+        Sequential([{"type": "Flatten"}, {"type": "Reshape", "target_shape": [2, 2]},
+                    {"type": "BatchNorm"}]).initialize((4,))
+    assert model.initialize((3,)) == (4,)
+
+
+def test_sequential_names_and_state_dict_round_trip():
+    model = Sequential([Dense(8), {"type": "ReLU"}, Dense(2, name="head")])
+    model.initialize((3,), rng=np.random.default_rng(0))
+    assert list(model.named_parameters()) == ["dense_1.W", "dense_1.b", "head.W", "head.b"]
+    other = Sequential([Dense(8), {"type": "ReLU"}, Dense(2, name="head")])
+    other.initialize((3,), rng=np.random.default_rng(1))
+    other.load_state_dict(model.state_dict())
+    x = np.ones((2, 3), np.float32)
+    assert np.array_equal(model.forward(x), other.forward(x))
+
+
+def test_same_seed_gives_identical_initialization():
+    def make(seed):
+        m = Sequential([Dense(5), Dense(3)])
+        m.initialize((4,), rng=np.random.default_rng(seed))
+        return m.state_dict()
+    a, b, c = make(3), make(3), make(4)
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert not np.array_equal(a["dense_1.W"], c["dense_1.W"])
+
+
+def test_float64_on_request():
+    m = Sequential([Dense(5)])
+    m.initialize((4,), dtype="float64")
+    assert m.params == {} and m.layers[0].params["W"].dtype == np.float64
+
+
+def test_user_defined_layer_through_the_registry():
+    @nnpy.register_layer("TestScale")
+    class Scale(nnpy.Layer):
+        """y = x · s (one learnable scalar per feature)."""
+
+        def build(self, input_shape):
+            self.add_param("s", input_shape, "ones")
+            return input_shape
+
+        def forward(self, x, training=False):
+            self.x = x
+            return x * self.params["s"]
+
+        def backward(self, grad_y):
+            self.grads["s"][...] = (grad_y * self.x).sum(axis=0)
+            return grad_y * self.params["s"]
+
+    try:
+        assert nnpy.gradcheck({"type": "TestScale"}, (4,)).passed
+    finally:
+        from nnpy.registry import LAYERS, _norm
+        del LAYERS._items["TestScale"], LAYERS._keys[_norm("TestScale")]
