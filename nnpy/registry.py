@@ -44,8 +44,9 @@ def accepted_options(factory: Callable) -> tuple[list[str], bool]:
 class Registry:
     """Named factories of one kind (``"layer"``, ``"optimizer"``, …)."""
 
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, context: tuple = ()):
         self.kind = kind
+        self.context = tuple(context)  # arguments nnpy supplies (never valid in a config)
         self._items: dict[str, Callable] = {}   # canonical name -> factory
         self._keys: dict[str, str] = {}          # normalized name/alias -> canonical name
 
@@ -82,6 +83,7 @@ class Registry:
         """Raise ``RegistryError`` when ``options`` holds a key ``name`` does not take."""
         factory = self.get(name)
         valid, var_kw = accepted_options(factory)
+        valid = [v for v in valid if v not in self.context]
         if var_kw:
             return
         for key in options:
@@ -119,8 +121,8 @@ class Registry:
 
 LAYERS = Registry("layer")
 LOSSES = Registry("loss")
-OPTIMIZERS = Registry("optimizer")
-SCHEDULERS = Registry("scheduler")
+OPTIMIZERS = Registry("optimizer", context=("params",))
+SCHEDULERS = Registry("scheduler", context=("optimizer",))
 INITIALIZERS = Registry("initializer")
 METRICS = Registry("metric")
 SYMBOLS = Registry("symbol")

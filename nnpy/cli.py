@@ -1,0 +1,234 @@
+"""The ``nnpy`` command: train, val, demo, summary, gradcheck, list, data.
+
+User mistakes (``NnpyError``: bad config, missing file, corrupt checkpoint) print one
+line on stderr and exit with code 2 — never a traceback.
+"""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+import numpy as np
+
+from .errors import NnpyError
+
+DEFAULT_DEMO_CKPT = Path(__file__).resolve().parent.parent / "data" / "trained_models" / "mnist.json"
+
+
+class NnpyGroup(click.Group):
+    """Turns ``NnpyError`` into ``nnpy: error: <one line>`` and exit code 2."""
+
+    def invoke(self, ctx):
+        try:
+            return super().invoke(ctx)
+        except NnpyError as exc:
+            message = " ".join(str(exc).split("\n"))
+            click.echo(f"nnpy: error: {message}", err=True)
+            sys.exit(2)
+
+
+@click.group(cls=NnpyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="nnpy", prog_name="nnpy")
+def main():
+    """nnpy — deep learning on numpy alone, driven by YAML configs.
+
+    \b
+    nnpy train --config configs/mlp.yaml
+    nnpy val --ckpt checkpoints/mlp/best.json
+    nnpy demo data/samples/
+    """
+
+
+@main.command()
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
+              help="YAML experiment config.")
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a config value (parsed as YAML); repeatable.")
+@click.option("--resume", type=click.Path(dir_okay=False), default=None,
+              help="Continue from a checkpoint (last.json) exactly where it stopped.")
+@click.option("--allow-change", "allow_change", multiple=True, metavar="KEY",
+              help="With --resume: accept this config key differing from the checkpoint's.")
+@click.option("--print-config", is_flag=True, help="Print the resolved config and exit.")
+@click.option("--profile", is_flag=True, help="Time forward/backward of every layer.")
+def train(config_path, overrides, resume, allow_change, print_config, profile):
+    """Train the model a config describes.
+
+    \b
+    Example:
+      nnpy train --config configs/alexnet.yaml --set optimizer.lr=0.01 --set train.epochs=3
+      nnpy train --config configs/alexnet.yaml --resume checkpoints/alexnet/last.json
+    """
+    from .engine.config import load_experiment
+    from .io.yamlfile import dump_yaml
+
+    cfg = load_experiment(config_path, overrides)
+    if print_config:
+        click.echo(dump_yaml(cfg), nl=False)
+        return
+    from .engine.experiment import train as run_training
+
+    result = run_training(cfg, resume=resume, allow_change=allow_change, profile=profile)
+    code = getattr(result["state"], "exit_code", 0)
+    if code:
+        sys.exit(code)
+
+
+@main.command()
+@click.option("--ckpt", required=True, type=click.Path(dir_okay=False), help="Checkpoint (best.json).")
+@click.option("--split", type=click.Choice(["test", "val"]), default="test", show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def val(ckpt, split, as_json):
+    """Evaluate a checkpoint: loss, accuracy, per-class accuracy and confusion matrix.
+
+    \b
+    Example:
+      nnpy val --ckpt checkpoints/alexnet/best.json --json
+    """
+    from .engine.experiment import validate
+
+    result = validate(ckpt, split)
+    if as_json:
+        keys = ("loss", "accuracy", "error", "per_class", "confusion", "n") if "accuracy" in result \
+            else ("loss", "mse", "mae", "n")
+        click.echo(json.dumps({k: result[k] for k in keys}))
+        return
+    click.echo(f"{ckpt} · {split} split · {result['n']} samples")
+    click.echo(f"loss {result['loss']:.4f}")
+    if "accuracy" in result:
+        click.echo(f"accuracy {100 * result['accuracy']:.2f}%  error {100 * result['error']:.2f}%")
+        names = result.get("class_names") or [str(i) for i in range(len(result["per_class"]))]
+        click.echo("per class: " + "  ".join(f"{n} {100 * a:.1f}%" for n, a in zip(names, result["per_class"])))
+        click.echo("confusion matrix (rows: true, columns: predicted):")
+        width = max(len(str(v)) for row in result["confusion"] for v in row) + 1
+        for name, row in zip(names, result["confusion"]):
+            click.echo(f"{str(name)[:12]:>12} " + "".join(str(v).rjust(width) for v in row))
+    else:
+        click.echo(f"mse {result['mse']:.6f}  mae {result['mae']:.6f}")
+
+
+@main.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path())
+@click.option("--ckpt", type=click.Path(dir_okay=False), default=None,
+              help="Checkpoint to use (default: the shipped MNIST model).")
+@click.option("--topk", type=click.IntRange(1, 100), default=3, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of {path, label, probs}.")
+def demo(paths, ckpt, topk, as_json):
+    """Read hand-written digits from image files or folders.
+
+    \b
+    Example:
+      nnpy demo data/samples/ --topk 3
+      nnpy demo photo_of_a_seven.jpg --ckpt checkpoints/alexnet/best.json --json
+    """
+    from .engine.demo import predict_files
+
+    ckpt = ckpt or str(DEFAULT_DEMO_CKPT)
+    results, failures = predict_files(paths, ckpt, topk)
+    if as_json:
+        click.echo(json.dumps(results))
+    else:
+        for r in results:
+            top = "  ".join(f"{label} {100 * p:.1f}%" for label, p in r["top"])
+            click.echo(f"{r['path']}: {r['label']}   ({top})")
+    for message in failures:
+        click.echo(f"nnpy: error: {message}", err=True)
+    if failures:
+        sys.exit(1)
+
+
+@main.command()
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
+def summary(config_path, overrides):
+    """Print the model table: layer, output shape, parameters, FLOPs.
+
+    \b
+    Example:
+      nnpy summary --config configs/alexnet.yaml
+    """
+    from .engine.config import describe_dataset, load_experiment
+    from .engine.summary import summary as table
+    from .models import build_model
+
+    cfg = load_experiment(config_path, overrides)
+    input_shape, outputs, _ = describe_dataset(cfg["data"]["dataset"], cfg["data"]["options"])
+    click.echo(table(build_model(cfg["model"], input_shape, outputs)))
+
+
+@main.command()
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
+def gradcheck(config_path, overrides):
+    """Check every layer's backward of a config's model against finite differences (float64).
+
+    \b
+    Example:
+      nnpy gradcheck --config configs/lenet.yaml
+    """
+    from .engine.config import describe_dataset, load_experiment
+    from .models import build_model
+    from .nn.gradcheck import gradcheck as check
+
+    cfg = load_experiment(config_path, overrides)
+    input_shape, outputs, _ = describe_dataset(cfg["data"]["dataset"], cfg["data"]["options"])
+    model = build_model(cfg["model"], input_shape, outputs, rng=np.random.default_rng(0))
+    failed = 0
+    for layer in model.layers:
+        shape = layer.input_shape
+        kwargs = {}
+        if layer.type_name == "Embedding":
+            kwargs["x"] = np.random.default_rng(0).integers(0, layer.input_dim, size=(2, *shape))
+        result = check(layer, shape, max_entries=20, **kwargs)
+        status = "ok" if result.passed else "FAIL"
+        failed += not result.passed
+        click.echo(f"{layer.name:24s} {layer.type_name:16s} worst relative error {result.worst:.2e}  {status}")
+    click.echo(f"{len(model.layers) - failed}/{len(model.layers)} layers pass (tolerance 1e-6)")
+    if failed:
+        sys.exit(1)
+
+
+@main.command(name="list")
+@click.argument("what", type=click.Choice(["layers", "symbols", "optimizers", "schedulers", "losses",
+                                           "metrics", "initializers", "datasets"]))
+def list_registry(what):
+    """Print a registry's names.
+
+    \b
+    Example:
+      nnpy list layers
+    """
+    from . import registry
+    import nnpy.data  # noqa: F401  (registers datasets)
+    import nnpy.models  # noqa: F401  (registers symbols)
+
+    reg = getattr(registry, what.upper())
+    for name in reg.names():
+        doc = (reg.get(name).__doc__ or "").strip().splitlines()
+        click.echo(f"{name:22s} {doc[0] if doc else ''}")
+
+
+@main.group()
+def data():
+    """Datasets: fetch the ones that are not embedded."""
+
+
+@data.command()
+@click.argument("name", type=click.Choice(["fashion-mnist"]))
+@click.option("--dest", type=click.Path(file_okay=False), default=None, help="Target folder.")
+def fetch(name, dest):
+    """Download a dataset, verify its checksums and put it in place.
+
+    \b
+    Example:
+      nnpy data fetch fashion-mnist
+    """
+    from .data.fetch import fetch as do_fetch
+
+    where = do_fetch(name, dest=dest)
+    click.echo(f"{name}: ready in {where}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,162 @@
+"""Callbacks that hang off the training loop: console output, run logs, checkpoints,
+early stopping and the time limit."""
+from __future__ import annotations
+
+import csv
+import math
+import sys
+import time
+from pathlib import Path
+
+from ..nn.metrics import HIGHER_IS_BETTER
+from .trainer import Callback
+
+CSV_COLUMNS = ["epoch", "lr", "train_loss", "train_metric", "val_loss", "val_metric", "seconds"]
+
+
+def higher_is_better(monitor: str) -> bool:
+    """``val_accuracy`` → True, ``val_loss`` → False."""
+    return HIGHER_IS_BETTER.get(monitor.split("_", 1)[-1], False)
+
+
+def improved(value: float, best: float | None, monitor: str, min_delta: float = 0.0) -> bool:
+    if best is None:
+        return True
+    return value > best + min_delta if higher_is_better(monitor) else value < best - min_delta
+
+
+def format_logs(logs: dict, epochs: int) -> str:
+    """``epoch 3/10  train_loss 0.1234  …  lr 0.01  12.3 s  4870 samples/s``."""
+    parts = [f"epoch {logs['epoch']}/{epochs}"]
+    for key, value in logs.items():
+        if key in ("epoch", "lr", "seconds", "samples_per_s"):
+            continue
+        parts.append(f"{key} {value:.4f}")
+    parts.append(f"lr {logs['lr']:.3g}")
+    parts.append(f"{logs['seconds']:.1f} s")
+    parts.append(f"{logs['samples_per_s']:.0f} samples/s")
+    return "  ".join(parts)
+
+
+class ConsoleLogger(Callback):
+    """One plain line per epoch on ``stream``; a live progress bar on stderr when it is a terminal."""
+
+    def __init__(self, stream=None, progress: bool | None = None, log_file=None):
+        self.stream = stream or sys.stdout
+        self.progress = sys.stderr.isatty() if progress is None else progress
+        self.log_file = log_file
+
+    def write(self, line: str) -> None:
+        print(line, file=self.stream, flush=True)
+        if self.log_file is not None:
+            print(line, file=self.log_file, flush=True)
+
+    def on_epoch_begin(self, trainer):
+        self.start = time.perf_counter()
+        self.start_batch = trainer.state.batch
+
+    def on_batch_end(self, trainer):
+        if not self.progress:
+            return
+        st, total = trainer.state, self.total_batches(trainer)
+        done = st.batch
+        elapsed = time.perf_counter() - self.start
+        rate = (done - self.start_batch) / max(elapsed, 1e-9)
+        eta = (total - done) / max(rate, 1e-9)
+        n = max(st.partial["n"], 1)
+        width = 24
+        filled = int(width * done / max(total, 1))
+        bar = "#" * filled + "-" * (width - filled)
+        sys.stderr.write(f"\repoch {st.epoch + 1}/{trainer.epochs} [{bar}] {done}/{total} "
+                         f"loss {st.partial['loss'] / n:.4f} {trainer.metric_name} {st.partial['metric'] / n:.4f} "
+                         f"{st.partial['n'] / max(elapsed, 1e-9):.0f} samples/s ETA {eta:.0f} s ")
+        sys.stderr.flush()
+
+    def total_batches(self, trainer) -> int:
+        return getattr(trainer, "batches_per_epoch", 0) or 1
+
+    def on_epoch_end(self, trainer, logs):
+        if self.progress:
+            sys.stderr.write("\r\033[K")
+        self.write(format_logs(logs, trainer.epochs))
+
+
+class CSVLogger(Callback):
+    """``metrics.csv``: epoch, lr, train_loss, train_metric, val_loss, val_metric, seconds."""
+
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def on_train_begin(self, trainer):
+        if not self.path.exists():
+            with open(self.path, "w", newline="") as f:
+                csv.writer(f).writerow(CSV_COLUMNS)
+
+    def on_epoch_end(self, trainer, logs):
+        m = trainer.metric_name
+        row = [logs["epoch"], logs["lr"], logs["train_loss"], logs[f"train_{m}"],
+               logs.get("val_loss", ""), logs.get(f"val_{m}", ""), round(logs["seconds"], 3)]
+        with open(self.path, "a", newline="") as f:
+            csv.writer(f).writerow(row)
+
+
+class Checkpointer(Callback):
+    """``last.json`` after every epoch (and when the run stops early), ``best.json`` when the
+    monitored value improves. ``save(path, trainer)`` writes the checkpoint."""
+
+    def __init__(self, directory: Path, save, monitor: str = "val_loss", save_last: bool = True,
+                 save_best: bool = True):
+        self.directory, self.save, self.monitor = Path(directory), save, monitor
+        self.save_last, self.save_best = save_last, save_best
+
+    def on_epoch_end(self, trainer, logs):
+        st = trainer.state
+        value = logs.get(self.monitor)
+        is_best = value is not None and math.isfinite(value) and improved(value, st.best_value, self.monitor)
+        if is_best:
+            st.best_value, st.best_epoch = float(value), int(logs["epoch"])
+        if self.save_last:
+            self.save(self.directory / "last.json", trainer)
+        if is_best and self.save_best:
+            self.save(self.directory / "best.json", trainer)
+
+    def on_train_end(self, trainer):
+        st = trainer.state
+        if st.stop and st.batch > 0 and self.save_last:  # stopped inside an epoch
+            self.save(self.directory / "last.json", trainer)
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs."""
+
+    def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0):
+        self.monitor, self.patience, self.min_delta = monitor, int(patience), float(min_delta)
+
+    def on_epoch_end(self, trainer, logs):
+        state = trainer.state.callbacks.setdefault("early_stopping", {"best": None, "wait": 0})
+        value = logs.get(self.monitor)
+        if value is None:
+            return
+        if improved(value, state["best"], self.monitor, self.min_delta):
+            state["best"], state["wait"] = float(value), 0
+        else:
+            state["wait"] += 1
+            if state["wait"] >= self.patience:
+                trainer.state.stop = True
+                trainer.state.stop_reason = (f"early stopping: {self.monitor} has not improved for "
+                                             f"{self.patience} epochs")
+
+
+class MaxTime(Callback):
+    """Stop cleanly (after the current step, with a resumable checkpoint) after ``seconds``."""
+
+    def __init__(self, seconds: float):
+        self.seconds = float(seconds)
+
+    def on_train_begin(self, trainer):
+        self.start = time.perf_counter()
+
+    def on_batch_end(self, trainer):
+        if time.perf_counter() - self.start > self.seconds:
+            trainer.state.stop = True
+            trainer.state.stop_reason = f"train.max_time of {self.seconds:g} s reached"

@@ -1,0 +1,200 @@
+"""The training loop: one model, one loader, one loss, one optimizer, one scheduler.
+
+Logging, checkpoints, early stopping and time limits hang off the loop as callbacks
+(``nnpy.engine.callbacks``); the loop itself only trains, evaluates and keeps a
+``TrainState`` that is enough to resume exactly, even in the middle of an epoch.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from ..errors import NnpyError
+from ..nn.metrics import get_metric
+from .timer import Timer
+
+
+class NonFiniteError(NnpyError):
+    """The loss or a gradient became NaN or infinite."""
+
+
+@dataclass
+class TrainState:
+    """Where the run is. ``batch`` is the next batch of epoch ``epoch`` (0 = a fresh epoch)."""
+    epoch: int = 0                 # completed epochs
+    batch: int = 0                 # batches done in the current epoch
+    global_step: int = 0
+    best_value: float | None = None
+    best_epoch: int | None = None
+    history: list = field(default_factory=list)   # one dict of logs per completed epoch
+    partial: dict = field(default_factory=lambda: {"loss": 0.0, "metric": 0.0, "n": 0, "seconds": 0.0})
+    stop: bool = False
+    stop_reason: str = ""
+    callbacks: dict = field(default_factory=dict)  # callback state (early stopping counters, …)
+
+    def to_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("stop"), d.pop("stop_reason")
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "TrainState":
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+class Callback:
+    """Hooks called by ``Trainer.fit``; override the ones you need."""
+
+    def on_train_begin(self, trainer): ...
+    def on_epoch_begin(self, trainer): ...
+    def on_batch_end(self, trainer): ...
+    def on_epoch_end(self, trainer, logs: dict): ...
+    def on_train_end(self, trainer): ...
+
+
+class Trainer:
+    """fit / evaluate / predict.
+
+    ``metric``: a registered metric name (``accuracy``, ``mae``, …) reported beside the loss.
+    ``model.forward(x, training)`` / ``model.backward(grad)``, ``loss.forward/backward`` and
+    ``optimizer.step()`` are all it needs.
+    """
+
+    def __init__(self, model, loss, optimizer, scheduler=None, metric: str = "accuracy",
+                 callbacks=(), timer: Timer | None = None, eval_batch_size: int = 1000):
+        self.model, self.loss, self.optimizer, self.scheduler = model, loss, optimizer, scheduler
+        self.metric_name = metric
+        self.metric = get_metric(metric)
+        self.callbacks = list(callbacks)
+        self.timer = timer or Timer()
+        self.eval_batch_size = int(eval_batch_size)
+        self.state = TrainState()
+        self.epochs = 0
+
+    # ---- one step ---------------------------------------------------------------------
+    def train_step(self, xb, yb) -> tuple[float, float]:
+        """Forward, loss, backward, update; returns (loss, metric) of the batch."""
+        timer = self.timer
+        with timer.phase("forward"):
+            pred = self.model.forward(xb, training=True)
+            loss = self.loss.forward(pred, yb)
+        if not math.isfinite(loss):
+            raise NonFiniteError(self._non_finite_message("loss", loss, xb))
+        with timer.phase("backward"):
+            self.model.backward(self.loss.backward())
+        with timer.phase("optimizer"):
+            self._check_gradients()
+            self.optimizer.step()
+            if self.scheduler is not None and self.scheduler.interval == "step":
+                self.scheduler.step()
+        return loss, self.metric(pred, yb)
+
+    def _check_gradients(self) -> None:
+        for name, g in self.model.named_gradients().items():
+            if not np.isfinite(np.vdot(g.ravel(), g.ravel())):
+                raise NonFiniteError(f"epoch {self.state.epoch + 1}, step {self.state.batch + 1}: the gradient "
+                                     f"of '{name}' is not finite (NaN or inf); try a lower optimizer.lr or "
+                                     f"optimizer.max_grad_norm")
+
+    def _non_finite_message(self, what, value, xb) -> str:
+        where = f"epoch {self.state.epoch + 1}, step {self.state.batch + 1}"
+        x = xb
+        for layer in getattr(self.model, "layers", []):
+            x = layer.forward(x, training=False)
+            if not np.all(np.isfinite(x)):
+                return (f"{where}: the output of layer '{layer.name}' ({layer.type_name}) is not finite, "
+                        f"so the {what} is {value}; try a lower optimizer.lr or optimizer.max_grad_norm")
+        return f"{where}: the {what} is {value}; try a lower optimizer.lr or optimizer.max_grad_norm"
+
+    # ---- loops ------------------------------------------------------------------------
+    def fit(self, train_loader, val_data=None, epochs: int = 1, state: TrainState | None = None) -> TrainState:
+        """Train until ``epochs`` epochs are complete (continuing from ``state``) or a callback stops.
+
+        ``train_loader``: has ``len()`` and ``batches(epoch, start)``; ``val_data``: (x, y) or None.
+        """
+        self.state = state or self.state
+        self.epochs = int(epochs)
+        self.val_data = val_data
+        if self.scheduler is not None:
+            units = epochs * len(train_loader) if self.scheduler.interval == "step" else epochs
+            self.scheduler.set_total(units)
+        for cb in self.callbacks:
+            cb.on_train_begin(self)
+        st = self.state
+        try:
+            while st.epoch < self.epochs and not st.stop:
+                for cb in self.callbacks:
+                    cb.on_epoch_begin(self)
+                epoch_start = time.perf_counter()
+                batches = train_loader.batches(st.epoch, start=st.batch)
+                while True:
+                    with self.timer.phase("data"):
+                        item = next(batches, None)
+                    if item is None:
+                        break
+                    xb, yb = item
+                    loss, metric = self.train_step(xb, yb)
+                    n = len(xb)
+                    st.partial["loss"] += loss * n
+                    st.partial["metric"] += metric * n
+                    st.partial["n"] += n
+                    st.batch += 1
+                    st.global_step += 1
+                    for cb in self.callbacks:
+                        cb.on_batch_end(self)
+                    if st.stop:
+                        break
+                st.partial["seconds"] += time.perf_counter() - epoch_start
+                if st.stop and st.batch < len(train_loader):
+                    break  # stopped inside the epoch: state says where to resume
+                self._end_epoch()
+        finally:
+            for cb in self.callbacks:
+                cb.on_train_end(self)
+        return st
+
+    def _end_epoch(self) -> None:
+        st = self.state
+        n = max(st.partial["n"], 1)
+        logs = {"epoch": st.epoch + 1, "lr": self.optimizer.lr,
+                "train_loss": st.partial["loss"] / n, f"train_{self.metric_name}": st.partial["metric"] / n}
+        if self.val_data is not None:
+            val = self.evaluate(*self.val_data)
+            logs["val_loss"], logs[f"val_{self.metric_name}"] = val["loss"], val[self.metric_name]
+        logs["seconds"] = st.partial["seconds"]
+        logs["samples_per_s"] = st.partial["n"] / max(st.partial["seconds"], 1e-9)
+        st.epoch += 1
+        st.batch = 0
+        st.partial = {"loss": 0.0, "metric": 0.0, "n": 0, "seconds": 0.0}
+        if self.scheduler is not None and self.scheduler.interval == "epoch":
+            self.scheduler.step(logs.get("val_loss", logs["train_loss"]))
+        st.history.append(logs)
+        for cb in self.callbacks:
+            cb.on_epoch_end(self, logs)
+
+    def predict(self, x, batch_size: int | None = None) -> np.ndarray:
+        """Model outputs for ``x`` in evaluation mode, batch by batch."""
+        bs = batch_size or self.eval_batch_size
+        outs = [self.model.forward(x[i:i + bs], training=False) for i in range(0, len(x), bs)]
+        return np.concatenate(outs) if outs else np.zeros((0,))
+
+    def evaluate(self, x, y, batch_size: int | None = None, return_predictions: bool = False) -> dict:
+        """``{"loss": …, <metric>: …, "n": …}`` over the whole of (x, y), evaluation mode."""
+        bs = batch_size or self.eval_batch_size
+        total_loss = total_metric = 0.0
+        preds = []
+        for i in range(0, len(x), bs):
+            xb, yb = x[i:i + bs], y[i:i + bs]
+            pred = self.model.forward(xb, training=False)
+            total_loss += self.loss.forward(pred, yb) * len(xb)
+            total_metric += self.metric(pred, yb) * len(xb)
+            if return_predictions:
+                preds.append(pred)
+        n = max(len(x), 1)
+        out = {"loss": total_loss / n, self.metric_name: total_metric / n, "n": len(x)}
+        if return_predictions:
+            out["predictions"] = np.concatenate(preds) if preds else np.zeros((0,))
+        return out

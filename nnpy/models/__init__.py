@@ -1,0 +1,37 @@
+"""Turn a config's ``model`` section into a model built from the layer registry."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import RegistryError
+from ..nn.layers import Sequential
+from ..registry import SYMBOLS
+from . import symbols  # noqa: F401  (registers the symbols)
+
+
+def model_layers(model_cfg: dict, input_shape, outputs: int) -> list:
+    """The layer specs of ``model_cfg``: ``{"symbol": name, **options}`` or ``{"layers": [...]}``."""
+    cfg = dict(model_cfg)
+    if cfg.get("layers") is not None:
+        extra = sorted(set(cfg) - {"layers", "symbol"})
+        if extra or cfg.get("symbol"):
+            raise RegistryError(f"model: 'layers' cannot be combined with {extra or ['symbol']}")
+        return list(cfg["layers"])
+    cfg.pop("layers", None)
+    name = cfg.pop("symbol", None)
+    if name is None:
+        raise RegistryError("model: give either 'symbol' or 'layers'")
+    factory = SYMBOLS.get(name)
+    SYMBOLS.check_options(name, cfg, where=f"model symbol '{name}'")
+    try:
+        return factory(tuple(input_shape), int(outputs), **cfg)
+    except (TypeError, ValueError) as exc:
+        raise RegistryError(f"model symbol '{name}': {exc}") from None
+
+
+def build_model(model_cfg: dict, input_shape, outputs: int, rng=None, dtype=None) -> Sequential:
+    """Build and initialize the model (shape inference runs here: errors name the layer)."""
+    model = Sequential(model_layers(model_cfg, input_shape, outputs), name="model")
+    model.needs_input_grad = False
+    model.initialize(tuple(input_shape), rng=rng if rng is not None else np.random.default_rng(), dtype=dtype)
+    return model
