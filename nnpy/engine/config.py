@@ -148,7 +148,9 @@ def check_semantics(cfg: dict, locator: Locator, build: bool = True) -> None:
         try:
             build_model(cfg["model"], input_shape, outputs)
         except NnpyError as exc:
-            raise locator.error(("model",), str(exc)) from None
+            index = getattr(exc, "layer_index", None)
+            where = ("model", "layers", index) if index is not None and cfg["model"].get("layers") else ("model",)
+            raise locator.error(where, str(exc)) from None
 
 
 def resolve(cfg: dict, path: str | None) -> dict:

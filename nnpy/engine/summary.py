@@ -21,17 +21,15 @@ def summary_rows(model, depth: int = 0) -> list[tuple]:
 
 def summary(model, input_shape=None) -> str:
     """A table of every layer; FLOPs are per sample (2 × multiply-adds, forward pass)."""
-    rows = summary_rows(model)
     header = ("layer", "type", "output shape", "params", "FLOPs")
-    widths = [max(len(str(r[i])) if i < 3 else len(f"{r[i]:,}") if i == 3 else len(_fmt(r[i]))
-                  for r in rows + [header]) for i in range(5)]
-    widths = [max(w, len(h)) for w, h in zip(widths, header)]
+    cells = [header] + [(name, kind, shape, f"{params:,}", _fmt(flops))
+                        for name, kind, shape, params, flops in summary_rows(model)]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
 
-    def line(cells):
-        return "  ".join(str(c).ljust(w) if i < 3 else str(c).rjust(w) for i, (c, w) in enumerate(zip(cells, widths)))
+    def line(row):
+        return "  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
 
     out = [f"input shape: {tuple(model.input_shape)}", line(header), line(["-" * w for w in widths])]
-    for r in rows:
-        out.append(line((r[0], r[1], r[2], f"{r[3]:,}", _fmt(r[4]))))
+    out += [line(row) for row in cells[1:]]
     out.append(f"total: {model.count_params():,} parameters, {_fmt(model.flops())} FLOPs per sample (forward)")
     return "\n".join(out)

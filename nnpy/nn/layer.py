@@ -29,8 +29,8 @@ from .initializers import get_initializer
 
 
 def snake_case(name: str) -> str:
-    """``Conv2D`` -> ``conv2d``, ``MaxPool2D`` -> ``max_pool2d``, ``LSTM`` -> ``lstm``."""
-    return re.sub(r"(?<=[a-z])(?=[A-Z])", "_", name).lower()
+    """The default name stem of a layer type: ``Conv2D`` -> ``conv2d``, ``ReLU`` -> ``relu``."""
+    return re.sub(r"\W", "_", name).lower()
 
 
 class Layer:

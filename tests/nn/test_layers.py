@@ -65,7 +65,7 @@ def test_bad_shape_names_the_layer_and_both_shapes():
     model2 = Sequential([{"type": "Dense", "units": 4}])
     with pytest.raises(ShapeError, match=r"layer 'dense_1' \(Dense\) expects .*input shape is \(1, 28, 28\)"):
         model2.initialize((1, 28, 28))
-    with pytest.raises(ShapeError, match=r"batch_norm_1"):
+    with pytest.raises(ShapeError, match=r"batchnorm_1"):
         Sequential([{"type": "Flatten"}, {"type": "Reshape", "target_shape": [2, 2]},
                     {"type": "BatchNorm"}]).initialize((4,))
     assert model.initialize((3,)) == (4,)

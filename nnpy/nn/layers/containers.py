@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from ...errors import ShapeError
 from ...registry import register_layer
 from ..layer import Layer, build_layer, snake_case
 
@@ -52,7 +53,11 @@ class Sequential(_Container):
         shape = input_shape
         for i, layer in enumerate(self.layers):
             layer.needs_input_grad = self.needs_input_grad if i == 0 else True
-            shape = layer.initialize(shape, self.rng, self.dtype)
+            try:
+                shape = layer.initialize(shape, self.rng, self.dtype)
+            except ShapeError as exc:
+                exc.layer_index = i  # the outermost Sequential sets it last: a config can point at it
+                raise
         return shape
 
     def forward(self, x, training=False):

@@ -1,0 +1,125 @@
+"""The command line end to end on small slices of MNIST: train → val → demo → resume."""
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from nnpy.cli import main
+from nnpy.io.checkpoint import load_checkpoint
+
+REPO = Path(__file__).resolve().parents[1]
+SMALL = ["--set", "data.limit=600", "--set", "data.val_split=100", "--set", "data.batch_size=50",
+         "--set", "model.hidden=[32]", "--set", "scheduler=null"]
+
+
+def run(*args):
+    result = CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+    return result
+
+
+@pytest.fixture
+def workdir(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def weights(path):
+    return load_checkpoint(path)["model"]
+
+
+def test_train_val_and_resume_are_exact(workdir):
+    cfg = REPO / "configs" / "mlp.yaml"
+    r = run("train", "--config", cfg, *SMALL, "--set", "train.epochs=2", "--set", "checkpoint.dir=straight")
+    assert r.exit_code == 0, r.output
+    assert "epoch 2/2" in r.output and "time per phase" in r.output
+    straight = weights("straight/last.json")
+
+    r = run("train", "--config", cfg, *SMALL, "--set", "train.epochs=1", "--set", "checkpoint.dir=resumed")
+    assert r.exit_code == 0, r.output
+    r = run("train", "--config", cfg, *SMALL, "--set", "train.epochs=2", "--set", "checkpoint.dir=resumed",
+            "--resume", "resumed/last.json")
+    assert r.exit_code == 2 and "train.epochs" in r.stderr  # a change must be allowed explicitly
+    r = run("train", "--config", cfg, *SMALL, "--set", "train.epochs=2", "--set", "checkpoint.dir=resumed",
+            "--resume", "resumed/last.json", "--allow-change", "train.epochs")
+    assert r.exit_code == 0, r.output
+    resumed = weights("resumed/last.json")
+    assert straight.keys() == resumed.keys()
+    for key in straight:
+        assert np.array_equal(straight[key], resumed[key]), key
+
+    r = run("val", "--ckpt", "straight/best.json", "--json")
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.output)
+    assert set(report) == {"loss", "accuracy", "error", "per_class", "confusion", "n"}
+    assert report["n"] == 600 and np.sum(report["confusion"]) == 600
+    assert report["accuracy"] > 0.5 and report["error"] == pytest.approx(1 - report["accuracy"])
+    r = run("val", "--ckpt", "straight/best.json", "--split", "val")
+    assert r.exit_code == 0 and "100 samples" in r.output and "confusion matrix" in r.output
+
+    # run folder: log, metrics.csv with the documented columns, the resolved config
+    run_dirs = sorted((workdir / "runs" / "mlp").iterdir())
+    csv_lines = (run_dirs[0] / "metrics.csv").read_text().splitlines()
+    assert csv_lines[0] == "epoch,lr,train_loss,train_metric,val_loss,val_metric,seconds"
+    assert len(csv_lines) == 3
+    assert "seed: 1" in (run_dirs[0] / "config.yaml").read_text()
+    assert "epoch 1/2" in (run_dirs[0] / "train.log").read_text()
+
+
+@pytest.mark.parametrize("override,culprit", [
+    ("optimzer.lr=0.1", "optimzer"),
+    ("optimizer.lrr=0.1", "lrr"),
+    ("train.epochs=ten", "train.epochs"),
+    ("model.symbol=mlpp", "mlpp"),
+    ("data.dataset=mnst", "mnst"),
+    ("checkpoint.monitor=val_acc", "checkpoint.monitor"),
+    ("loss=cross_entropi", "cross_entropi"),
+    ("scheduler.type=cosin", "cosin"),
+])
+def test_config_mistakes_exit_2_with_one_line(workdir, override, culprit):
+    r = run("train", "--config", REPO / "configs" / "mlp.yaml", "--set", override)
+    assert r.exit_code == 2
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and culprit in lines[0] and "Traceback" not in r.output
+    assert not (workdir / "runs").exists()  # nothing started
+
+
+def test_impossible_shape_names_file_line_and_layer(workdir):
+    bad = workdir / "bad.yaml"
+    bad.write_text("name: bad\nmodel:\n  layers:\n    - {type: Flatten}\n    - {type: Dense, units: 10}\n"
+                   "    - {type: Reshape, target_shape: [3, 3]}\ndata: {dataset: mnist}\n")
+    r = run("train", "--config", bad)
+    assert r.exit_code == 2
+    assert "bad.yaml:6" in r.stderr and "reshape_1" in r.stderr and "(10,)" in r.stderr
+
+
+def test_print_config_resolves_seed_and_base(workdir):
+    base = workdir / "base.yaml"
+    base.write_text("model: {symbol: mlp, hidden: [16]}\ndata: {dataset: mnist}\ntrain: {epochs: 3}\n")
+    child = workdir / "child.yaml"
+    child.write_text("_base_: base.yaml\nname: child\ntrain: {epochs: 5}\n")
+    r = run("train", "--config", child, "--print-config")
+    assert r.exit_code == 0
+    import yaml
+    cfg = yaml.safe_load(r.output)
+    assert cfg["train"]["epochs"] == 5 and cfg["model"]["hidden"] == [16]
+    assert isinstance(cfg["seed"], int)  # drawn before anything is saved
+
+
+def test_summary_and_list_and_gradcheck(workdir):
+    r = run("summary", "--config", REPO / "configs" / "mlp.yaml")
+    assert r.exit_code == 0 and "dense_1" in r.output and "parameters" in r.output
+    r = run("list", "layers")
+    assert r.exit_code == 0 and "Conv2D" in r.output and "LSTM" in r.output
+    r = run("gradcheck", "--config", REPO / "configs" / "mlp.yaml", "--set", "model.hidden=[8]")
+    assert r.exit_code == 0, r.output
+    assert "layers pass" in r.output
+
+
+def test_corrupt_checkpoint_is_refused(workdir):
+    Path("bad.json").write_text('{"format": "nnpy-checkpoint", "version": 1')
+    r = run("val", "--ckpt", "bad.json")
+    assert r.exit_code == 2 and "bad.json" in r.stderr
+    r = run("val", "--ckpt", "missing.json")
+    assert r.exit_code == 2 and "missing.json" in r.stderr
