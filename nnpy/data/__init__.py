@@ -1,0 +1,17 @@
+"""Data: datasets (registered in ``nnpy.registry.DATASETS``), the IDX reader, the
+``DataLoader``, batch transforms, demo image preprocessing and dataset download.
+
+Knows nothing of layers: everything here yields plain numpy arrays.
+"""
+from .datasets import (DIGIT_CLASSES, FASHION_CLASSES, Dataset, fashion_mnist, function, mnist,
+                       parity, sine)
+from .fetch import fetch
+from .idx import read_idx, write_idx
+from .images import iter_image_files, load_digit, read_grey, to_mnist
+from .loader import DataLoader, split_train_val
+from .transforms import (Compose, Normalize, RandomAffine, RandomThickness, build_transforms)
+
+__all__ = ["Compose", "DIGIT_CLASSES", "DataLoader", "Dataset", "FASHION_CLASSES", "Normalize",
+           "RandomAffine", "RandomThickness", "build_transforms", "fashion_mnist", "fetch",
+           "function", "iter_image_files", "load_digit", "mnist", "parity", "read_grey",
+           "read_idx", "sine", "split_train_val", "to_mnist", "write_idx"]

@@ -1,0 +1,110 @@
+"""Mini-batches of numpy arrays, reproducible and resumable without saved state.
+
+The order of epoch ``e`` is ``default_rng([seed, e]).permutation(n)`` and the
+transform of batch ``b`` of epoch ``e`` draws from ``default_rng([seed, e, b])``:
+both are pure functions of ``(seed, e, b)``, so resuming at batch ``b`` of epoch
+``e`` needs only those three numbers.
+"""
+from __future__ import annotations
+
+from typing import Callable, Iterator
+
+import numpy as np
+
+from ..errors import ConfigError
+from .transforms import Normalize
+
+__all__ = ["DataLoader", "Normalize", "split_train_val"]
+
+
+def _as_batch(a: np.ndarray) -> np.ndarray:
+    """Float data as float32; integer data (token ids, class labels) unchanged."""
+    if np.issubdtype(a.dtype, np.integer):
+        return a
+    return a.astype(np.float32, copy=False)
+
+
+class DataLoader:
+    """Batches ``(xb, yb)`` of ``x`` ``(N, ...)`` and ``y`` ``(N, ...)``.
+
+    ``xb`` is float32 unless ``x`` is integer; float ``yb`` is float32 and
+    integer ``yb`` keeps its dtype. ``transform(xb, rng)`` is applied to ``xb``.
+    ``len(loader)`` is the number of batches per epoch; the last one is smaller
+    unless ``drop_last``. ``iter(loader)`` runs epoch ``loader.epoch`` and
+    advances it, so successive ``for`` loops see epochs 0, 1, 2, …
+    """
+
+    def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, shuffle: bool = True,
+                 drop_last: bool = False, seed: int = 0,
+                 transform: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None):
+        if len(x) != len(y):
+            raise ConfigError(f"DataLoader: x has {len(x)} samples but y has {len(y)}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) \
+                or batch_size < 1:
+            raise ConfigError(f"batch_size must be a positive integer, not {batch_size!r}")
+        self.x, self.y = np.asarray(x), np.asarray(y)
+        self.batch_size = int(batch_size)
+        self.shuffle, self.drop_last = bool(shuffle), bool(drop_last)
+        self.seed, self.transform = int(seed), transform
+        self.epoch = 0          # the epoch the next ``iter(loader)`` runs
+
+    @property
+    def num_samples(self) -> int:
+        return len(self.x)
+
+    def __len__(self) -> int:
+        n, b = self.num_samples, self.batch_size
+        return n // b if self.drop_last else -(-n // b)
+
+    def order(self, epoch: int) -> np.ndarray:
+        """The sample indices of ``epoch`` in visiting order, ``(N,)``."""
+        if not self.shuffle:
+            return np.arange(self.num_samples)
+        return np.random.default_rng([self.seed, epoch]).permutation(self.num_samples)
+
+    def batches(self, epoch: int, start: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield batches ``start, start+1, …, len(self)-1`` of ``epoch``."""
+        if epoch < 0 or not 0 <= start <= len(self):
+            raise ValueError(f"DataLoader: no batch {start} of epoch {epoch} "
+                             f"({len(self)} batches per epoch)")
+        return self._batches(epoch, start)
+
+    def _batches(self, epoch: int, start: int):
+        order = self.order(epoch)
+        for b in range(start, len(self)):
+            idx = order[b * self.batch_size:(b + 1) * self.batch_size]
+            xb, yb = _as_batch(self.x[idx]), _as_batch(self.y[idx])
+            if self.transform is not None:
+                xb = self.transform(xb, np.random.default_rng([self.seed, epoch, b]))
+            yield xb, yb
+
+    def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        epoch, self.epoch = self.epoch, self.epoch + 1
+        return self.batches(epoch)
+
+    def __repr__(self) -> str:
+        return (f"DataLoader(n={self.num_samples}, batch_size={self.batch_size}, "
+                f"shuffle={self.shuffle}, drop_last={self.drop_last}, seed={self.seed})")
+
+
+def split_train_val(x: np.ndarray, y: np.ndarray, val, seed: int = 0):
+    """Hold out ``val`` samples (a count, or a fraction in (0, 1)) chosen by ``seed``.
+
+    Returns ``(x_train, y_train, x_val, y_val)``; both parts keep the original order.
+    """
+    n = len(x)
+    if len(y) != n:
+        raise ConfigError(f"split_train_val: x has {n} samples but y has {len(y)}")
+    if isinstance(val, bool) or not isinstance(val, (int, float, np.integer, np.floating)):
+        raise ConfigError(f"val must be a count or a fraction in (0, 1), not {val!r}")
+    if isinstance(val, (float, np.floating)):
+        if not 0 < val < 1:
+            raise ConfigError(f"val fraction must be in (0, 1), not {val}")
+        n_val = min(max(int(round(n * val)), 1), n - 1)
+    else:
+        n_val = int(val)
+    if not 1 <= n_val < n:
+        raise ConfigError(f"val must leave at least one sample on each side of {n}, not {val}")
+    perm = np.random.default_rng(seed).permutation(n)
+    val_idx, train_idx = np.sort(perm[:n_val]), np.sort(perm[n_val:])
+    return x[train_idx], y[train_idx], x[val_idx], y[val_idx]

@@ -1,0 +1,233 @@
+"""Batch transforms: ``transform(xb, rng) -> xb``, vectorized over the batch.
+
+``xb`` is a float batch; the image augmentations take ``(N, C, H, W)`` and draw
+one set of random parameters per sample from ``rng`` (a ``numpy.random.Generator``),
+so the same ``rng`` state gives the same output.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ConfigError, DataError
+from ..registry import did_you_mean
+
+
+def _check_images(name: str, xb: np.ndarray) -> None:
+    if xb.ndim != 4:
+        raise DataError(f"{name} expects an image batch (N, C, H, W), got shape {xb.shape}")
+
+
+class Compose:
+    """Apply ``transforms`` in order, each with the same (advancing) ``rng``."""
+
+    def __init__(self, transforms):
+        self.transforms = list(transforms)
+
+    def __call__(self, xb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        for transform in self.transforms:
+            xb = transform(xb, rng)
+        return xb
+
+    def __repr__(self) -> str:
+        return f"Compose({self.transforms!r})"
+
+
+class Normalize:
+    """``(xb - mean) / std`` in float32.
+
+    ``mean`` and ``std`` are scalars or arrays that broadcast against one
+    sample, e.g. ``(C, 1, 1)`` per channel of an image or ``(F,)`` per feature.
+    """
+
+    def __init__(self, mean=0.0, std=1.0):
+        self.mean = np.asarray(mean, dtype=np.float32)
+        self.std = np.asarray(std, dtype=np.float32)
+        if not np.all(np.isfinite(self.mean)) or not np.all(self.std > 0):
+            raise ConfigError(f"normalize: std must be > 0 and mean finite, "
+                              f"got mean={mean!r} std={std!r}")
+
+    def __call__(self, xb: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
+        return ((np.asarray(xb, dtype=np.float32) - self.mean) / self.std).astype(np.float32,
+                                                                                   copy=False)
+
+    def __repr__(self) -> str:
+        return f"Normalize(mean={self.mean.tolist()}, std={self.std.tolist()})"
+
+
+class RandomAffine:
+    """Random shift, rotation and scaling about the image centre, one per sample.
+
+    Per sample: shift ``t = (dy, dx) ~ U[-shift, shift]`` pixels, angle
+    ``θ ~ U[-rotate, rotate]`` degrees, zoom ``s ~ U[1 - scale, 1 + scale]``. The
+    output pixel ``p`` samples the input at ``c + R(-θ) (p - c - t) / s``
+    (inverse mapping, ``c`` the centre) by bilinear interpolation; outside the
+    image reads ``fill``. The source coordinates of the whole batch are one
+    matrix product, the four neighbours four gathers: no per-sample loop.
+    Input and output ``(N, C, H, W)`` float32; all channels of a sample move together.
+    """
+
+    def __init__(self, shift: float = 2.0, rotate: float = 10.0, scale: float = 0.1,
+                 fill: float = 0.0):
+        self.shift, self.rotate = float(shift), float(rotate)
+        self.scale, self.fill = float(scale), float(fill)
+        if self.shift < 0 or self.rotate < 0 or not 0 <= self.scale < 1:
+            raise ConfigError(f"RandomAffine: shift and rotate must be >= 0 and scale in [0, 1), "
+                              f"got shift={shift} rotate={rotate} scale={scale}")
+        self._grids: dict = {}
+
+    def _grid(self, h: int, w: int) -> np.ndarray:
+        """``(3, H*W)`` rows: output y and x relative to the centre, and ones."""
+        if (h, w) not in self._grids:
+            gy, gx = np.meshgrid(np.arange(h) - (h - 1) / 2, np.arange(w) - (w - 1) / 2,
+                                 indexing="ij")
+            grid = np.stack([gy.ravel(), gx.ravel(), np.ones(h * w)])
+            self._grids[(h, w)] = grid.astype(np.float32)
+        return self._grids[(h, w)]
+
+    def _source(self, n: int, h: int, w: int, rng: np.random.Generator) -> np.ndarray:
+        """Source coordinates ``(N, 2, H*W)`` (y then x) of every output pixel.
+
+        ``src = M q + c - M t`` with ``M = R(-θ) / s`` and ``q = p - c``: one row
+        ``[M00, M01, off]`` per sample and axis, times the grid ``[qy, qx, 1]``.
+        """
+        t = rng.uniform(-self.shift, self.shift, size=(n, 2))
+        theta = np.deg2rad(rng.uniform(-self.rotate, self.rotate, size=n))
+        inv_s = 1.0 / rng.uniform(1.0 - self.scale, 1.0 + self.scale, size=n)
+        cos, sin = np.cos(theta) * inv_s, np.sin(theta) * inv_s
+        m = np.empty((n, 2, 3))
+        m[:, 0, 0], m[:, 0, 1] = cos, -sin
+        m[:, 1, 0], m[:, 1, 1] = sin, cos
+        m[:, :, 2] = np.array([(h - 1) / 2, (w - 1) / 2]) - np.einsum("nij,nj->ni", m[:, :, :2], t)
+        src = m.astype(np.float32).reshape(2 * n, 3) @ self._grid(h, w)
+        return src.reshape(n, 2, h * w)
+
+    def __call__(self, xb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        _check_images("RandomAffine", xb)
+        n, c, h, w = xb.shape
+        src = self._source(n, h, w, rng)
+        # The input sits at offset 1 in a fill border (1 before, 2 after): beyond one
+        # pixel outside, all four neighbours are fill, so clamping there is exact.
+        src += np.float32(1)
+        np.clip(src[:, 0], 0, h + 1, out=src[:, 0])
+        np.clip(src[:, 1], 0, w + 1, out=src[:, 1])
+        corner = src.astype(np.int32)                      # floor, as src >= 0
+        frac = src - corner                                # (N, 2, HW) weights wy, wx
+        hp, wp = h + 3, w + 3
+        padded = np.full((n, c, hp, wp), self.fill, dtype=np.float32)
+        padded[:, :, 1:h + 1, 1:w + 1] = xb
+        flat = padded.ravel()
+        itype = np.int32 if flat.size < 2 ** 31 else np.intp    # int32 gathers are faster
+        base = (np.arange(n * c, dtype=itype) * (hp * wp)).reshape(n, c, 1)
+        idx = (corner[:, 0] * wp + corner[:, 1])[:, None, :] + base   # (N, C, HW)
+        v00, v01 = np.take(flat, idx), np.take(flat, idx + 1)
+        idx += wp
+        v10, v11 = np.take(flat, idx), np.take(flat, idx + 1)
+        wy, wx = frac[:, None, 0], frac[:, None, 1]
+        v01 -= v00
+        v01 *= wx
+        v00 += v01                                         # top row, interpolated in x
+        v11 -= v10
+        v11 *= wx
+        v10 += v11                                         # bottom row
+        v10 -= v00
+        v10 *= wy
+        v00 += v10
+        return v00.reshape(n, c, h, w)
+
+    def __repr__(self) -> str:
+        return f"RandomAffine(shift={self.shift}, rotate={self.rotate}, scale={self.scale})"
+
+
+def _morph_last(a: np.ndarray, size: int, op) -> np.ndarray:
+    """``op`` (``np.maximum`` or ``np.minimum``) over a window of ``size`` along the last
+    axis: 2 covers ``(i, i+1)``, 3 covers ``(i-1, i, i+1)``; cells outside are ignored."""
+    out = a.copy()
+    for o in ((1,) if size == 2 else (-1, 1)):
+        if o > 0:
+            op(out[..., :-o], a[..., o:], out=out[..., :-o])
+        else:
+            op(out[..., -o:], a[..., :o], out=out[..., -o:])
+    return out
+
+
+def _morph(xb: np.ndarray, size: int, op) -> np.ndarray:
+    """Grey dilation (``op=np.maximum``) or erosion (``np.minimum``) of ``(N, C, H, W)``
+    with a ``size``×``size`` square (separable: rows, then columns)."""
+    rows = _morph_last(xb.swapaxes(-1, -2), size, op).swapaxes(-1, -2)
+    return _morph_last(rows, size, op)
+
+
+class RandomThickness:
+    """Randomly thicken or thin the strokes of a sample with probability ``p``.
+
+    A chosen sample is, with equal chance, thickened by a grey dilation (max over
+    a 2×2 or 3×3 square, equal chance) or thinned by a 2×2 grey erosion (a 3×3
+    erosion would erase MNIST's 2–3 px strokes). ``(N, C, H, W)`` float32.
+    """
+
+    #: (operation, square size) of each choice; picked uniformly.
+    CHOICES = ((np.maximum, 2), (np.maximum, 3), (np.minimum, 2))
+
+    def __init__(self, p: float = 0.5):
+        self.p = float(p)
+        if not 0 <= self.p <= 1:
+            raise ConfigError(f"RandomThickness: p must be in [0, 1], got {p}")
+
+    def __call__(self, xb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        _check_images("RandomThickness", xb)
+        n = len(xb)
+        chosen = rng.random(n) < self.p
+        # thicken (2x2 or 3x3) half the time, thin the other half
+        kind = np.where(rng.random(n) < 0.5, rng.integers(0, 2, size=n), 2)
+        out = np.array(xb, dtype=np.float32, copy=True)
+        for k, (op, size) in enumerate(self.CHOICES):
+            sel = np.flatnonzero(chosen & (kind == k))
+            if len(sel):
+                out[sel] = _morph(out[sel], size, op)
+        return out
+
+    def __repr__(self) -> str:
+        return f"RandomThickness(p={self.p})"
+
+
+AUGMENT_KEYS = ("shift", "rotate", "scale", "thickness", "fill")
+NORMALIZE_KEYS = ("mean", "std")
+
+
+def _options(section: str, spec, valid) -> dict:
+    """The ``section`` mapping of a config, checked for unknown keys and non-numbers."""
+    if spec is None or spec is False:
+        return {}
+    if not isinstance(spec, dict):
+        raise ConfigError(f"{section}: expected a mapping of {', '.join(valid)}, "
+                          f"not {type(spec).__name__} {spec!r}")
+    for key, value in spec.items():
+        if key not in valid:
+            raise ConfigError(f"{section}: unknown key '{key}'{did_you_mean(key, valid)}; "
+                              f"valid keys: {', '.join(valid)}")
+        values = value if isinstance(value, (list, tuple)) and section == "normalize" else [value]
+        numbers = [isinstance(v, (int, float)) and not isinstance(v, bool) for v in values]
+        if not values or not all(numbers):
+            raise ConfigError(f"{section}.{key}: expected a number, not {value!r}")
+    return dict(spec)
+
+
+def build_transforms(augment: dict | None = None, normalize: dict | None = None) -> Compose:
+    """Turn config sections into one ``Compose``: augmentation first, then normalization.
+
+    ``augment``: ``{"shift": px, "rotate": degrees, "scale": fraction,
+    "thickness": probability, "fill": value}`` (missing keys: no such change);
+    ``normalize``: ``{"mean": m, "std": s}`` (numbers or per-feature lists).
+    An empty or ``None`` section adds nothing; unknown keys raise ``ConfigError``.
+    """
+    aug = _options("augment", augment, AUGMENT_KEYS)
+    norm = _options("normalize", normalize, NORMALIZE_KEYS)
+    steps = []
+    affine = {k: aug[k] for k in ("shift", "rotate", "scale", "fill") if k in aug}
+    if any(affine.get(k, 0) for k in ("shift", "rotate", "scale")):
+        steps.append(RandomAffine(**{"shift": 0, "rotate": 0, "scale": 0, **affine}))
+    if aug.get("thickness", 0):
+        steps.append(RandomThickness(p=aug["thickness"]))
+    if norm:
+        steps.append(Normalize(**norm))
+    return Compose(steps)

@@ -1,0 +1,102 @@
+import time
+
+import numpy as np
+import pytest
+
+from nnpy.data import (Compose, Normalize, RandomAffine, RandomThickness, build_transforms,
+                       mnist)
+from nnpy.errors import ConfigError, DataError
+
+
+@pytest.fixture(scope="module")
+def batch():
+    return mnist(limit=128).x_train
+
+
+class FixedRng:
+    """Stands in for a Generator: ``uniform`` returns its upper bound."""
+
+    def uniform(self, low, high, size=None):
+        return np.full(size, high, dtype=np.float64)
+
+
+@pytest.mark.parametrize("transform", [
+    RandomAffine(), RandomThickness(p=1.0), build_transforms({"shift": 2, "rotate": 10,
+                                                              "scale": 0.1, "thickness": 0.5}),
+])
+def test_shape_dtype_reproducible_and_changes(batch, transform):
+    before = batch.copy()
+    out = transform(batch, np.random.default_rng(0))
+    assert out.shape == batch.shape and out.dtype == np.float32
+    np.testing.assert_array_equal(out, transform(batch, np.random.default_rng(0)))
+    assert not np.array_equal(out, transform(batch, np.random.default_rng(1)))
+    changed = np.abs(out - batch).reshape(len(batch), -1).max(axis=1) > 0.1
+    assert changed.mean() > 0.5
+    assert out.min() >= 0 and out.max() <= 1 + 1e-6
+    np.testing.assert_array_equal(batch, before)                    # input untouched
+
+
+def test_zero_affine_is_identity(batch):
+    out = RandomAffine(shift=0, rotate=0, scale=0)(batch, np.random.default_rng(0))
+    np.testing.assert_array_equal(out, batch)
+    assert RandomThickness(p=0)(batch, np.random.default_rng(0)).tolist() == batch.tolist()
+
+
+def test_affine_geometry():
+    img = np.random.default_rng(0).random((2, 3, 9, 9)).astype(np.float32)
+    shifted = RandomAffine(shift=1, rotate=0, scale=0)(img, FixedRng())   # +1 px down, right
+    np.testing.assert_allclose(shifted[..., 1:, 1:], img[..., :-1, :-1], atol=1e-6)
+    assert not shifted[..., 0, :].any() and not shifted[..., :, 0].any()  # filled with 0
+    turned = RandomAffine(shift=0, rotate=90, scale=0)(img, FixedRng())
+    np.testing.assert_allclose(turned, np.rot90(img, k=-1, axes=(2, 3)), atol=1e-5)
+    filled = RandomAffine(shift=20, rotate=0, scale=0, fill=0.5)(img, FixedRng())
+    np.testing.assert_allclose(filled, 0.5)
+
+
+def test_thickness_thickens_or_thins(batch):
+    out = RandomThickness(p=1.0)(batch, np.random.default_rng(0))
+    ink_before, ink_after = batch.sum(axis=(1, 2, 3)), out.sum(axis=(1, 2, 3))
+    assert (ink_after > ink_before).any() and (ink_after < ink_before).any()
+    assert np.all(ink_after != ink_before)
+
+
+def test_image_batch_required():
+    with pytest.raises(DataError, match="N, C, H, W"):
+        RandomAffine()(np.zeros((4, 28, 28), np.float32), np.random.default_rng(0))
+
+
+def test_build_transforms():
+    t = build_transforms({"shift": 2, "rotate": 10, "scale": 0.1, "thickness": 0.3},
+                         {"mean": 0.1307, "std": 0.3081})
+    assert isinstance(t, Compose)
+    assert [type(s) for s in t.transforms] == [RandomAffine, RandomThickness, Normalize]
+    assert build_transforms(None, None).transforms == []
+    assert [type(s) for s in build_transforms({"rotate": 5}).transforms] == [RandomAffine]
+    x = np.ones((2, 1, 4, 4), np.float32)
+    assert build_transforms()(x, np.random.default_rng(0)) is x
+
+
+@pytest.mark.parametrize("augment, normalize, words", [
+    ({"rotaet": 10}, None, "augment: unknown key 'rotaet' (did you mean 'rotate'?)"),
+    ({"shift": "2"}, None, "augment.shift"),
+    (None, {"mean": 0, "stdd": 1}, "normalize: unknown key 'stdd' (did you mean 'std'?)"),
+    ([1, 2], None, "augment: expected a mapping"),
+    ({"scale": 1.5}, None, "scale"),
+    ({"thickness": 2}, None, "p must be in"),
+])
+def test_build_transforms_errors(augment, normalize, words):
+    with pytest.raises(ConfigError) as info:
+        build_transforms(augment, normalize)
+    assert words in str(info.value)
+
+
+def test_augmentation_speed(batch):
+    """Reported, loosely bounded: the target is ~3 ms for 128 MNIST images."""
+    t = build_transforms({"shift": 2, "rotate": 10, "scale": 0.1, "thickness": 0.3})
+    rng = np.random.default_rng(0)
+    times = []
+    for _ in range(20):
+        start = time.perf_counter()
+        t(batch, rng)
+        times.append(time.perf_counter() - start)
+    assert min(times) < 0.05                      # a loop per sample would take far longer
