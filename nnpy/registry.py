@@ -11,7 +11,7 @@ import difflib
 import inspect
 from typing import Any, Callable
 
-from .errors import RegistryError
+from .errors import NnpyError, RegistryError
 
 
 def _norm(name: str) -> str:
@@ -115,6 +115,8 @@ class Registry:
         extra = {k: v for k, v in context.items() if var_kw or k in valid}
         try:
             return factory(**extra, **options)
+        except NnpyError:
+            raise  # already names its culprit
         except (TypeError, ValueError) as exc:
             raise RegistryError(f"{self.kind} '{name}': {exc}") from None
 

@@ -23,7 +23,8 @@ SAMPLES = {
     "BatchNorm": ({}, (3, 4, 5), {"batch": 4}),
     "Sequential": ({"layers": [{"type": "Dense", "units": 5}, {"type": "Tanh"},
                                {"type": "Dense", "units": 2}]}, (3,), {}),
-    "Residual": ({"layers": [{"type": "Conv2D", "filters": 4, "kernel_size": 3, "stride": 2, "padding": 1},
+    "Residual": ({"layers": [{"type": "Conv2D", "filters": 4, "kernel_size": 3, "stride": 2, "padding": 1,
+                              "use_bias": False},  # a bias before BatchNorm has gradient 0
                              {"type": "BatchNorm"}, {"type": "ReLU"},
                              {"type": "Conv2D", "filters": 4, "kernel_size": 3, "padding": 1}]},
                  (2, 6, 6), {"batch": 3}),
