@@ -69,8 +69,13 @@ def train(config_path, overrides, resume, allow_change, print_config, profile):
         return
     from .engine.experiment import train as run_training
 
-    result = run_training(cfg, resume=resume, allow_change=allow_change, profile=profile)
-    code = getattr(result["state"], "exit_code", 0)
+    import shlex
+
+    command = shlex.join(["nnpy", "train", "--config", config_path,
+                          *[a for o in overrides for a in ("--set", o)],
+                          *[a for k in allow_change for a in ("--allow-change", k)]])
+    result = run_training(cfg, resume=resume, allow_change=allow_change, profile=profile, command=command)
+    code = result["state"].exit_code
     if code:
         sys.exit(code)
 

@@ -160,3 +160,40 @@ class MaxTime(Callback):
         if time.perf_counter() - self.start > self.seconds:
             trainer.state.stop = True
             trainer.state.stop_reason = f"train.max_time of {self.seconds:g} s reached"
+
+
+class StopOnSignal(Callback):
+    """Ctrl-C (SIGINT) or SIGTERM: finish the current step, then stop with a resumable
+    ``last.json`` (the Checkpointer writes it) and exit code 130 / 143. A second signal
+    interrupts at once."""
+
+    CODES = {"SIGINT": 130, "SIGTERM": 143}
+
+    def on_train_begin(self, trainer):
+        import signal
+
+        self.previous = {}
+        self.trainer = trainer
+        for name in self.CODES:
+            sig = getattr(signal, name)
+            try:
+                self.previous[sig] = signal.signal(sig, self._handle)
+            except ValueError:  # not the main thread: leave signals alone
+                pass
+
+    def _handle(self, signum, frame):
+        import signal
+
+        name = signal.Signals(signum).name
+        st = self.trainer.state
+        if st.stop and getattr(st, "exit_code", 0):
+            raise KeyboardInterrupt  # second signal: stop now
+        st.stop = True
+        st.stop_reason = f"{name} received: stopped after the current step"
+        st.exit_code = self.CODES[name]
+
+    def on_train_end(self, trainer):
+        import signal
+
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)

@@ -22,7 +22,7 @@ from ..models import build_model
 from ..nn.losses import build_loss
 from ..optim import build_optimizer, build_scheduler
 from ..registry import DATASETS
-from .callbacks import Checkpointer, ConsoleLogger, CSVLogger, EarlyStopping, MaxTime
+from .callbacks import Checkpointer, ConsoleLogger, CSVLogger, EarlyStopping, MaxTime, StopOnSignal
 from .summary import summary
 from .timer import Timer
 from .trainer import Trainer, TrainState
@@ -200,7 +200,7 @@ def make_run_dir(cfg: dict) -> Path:
 
 
 def train(cfg: dict, resume: str | None = None, allow_change=(), profile: bool = False,
-          stdout=None, progress: bool | None = None) -> dict:
+          stdout=None, progress: bool | None = None, command: str | None = None, callbacks=()) -> dict:
     """Train the model of ``cfg``; return a summary dict (best value, paths, stop reason)."""
     stdout = stdout or sys.stdout
     cfg = copy.deepcopy(cfg)
@@ -237,17 +237,15 @@ def train(cfg: dict, resume: str | None = None, allow_change=(), profile: bool =
 
     log_file = open(run_dir / "train.log", "a")
     console = ConsoleLogger(stream=stdout, progress=progress, log_file=log_file)
-    callbacks = [console, CSVLogger(run_dir / "metrics.csv"),
+    run_callbacks = [StopOnSignal(), console, CSVLogger(run_dir / "metrics.csv"),
                  Checkpointer(ckpt_dir, save, monitor=cfg["checkpoint"]["monitor"],
                               save_last=cfg["checkpoint"]["save_last"], save_best=cfg["checkpoint"]["save_best"])]
     if t.get("early_stopping"):
         es = t["early_stopping"]
-        callbacks.append(EarlyStopping(es["monitor"], es["patience"], es["min_delta"]))
+        run_callbacks.append(EarlyStopping(es["monitor"], es["patience"], es["min_delta"]))
     if t.get("max_time"):
-        callbacks.append(MaxTime(t["max_time"]))
-    extra_callbacks = getattr(train, "extra_callbacks", [])
-    callbacks += list(extra_callbacks)
-    trainer.callbacks = callbacks
+        run_callbacks.append(MaxTime(t["max_time"]))
+    trainer.callbacks = [*run_callbacks, *callbacks]
     if profile:
         timer.profile_layers(model)
     try:
@@ -262,6 +260,11 @@ def train(cfg: dict, resume: str | None = None, allow_change=(), profile: bool =
         st = trainer.state
         if st.stop_reason:
             console.write(f"stopped: {st.stop_reason}")
+        if st.stop and st.epoch < trainer.epochs and cfg["checkpoint"]["save_last"] and \
+                not st.stop_reason.startswith("early stopping"):
+            last = ckpt_dir / "last.json"
+            console.write(f"saved {last} (epoch {st.epoch + 1}, batch {st.batch}); resume with:\n"
+                          f"  {command or 'nnpy train --config <config>'} --resume {last}")
         console.write(timer.report())
         if st.best_value is not None:
             console.write(f"best {cfg['checkpoint']['monitor']} {st.best_value:.4f} at epoch {st.best_epoch} "

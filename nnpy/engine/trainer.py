@@ -33,11 +33,12 @@ class TrainState:
     partial: dict = field(default_factory=lambda: {"loss": 0.0, "metric": 0.0, "n": 0, "seconds": 0.0})
     stop: bool = False
     stop_reason: str = ""
+    exit_code: int = 0             # set by a signal: 130 (SIGINT) or 143 (SIGTERM)
     callbacks: dict = field(default_factory=dict)  # callback state (early stopping counters, …)
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        d.pop("stop"), d.pop("stop_reason")
+        d.pop("stop"), d.pop("stop_reason"), d.pop("exit_code")
         return d
 
     @classmethod
@@ -124,6 +125,9 @@ class Trainer:
         for cb in self.callbacks:
             cb.on_train_begin(self)
         st = self.state
+        # overflow is detected explicitly (NonFiniteError names the layer): no warnings on stderr
+        errstate = np.errstate(over="ignore", invalid="ignore", divide="ignore")
+        errstate.__enter__()
         try:
             while st.epoch < self.epochs and not st.stop:
                 for cb in self.callbacks:
@@ -152,6 +156,7 @@ class Trainer:
                     break  # stopped inside the epoch: state says where to resume
                 self._end_epoch()
         finally:
+            errstate.__exit__(None, None, None)
             for cb in self.callbacks:
                 cb.on_train_end(self)
         return st

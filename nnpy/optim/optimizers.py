@@ -90,7 +90,8 @@ class Optimizer:
                 "state": {n: dict(s) for n, s in self.state.items()}}
 
     def load_state_dict(self, d: dict) -> None:
-        self.lr = float(d["lr"])
+        """Restore moments and the step count. The learning rate is not restored: it comes
+        from the config and the scheduler (whose position is saved), so a changed lr applies."""
         self.iterations = int(d["iterations"])
         self.state = {n: {k: xp.array(v) for k, v in s.items()} for n, s in d["state"].items()}
 

@@ -1,0 +1,112 @@
+"""What nnpy guarantees when runs are interrupted, diverge or cannot save."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nnpy.io.checkpoint import load_checkpoint
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG = REPO / "configs" / "mlp.yaml"
+SMALL = ["data.limit=1000", "data.val_split=200", "data.batch_size=20", "model.hidden=[32]",
+         "train.epochs=2"]
+
+# A training run in a subprocess that sends itself a real signal at a chosen global step.
+SCRIPT = textwrap.dedent("""
+    import os, signal, sys
+    from nnpy.engine.config import load_experiment
+    from nnpy.engine.experiment import train
+    from nnpy.engine.trainer import Callback
+
+    class SignalAt(Callback):
+        def __init__(self, step, sig):
+            self.step, self.sig = step, sig
+        def on_batch_end(self, trainer):
+            if trainer.state.global_step == self.step:
+                os.kill(os.getpid(), self.sig)
+
+    step, sig, resume = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] or None
+    cfg = load_experiment(sys.argv[4], sys.argv[5:])
+    result = train(cfg, resume=resume, command="nnpy train --config x", callbacks=[SignalAt(step, sig)])
+    sys.exit(result["state"].exit_code)
+""")
+
+
+def run_script(tmp_path, step, sig, resume, overrides):
+    args = [sys.executable, "-c", SCRIPT, str(step), str(int(sig)), resume or "", str(CONFIG), *overrides]
+    return subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_interrupt_mid_epoch_then_resume_is_bit_identical(tmp_path, sig, code):
+    straight = run_script(tmp_path, -1, sig, None, SMALL + ["checkpoint.dir=straight"])
+    assert straight.returncode == 0, straight.stderr
+    # 40 steps per epoch: interrupt at step 57, in the middle of the second epoch
+    cut = run_script(tmp_path, 57, sig, None, SMALL + ["checkpoint.dir=cut"])
+    assert cut.returncode == code, cut.stdout + cut.stderr
+    assert "--resume cut/last.json" in cut.stdout
+    state = load_checkpoint(tmp_path / "cut" / "last.json")["state"]
+    assert (state["epoch"], state["batch"]) == (1, 17)
+    resumed = run_script(tmp_path, -1, sig, str(tmp_path / "cut" / "last.json"), SMALL + ["checkpoint.dir=cut"])
+    assert resumed.returncode == 0, resumed.stderr
+    a = load_checkpoint(tmp_path / "straight" / "last.json")
+    b = load_checkpoint(tmp_path / "cut" / "last.json")
+    for key in a["model"]:
+        assert np.array_equal(a["model"][key], b["model"][key]), key
+    for key in a["optimizer"]["state"]:
+        for slot in a["optimizer"]["state"][key]:
+            assert np.array_equal(a["optimizer"]["state"][key][slot], b["optimizer"]["state"][key][slot])
+    assert a["state"]["best_value"] == b["state"]["best_value"]
+
+
+def cli(*args):
+    from click.testing import CliRunner
+    from nnpy.cli import main
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def sets(overrides):
+    return [a for o in overrides for a in ("--set", o)]
+
+
+def test_divergence_stops_at_once_naming_epoch_step_and_layer(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    base = SMALL[:-1] + ["train.epochs=1", "checkpoint.dir=ck", "scheduler=null"]
+    assert cli("train", "--config", CONFIG, *sets(base)).exit_code == 0
+    before = (tmp_path / "ck" / "last.json").read_bytes()
+    best_before = (tmp_path / "ck" / "best.json").read_bytes()
+    r = cli("train", "--config", CONFIG, *sets(SMALL[:-1] + ["train.epochs=2", "checkpoint.dir=ck",
+                                                               "scheduler=null", "optimizer.lr=1e30"]),
+            "--resume", "ck/last.json", "--allow-change", "train.epochs", "--allow-change", "optimizer.lr")
+    assert r.exit_code == 2
+    message = r.stderr.strip()
+    assert len(message.splitlines()) == 1
+    assert "epoch 2, step" in message and "not finite" in message
+    assert "layer '" in message or "gradient of '" in message
+    assert (tmp_path / "ck" / "last.json").read_bytes() == before       # the last good checkpoint
+    assert (tmp_path / "ck" / "best.json").read_bytes() == best_before
+
+
+def test_failed_checkpoint_write_keeps_the_previous_one_and_stops(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    base = SMALL[:-1] + ["checkpoint.dir=ck", "scheduler=null"]
+    assert cli("train", "--config", CONFIG, *sets(base + ["train.epochs=1"])).exit_code == 0
+    before = (tmp_path / "ck" / "last.json").read_bytes()
+
+    def disk_full(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", disk_full)
+    r = cli("train", "--config", CONFIG, *sets(base + ["train.epochs=3"]), "--resume", "ck/last.json",
+            "--allow-change", "train.epochs")
+    assert r.exit_code == 2
+    assert "last.json" in r.stderr and "No space left" in r.stderr
+    assert "epoch 3/3" not in r.output  # training did not go on without saving
+    monkeypatch.undo()
+    assert (tmp_path / "ck" / "last.json").read_bytes() == before
+    assert not [p for p in (tmp_path / "ck").iterdir() if p.name not in ("last.json", "best.json")]
