@@ -84,7 +84,10 @@ def prepare_data(cfg: dict, stats: dict | None = None, need_train: bool = True) 
     x_tr, y_tr = ds.x_train, ds.y_train
     val = None
     if d["val_split"]:
-        x_tr, y_tr, x_val, y_val = split_train_val(x_tr, y_tr, d["val_split"], seed=derived_seed(seed, 3))
+        try:
+            x_tr, y_tr, x_val, y_val = split_train_val(x_tr, y_tr, d["val_split"], seed=derived_seed(seed, 3))
+        except ValueError as exc:
+            raise ConfigError(f"data.val_split: {exc}") from None
         val = (x_val, y_val)
     if stats is None:
         stats = normalization_stats(d["normalize"], x_tr)
