@@ -22,15 +22,11 @@ from ..models import build_model
 from ..nn.losses import build_loss
 from ..optim import build_optimizer, build_scheduler
 from ..registry import DATASETS
+from .model import Model, derived_seed, model_from_payload
 from .callbacks import Checkpointer, ConsoleLogger, CSVLogger, EarlyStopping, MaxTime, StopOnSignal
 from .summary import summary
 from .timer import Timer
 from .trainer import Trainer, TrainState
-
-
-def derived_seed(seed: int, purpose: int) -> int:
-    """Independent streams from one seed: 0 init, 1 dropout, 2 shuffling/augmentation, 3 val split."""
-    return int(np.random.SeedSequence([int(seed), purpose]).generate_state(1)[0])
 
 
 @dataclass
@@ -107,7 +103,8 @@ def prepare_data(cfg: dict, stats: dict | None = None, need_train: bool = True) 
 def build_components(cfg: dict, input_shape, outputs: int):
     """Model (initialized from the seed), loss, optimizer and scheduler of a config."""
     seed = cfg["seed"]
-    model = build_model(cfg["model"], input_shape, outputs, rng=np.random.default_rng(derived_seed(seed, 0)))
+    model = build_model(cfg["model"], input_shape, outputs, rng=np.random.default_rng(derived_seed(seed, 0)),
+                        model_class=Model, seed=seed)
     model.set_rng(np.random.default_rng(derived_seed(seed, 1)))  # dropout draws
     loss = build_loss(cfg["loss"])
     opt_spec = dict(cfg["optimizer"])
@@ -115,6 +112,8 @@ def build_components(cfg: dict, input_shape, outputs: int):
         opt_spec.setdefault("max_grad_norm", cfg["train"]["max_grad_norm"])
     optimizer = build_optimizer(opt_spec, model)
     scheduler = build_scheduler(cfg["scheduler"], optimizer) if cfg.get("scheduler") else None
+    model.loss, model.optimizer, model.scheduler = loss, optimizer, scheduler
+    model.metric_name = cfg["train"]["metric"]
     return model, loss, optimizer, scheduler
 
 
@@ -131,47 +130,6 @@ def checkpoint_payload(trainer: Trainer, cfg: dict, data_stats: dict, task: str,
         "metrics": trainer.state.history[-1] if trainer.state.history else {},
         "saved_at": _dt.datetime.now().isoformat(timespec="seconds"),
     }
-
-
-def restore_model(payload: dict, path) -> tuple:
-    """(model, config, data info) from a loaded checkpoint; checks arrays against the model."""
-    cfg = payload.get("config")
-    data = payload.get("data") or {}
-    try:
-        input_shape = tuple(payload["model_input_shape"]) if "model_input_shape" in payload else None
-        outputs = None
-        if input_shape is None:
-            ds_input, outputs = _shape_from_config(cfg)
-            input_shape = ds_input
-        model, *_ = build_components(cfg, input_shape, outputs)
-    except CheckpointError:
-        raise
-    except Exception as exc:  # the stored config no longer builds
-        raise CheckpointError(f"{path}: the model in the checkpoint cannot be rebuilt: {exc}") from None
-    state = payload.get("model")
-    if not isinstance(state, dict):
-        raise CheckpointError(f"{path}: no model parameters")
-    own = model.state_dict()
-    for key, arr in own.items():
-        got = state.get(key)
-        if not isinstance(got, np.ndarray):
-            raise CheckpointError(f"{path}: parameter '{key}' is missing")
-        if got.shape != arr.shape or got.dtype != arr.dtype:
-            raise CheckpointError(f"{path}: parameter '{key}' has shape {got.shape} {got.dtype}, "
-                                  f"the model needs {arr.shape} {arr.dtype}")
-    extra = sorted(set(state) - set(own))
-    if extra:
-        raise CheckpointError(f"{path}: unexpected parameters {extra[:5]}")
-    model.load_state_dict(state)
-    return model, cfg, data
-
-
-def _shape_from_config(cfg):
-    """Input shape and output count, from the stored ``model_io`` of the config."""
-    io = cfg.get("model_io") if isinstance(cfg, dict) else None
-    if not io:
-        raise CheckpointError("the checkpoint has no model_io section")
-    return tuple(io["input_shape"]), int(io["outputs"])
 
 
 def flatten(d: dict, prefix: str = "") -> dict:
@@ -297,7 +255,7 @@ def restore_training(trainer: Trainer, payload: dict, path) -> TrainState:
 def load_for_inference(path) -> tuple:
     """(model, config, data info) of a checkpoint, ready for ``forward(x, training=False)``."""
     payload = load_checkpoint(path)
-    return restore_model(payload, path)
+    return model_from_payload(payload, path), payload["config"], payload.get("data") or {}
 
 
 def validate(path, split: str = "test") -> dict:

@@ -29,9 +29,13 @@ def model_layers(model_cfg: dict, input_shape, outputs: int) -> list:
         raise RegistryError(f"model symbol '{name}': {exc}") from None
 
 
-def build_model(model_cfg: dict, input_shape, outputs: int, rng=None, dtype=None) -> Sequential:
-    """Build and initialize the model (shape inference runs here: errors name the layer)."""
-    model = Sequential(model_layers(model_cfg, input_shape, outputs), name="model")
+def build_model(model_cfg: dict, input_shape, outputs: int, rng=None, dtype=None,
+                model_class=Sequential, **class_options) -> Sequential:
+    """Build and initialize the model (shape inference runs here: errors name the layer).
+
+    ``model_class``: the container to make (the engine passes its trainable ``Model``).
+    """
+    model = model_class(model_layers(model_cfg, input_shape, outputs), name="model", **class_options)
     model.needs_input_grad = False
     model.initialize(tuple(input_shape), rng=rng if rng is not None else np.random.default_rng(), dtype=dtype)
     return model
