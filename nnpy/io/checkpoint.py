@@ -140,7 +140,10 @@ def save_checkpoint(path, payload: dict) -> None:
     at ``path`` is left untouched, and ``CheckpointError`` is raised.
     """
     name = os.fspath(path)
-    data = dumps_checkpoint(payload).encode("ascii")   # fails before touching the disk
+    try:
+        data = dumps_checkpoint(payload).encode("ascii")   # fails before touching the disk
+    except CheckpointError as exc:
+        raise CheckpointError(f"{name}: {exc}") from None
     folder = os.path.dirname(os.path.abspath(name))
     failed = (f"{name}: writing the checkpoint failed ({{}}); "
               "the previous file, if any, is untouched")
@@ -246,9 +249,12 @@ def loads_checkpoint(text: str | bytes, name: str = "<checkpoint>") -> dict:
         raise fail("checksum mismatch: the file is corrupt or was edited (sha256 of the "
                    "payload does not match)")
     try:
-        return _decode(doc["payload"], (), 0)
+        payload = _decode(doc["payload"], (), 0)
     except ValueError as exc:
         raise fail(str(exc)) from None
+    if not isinstance(payload, dict):
+        raise fail("'payload' is a tagged value, not a mapping")
+    return payload
 
 
 def load_checkpoint(path) -> dict:

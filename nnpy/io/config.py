@@ -7,6 +7,9 @@ The pipeline, each step usable on its own::
     cfg = validate(data, SCHEMA, loc)                               # unknown keys, types, defaults
     print(dump_yaml(cfg))                                           # --print-config
 
+or in one call: ``cfg, loc = load_config(path, overrides, SCHEMA)``. Later semantic checks
+(registry names, shapes) point at the right line with ``config_error(loc, keypath, msg)``.
+
 Inheritance: ``_base_: base.yaml`` (or a list of files, later ones winning) names files
 relative to the including file; they are loaded first, recursively, and the including file is
 merged on top: mappings merge key by key (the child wins), anything else -- lists included --
@@ -64,9 +67,16 @@ def merge(base: dict, base_loc: Locator, child: dict, child_loc: Locator) -> tup
 
 # ---- inheritance ------------------------------------------------------------------------
 
-def load_config(path) -> tuple[dict, Locator]:
-    """Load ``path`` with its ``_base_`` files resolved and merged: ``(data, locator)``."""
-    return _load(os.fspath(path), (), {})
+def load_config(path, overrides: Iterable[str] = (),
+                schema: Section | None = None) -> tuple[dict, Locator]:
+    """Load ``path`` with its ``_base_`` files merged, apply ``overrides``, and validate
+    against ``schema`` when one is given: ``(config, locator)``."""
+    data, locator = _load(os.fspath(path), (), {})
+    if overrides:
+        data = apply_overrides(data, overrides, locator)
+    if schema is not None:
+        data = validate(data, schema, locator)
+    return data, locator
 
 
 def _load(name: str, chain: tuple, done: dict) -> tuple[dict, Locator]:
@@ -74,7 +84,7 @@ def _load(name: str, chain: tuple, done: dict) -> tuple[dict, Locator]:
     if real in done:
         data, loc = done[real]
         return copy.deepcopy(data), Locator(loc.file, loc.entries)
-    if len(done) >= MAX_BASES:
+    if len(done) + len(chain) >= MAX_BASES:
         raise ConfigError(f"{name}: more than {MAX_BASES} files in the _base_ tree")
     data, loc = load_yaml(name)
     bases = data.pop("_base_", None)
@@ -115,7 +125,7 @@ def apply_overrides(cfg: dict, overrides: Iterable[str],
     dict; ``locator`` (when given) records ``--set key=value`` for every overridden key.
     """
     cfg = copy.deepcopy(cfg)
-    for item in overrides:
+    for item in [overrides] if isinstance(overrides, str) else overrides:
         source = _source(item)
         if not isinstance(item, str) or "=" not in item:
             raise ConfigError(f"{source}: an override must look like key.path=value "

@@ -26,7 +26,7 @@ from typing import Any, Callable
 
 from ..errors import ConfigError
 from ..registry import did_you_mean
-from .yamlfile import Locator, _short, format_keypath
+from .yamlfile import Locator, format_keypath, short_repr
 
 _TYPE_NAMES = {int: "an integer", float: "a number", str: "a string",
                bool: "a boolean (true or false)", list: "a list", dict: "a mapping"}
@@ -47,7 +47,7 @@ def _is(value, t) -> bool:
 
 
 def _got(value) -> str:
-    return "null" if value is None else f"{_short(value)} ({type(value).__name__})"
+    return "null" if value is None else f"{short_repr(value)} ({type(value).__name__})"
 
 
 @dataclass
@@ -98,12 +98,12 @@ class Field:
             try:
                 value = float(value)
             except OverflowError:
-                raise locator.error(keypath, f"{_short(value)} is too large for a float") \
-                    from None
+                raise locator.error(keypath, f"{short_repr(value)} is too large for a "
+                                             "float") from None
         if self.choices is not None and value not in list(self.choices):
             hint = did_you_mean(value, [str(c) for c in self.choices]) \
                 if isinstance(value, str) else ""
-            raise locator.error(keypath, f"{_short(value)} is not one of: "
+            raise locator.error(keypath, f"{short_repr(value)} is not one of: "
                                          f"{', '.join(str(c) for c in self.choices)}{hint}")
         if self.item is not None and isinstance(value, list):
             schema = _as_schema(self.item)
@@ -115,7 +115,7 @@ class Field:
                 verdict = str(exc) or False
             if verdict is False or isinstance(verdict, str):
                 reason = verdict if isinstance(verdict, str) else "invalid value"
-                raise locator.error(keypath, f"{reason} (got {_short(value)})")
+                raise locator.error(keypath, f"{reason} (got {short_repr(value)})")
         return copy.deepcopy(value) if isinstance(value, (list, dict)) else value
 
     def _types(self) -> tuple:
@@ -159,7 +159,7 @@ class Section:
                     raise ConfigError(
                         f"{locator.where(keypath + (key,))}: "
                         f"{format_keypath(keypath) + ': ' if keypath else ''}"
-                        f"unknown key {_short(key)}{did_you_mean(str(key), names)}; "
+                        f"unknown key {short_repr(key)}{did_you_mean(str(key), names)}; "
                         f"valid keys: {', '.join(names) or '(none)'}")
         out = {}
         for name, schema in self.fields.items():

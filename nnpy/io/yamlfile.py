@@ -61,12 +61,12 @@ def format_keypath(keypath) -> str:
         else:
             text = str(part)
             if not re.fullmatch(r"[\w\-]+", text):
-                text = _short(text)
+                text = short_repr(text)
             out += ("." if out else "") + text
     return out
 
 
-def _short(value: Any, limit: int = 60) -> str:
+def short_repr(value: Any, limit: int = 60) -> str:
     """``repr(value)`` cut to ``limit`` characters (always one line)."""
     text = repr(value)
     return text if len(text) <= limit else text[:limit - 3] + "..."
@@ -259,7 +259,7 @@ class _Builder:
                 self.fail(key_node, "a mapping key must be a plain value, not a list or mapping")
             key = self.scalar(key_node)
             if key in lines:
-                self.fail(key_node, f"duplicate key {_short(key)} (first defined on line "
+                self.fail(key_node, f"duplicate key {short_repr(key)} (first defined on line "
                                     f"{lines[key]})")
             lines[key] = key_node.start_mark.line + 1
             self.record(keypath + (key,), key_node)
@@ -281,7 +281,7 @@ class _Builder:
         if tag == FLOAT:
             return self.real(node, text)
         if tag in (NULL, BOOL):
-            self.fail(node, f"{_short(text)} is not a valid {_tag_name(tag)}")
+            self.fail(node, f"{short_repr(text)} is not a valid {_tag_name(tag)}")
         self.fail(node, f"unsupported YAML tag '{_tag_name(tag)}'")
 
     def integer(self, node: ScalarNode, text: str) -> int:
@@ -296,7 +296,7 @@ class _Builder:
                 return sign * int(digits[2:], bases[digits[:2].lower()])
             return sign * int(digits, 10)
         except ValueError:
-            self.fail(node, f"{_short(text)} is not a valid integer (or has more than 4000 "
+            self.fail(node, f"{short_repr(text)} is not a valid integer (or has more than 4000 "
                             "digits)")
 
     def real(self, node: ScalarNode, text: str) -> float:
@@ -309,7 +309,7 @@ class _Builder:
                 raise ValueError("too long")
             return float(low)
         except ValueError:
-            self.fail(node, f"{_short(text)} is not a valid float")
+            self.fail(node, f"{short_repr(text)} is not a valid float")
 
 
 def _yaml_error(name: str, exc: yaml.YAMLError, lines: bool) -> ConfigError:
