@@ -50,7 +50,7 @@ SCHEMA = Section({
     "scheduler": Field((str, dict), default=None),
     "train": Section({
         "epochs": Field(int, default=10, check=_positive),
-        "metric": Field(str, default="accuracy"),
+        "metric": Field((str, dict), default="accuracy", doc="a metric name, or {type: mse, skip_steps: 5}"),
         "max_time": Field(float, default=None, check=_positive, doc="seconds; stops with a resumable checkpoint"),
         "max_grad_norm": Field(float, default=None, check=_positive),
         "early_stopping": Section({
@@ -108,8 +108,13 @@ def _check_spec(registry: Registry, spec, keypath: tuple, locator: Locator, cont
             raise locator.error(keypath + ((bad,) if bad else ()), str(exc)) from None
 
 
+def metric_name(cfg: dict) -> str:
+    spec = cfg["train"]["metric"]
+    return METRICS.get(spec["type"] if isinstance(spec, dict) else spec).registered_name
+
+
 def monitor_names(cfg: dict) -> list[str]:
-    metric = cfg["train"]["metric"]
+    metric = metric_name(cfg)
     names = ["train_loss", f"train_{metric}"]
     if cfg["data"]["val_split"]:
         names += ["val_loss", f"val_{metric}"]
@@ -128,16 +133,16 @@ def check_semantics(cfg: dict, locator: Locator, build: bool = True) -> None:
     _check_spec(OPTIMIZERS, cfg["optimizer"], ("optimizer",), locator, context=("params",))
     if cfg["scheduler"] is not None:
         _check_spec(SCHEDULERS, cfg["scheduler"], ("scheduler",), locator, context=("optimizer",))
-    try:
-        METRICS.get(cfg["train"]["metric"])
-    except NnpyError as exc:
-        raise locator.error(("train", "metric"), str(exc)) from None
+    _check_spec(METRICS, cfg["train"]["metric"], ("train", "metric"), locator)
     valid = monitor_names(cfg)
     for keypath in (("checkpoint", "monitor"), ("train", "early_stopping", "monitor")):
         section = cfg
         for k in keypath[:-1]:
             section = section.get(k) or {}
         value = section.get(keypath[-1]) if section else None
+        if keypath[0] == "checkpoint" and value is None:
+            value = cfg["checkpoint"]["monitor"] = f"{'val' if cfg['data']['val_split'] else 'train'}_" \
+                                                   f"{metric_name(cfg)}"
         if value is not None and value not in valid:
             from ..registry import did_you_mean
             raise locator.error(keypath, f"'{value}' is not a value the loop reports{did_you_mean(value, valid)}; "
@@ -159,9 +164,10 @@ def resolve(cfg: dict, path: str | None) -> dict:
         cfg["name"] = Path(path).stem if path else "run"
     if cfg["seed"] is None:
         cfg["seed"] = secrets.randbelow(2 ** 31)
-    if cfg["checkpoint"]["monitor"] is None:
+    if cfg["checkpoint"]["monitor"] is None and cfg["train"]["metric"] in METRICS or \
+            isinstance(cfg["train"]["metric"], dict) and cfg["train"]["metric"].get("type") in METRICS:
         split = "val" if cfg["data"]["val_split"] else "train"
-        cfg["checkpoint"]["monitor"] = f"{split}_{cfg['train']['metric']}"
+        cfg["checkpoint"]["monitor"] = f"{split}_{metric_name(cfg)}"
     if cfg["checkpoint"]["dir"] is None:
         cfg["checkpoint"]["dir"] = str(Path("checkpoints") / cfg["name"])
     return cfg

@@ -20,6 +20,7 @@ from ..errors import CheckpointError, ConfigError
 from ..io.checkpoint import load_checkpoint, save_checkpoint
 from ..models import build_model
 from ..nn.losses import build_loss
+from ..nn.metrics import get_metric
 from ..optim import build_optimizer, build_scheduler
 from ..registry import DATASETS
 from .model import Model, derived_seed, model_from_payload
@@ -113,7 +114,7 @@ def build_components(cfg: dict, input_shape, outputs: int):
     optimizer = build_optimizer(opt_spec, model)
     scheduler = build_scheduler(cfg["scheduler"], optimizer) if cfg.get("scheduler") else None
     model.loss, model.optimizer, model.scheduler = loss, optimizer, scheduler
-    model.metric_name = cfg["train"]["metric"]
+    model.metric_name = get_metric(cfg["train"]["metric"])[0]
     return model, loss, optimizer, scheduler
 
 
@@ -276,6 +277,8 @@ def validate(path, split: str = "test") -> dict:
     result = trainer.evaluate(x, y, return_predictions=True)
     pred = result.pop("predictions")
     out = {"loss": result["loss"], "n": int(result["n"])}
+    metric_spec = cfg["train"]["metric"]
+    options = {k: v for k, v in metric_spec.items() if k != "type"} if isinstance(metric_spec, dict) else {}
     if data.task == "classification":
         k = data.outputs
         cm = confusion_matrix(pred, y, k)
@@ -284,6 +287,7 @@ def validate(path, split: str = "test") -> dict:
         out.update({"accuracy": acc, "error": 1 - acc, "per_class": per_class, "confusion": cm.tolist(),
                     "class_names": data.class_names})
     else:
-        out.update({"mse": mse(pred, y), "mae": mae(pred, y)})
+        skip = options.get("skip_steps", 0)
+        out.update({"mse": mse(pred, y, skip_steps=skip), "mae": mae(pred, y, skip_steps=skip), "skip_steps": skip})
     out["split"] = split
     return out

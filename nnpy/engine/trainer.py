@@ -67,8 +67,7 @@ class Trainer:
     def __init__(self, model, loss, optimizer, scheduler=None, metric: str = "accuracy",
                  callbacks=(), timer: Timer | None = None, eval_batch_size: int = 1000):
         self.model, self.loss, self.optimizer, self.scheduler = model, loss, optimizer, scheduler
-        self.metric_name = metric
-        self.metric = get_metric(metric)
+        self.metric_name, self.metric = get_metric(metric)
         self.callbacks = list(callbacks)
         self.timer = timer or Timer()
         self.eval_batch_size = int(eval_batch_size)

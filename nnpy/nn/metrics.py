@@ -49,18 +49,22 @@ def top_k_accuracy(pred, target, k: int = 5) -> float:
     return float(np.mean((top == labels[:, None]).any(axis=1)))
 
 
-@register_metric("mse")
-def mse(pred, target) -> float:
-    """Mean squared error over all elements."""
+def _errors(pred, target, skip_steps: int) -> np.ndarray:
     pred = np.asarray(pred, dtype=np.float64)
-    return float(np.mean((pred - np.asarray(target, dtype=np.float64).reshape(pred.shape)) ** 2))
+    diff = pred - np.asarray(target, dtype=np.float64).reshape(pred.shape)
+    return diff[:, skip_steps:] if skip_steps else diff   # sequences (N, T, F): drop the first steps
+
+
+@register_metric("mse")
+def mse(pred, target, skip_steps: int = 0) -> float:
+    """Mean squared error over all elements (of sequences: after the first ``skip_steps`` steps)."""
+    return float(np.mean(_errors(pred, target, skip_steps) ** 2))
 
 
 @register_metric("mae")
-def mae(pred, target) -> float:
-    """Mean absolute error over all elements."""
-    pred = np.asarray(pred, dtype=np.float64)
-    return float(np.mean(np.abs(pred - np.asarray(target, dtype=np.float64).reshape(pred.shape))))
+def mae(pred, target, skip_steps: int = 0) -> float:
+    """Mean absolute error over all elements (of sequences: after the first ``skip_steps`` steps)."""
+    return float(np.mean(np.abs(_errors(pred, target, skip_steps))))
 
 
 def confusion_matrix(pred, target, num_classes: int) -> np.ndarray:
@@ -70,5 +74,14 @@ def confusion_matrix(pred, target, num_classes: int) -> np.ndarray:
     return np.bincount(t * num_classes + p, minlength=num_classes ** 2).reshape(num_classes, num_classes)
 
 
-def get_metric(name: str):
-    return METRICS.get(name)
+def get_metric(spec):
+    """``(name, function)`` from ``"accuracy"`` or ``{"type": "mse", "skip_steps": 5}``."""
+    import functools
+
+    if isinstance(spec, dict):
+        options = {k: v for k, v in spec.items() if k != "type"}
+        fn = METRICS.get(spec["type"])
+        METRICS.check_options(spec["type"], options)
+        return fn.registered_name, functools.partial(fn, **options)
+    fn = METRICS.get(spec)
+    return fn.registered_name, fn
