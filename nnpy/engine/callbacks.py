@@ -31,7 +31,7 @@ def format_logs(logs: dict, epochs: int) -> str:
     for key, value in logs.items():
         if key in ("epoch", "lr", "seconds", "samples_per_s"):
             continue
-        parts.append(f"{key} {value:.4f}")
+        parts.append(f"{key} {value:.4f}" if abs(value) >= 1e-3 or value == 0 else f"{key} {value:.2e}")
     parts.append(f"lr {logs['lr']:.3g}")
     parts.append(f"{logs['seconds']:.1f} s")
     parts.append(f"{logs['samples_per_s']:.0f} samples/s")
