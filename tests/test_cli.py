@@ -58,6 +58,30 @@ def test_train_val_and_resume_are_exact(workdir):
     r = run("val", "--ckpt", "straight/best.json", "--split", "val")
     assert r.exit_code == 0 and "100 samples" in r.output and "confusion matrix" in r.output
 
+    # demo: a folder of digits plus broken files; every good file is still read
+    from PIL import Image, ImageDraw
+    folder = workdir / "digits"
+    folder.mkdir()
+    for k, size in enumerate([(60, 90), (300, 200)]):
+        img = Image.new("L", size, 235)
+        ImageDraw.Draw(img).line([(size[0] * 0.5, size[1] * 0.15), (size[0] * 0.52, size[1] * 0.85)],
+                                 fill=20, width=max(3, size[0] // 12))
+        img.save(folder / f"one_{k}.png")
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "notes.png").write_text("not an image")
+    Image.new("L", (50, 50), 255).save(folder / "blank.png")
+    r = run("demo", folder, "--ckpt", "straight/best.json", "--json", "--topk", "2")
+    assert r.exit_code == 1
+    results = json.loads(r.stdout)
+    assert [Path(x["path"]).name for x in results] == ["one_0.png", "one_1.png"]
+    assert all(abs(sum(x["probs"].values()) - 1) < 1e-4 and x["label"] in x["probs"] for x in results)
+    errors = r.stderr.strip().splitlines()
+    assert len(errors) == 3 and all("Traceback" not in e for e in errors)
+    assert any("empty.png" in e for e in errors) and any("notes.png" in e for e in errors)
+    assert any("blank.png" in e and "ink" in e for e in errors)
+    r = run("demo", folder / "one_0.png", "--ckpt", "straight/best.json")
+    assert r.exit_code == 0 and "one_0.png:" in r.stdout
+
     # run folder: log, metrics.csv with the documented columns, the resolved config
     run_dirs = sorted((workdir / "runs" / "mlp").iterdir())
     csv_lines = (run_dirs[0] / "metrics.csv").read_text().splitlines()
