@@ -98,7 +98,13 @@ class RandomAffine:
         m[:, 0, 0], m[:, 0, 1] = cos, -sin
         m[:, 1, 0], m[:, 1, 1] = sin, cos
         m[:, :, 2] = np.array([(h - 1) / 2, (w - 1) / 2]) - np.einsum("nij,nj->ni", m[:, :, :2], t)
-        src = m.astype(np.float32).reshape(2 * n, 3) @ self._grid(h, w)
+        # (2N, 3) @ (3, HW) written as broadcast multiply-adds: a GEMM with an inner
+        # dimension of 3 is far slower in BLAS than three element-wise passes.
+        m = m.astype(np.float32).reshape(2 * n, 3, 1)
+        gy, gx, _ = self._grid(h, w)
+        src = m[:, 0] * gy
+        src += m[:, 1] * gx
+        src += m[:, 2]
         return src.reshape(n, 2, h * w)
 
     def __call__(self, xb: np.ndarray, rng: np.random.Generator) -> np.ndarray:

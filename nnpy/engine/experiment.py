@@ -291,3 +291,15 @@ def validate(path, split: str = "test") -> dict:
         out.update({"mse": mse(pred, y, skip_steps=skip), "mae": mae(pred, y, skip_steps=skip), "skip_steps": skip})
     out["split"] = split
     return out
+
+
+def export_checkpoint(src, dst) -> dict:
+    """Write an inference-only copy of ``src``: config, weights, data statistics and final
+    metrics, without optimizer moments or generator state (about half the size; not resumable)."""
+    payload = load_checkpoint(src)
+    slim = {key: payload[key] for key in ("config", "model", "data", "metrics") if key in payload}
+    state = payload.get("state") or {}
+    slim["state"] = {k: state.get(k) for k in ("epoch", "best_value", "best_epoch")}
+    slim["exported_from"] = str(src)
+    save_checkpoint(dst, slim)
+    return slim
