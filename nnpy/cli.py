@@ -1,4 +1,4 @@
-"""The ``nnpy`` command: train, val, demo, summary, gradcheck, list, data.
+"""The ``nnpy`` command: train, val, demo, plot, summary, gradcheck, list, data.
 
 User mistakes (``NnpyError``: bad config, missing file, corrupt checkpoint) print one
 line on stderr and exit with code 2 — never a traceback.
@@ -84,21 +84,39 @@ def train(config_path, overrides, resume, allow_change, print_config, profile):
 @click.option("--ckpt", required=True, type=click.Path(dir_okay=False), help="Checkpoint (best.json).")
 @click.option("--split", type=click.Choice(["test", "val"]), default="test", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
-def val(ckpt, split, as_json):
+@click.option("--report", "report_dir", type=click.Path(file_okay=False), default=None,
+              help="Also write report.md, confusion.png and mistakes.png into this folder (needs matplotlib).")
+def val(ckpt, split, as_json, report_dir):
     """Evaluate a checkpoint: loss, accuracy, per-class accuracy and confusion matrix.
 
     \b
     Example:
       nnpy val --ckpt checkpoints/alexnet/best.json --json
+      nnpy val --ckpt checkpoints/alexnet/best.json --report reports/alexnet
     """
     from .engine.experiment import validate
 
+    if report_dir:
+        from .viz import require_matplotlib
+        require_matplotlib("nnpy val --report")
     result = validate(ckpt, split)
     if as_json:
         keys = ("loss", "accuracy", "error", "per_class", "confusion", "n") if "accuracy" in result \
             else ("loss", "mse", "mae", "n")
         click.echo(json.dumps({k: result[k] for k in keys}))
-        return
+    else:
+        print_evaluation(ckpt, split, result)
+    if report_dir:
+        import shlex
+        from .viz.report import write_report
+
+        command = shlex.join(["nnpy", "val", "--ckpt", ckpt, "--split", split, "--report", report_dir])
+        report = write_report(ckpt, result, report_dir, command=command)
+        click.echo(f"report: {report}", err=as_json)
+
+
+def print_evaluation(ckpt, split, result):
+    """The human-readable output of ``nnpy val``."""
     click.echo(f"{ckpt} · {split} split · {result['n']} samples")
     click.echo(f"loss {result['loss']:.4f}")
     if "accuracy" in result:
@@ -119,16 +137,22 @@ def val(ckpt, split, as_json):
               help="Checkpoint to use (default: the shipped MNIST model).")
 @click.option("--topk", type=click.IntRange(1, 100), default=3, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of {path, label, probs}.")
-def demo(paths, ckpt, topk, as_json):
+@click.option("--explain", "explain_dir", type=click.Path(file_okay=False), default=None,
+              help="Save per image a PNG: input, the 28x28 the model saw, probabilities (needs matplotlib).")
+def demo(paths, ckpt, topk, as_json, explain_dir):
     """Read hand-written digits from image files or folders.
 
     \b
     Example:
       nnpy demo data/samples/ --topk 3
       nnpy demo photo_of_a_seven.jpg --ckpt checkpoints/alexnet/best.json --json
+      nnpy demo data/samples/ --explain explained/
     """
     from .engine.demo import predict_files
 
+    if explain_dir:
+        from .viz import require_matplotlib
+        require_matplotlib("nnpy demo --explain")
     ckpt = ckpt or str(DEFAULT_DEMO_CKPT)
     results, failures = predict_files(paths, ckpt, topk)
     if as_json:
@@ -137,10 +161,50 @@ def demo(paths, ckpt, topk, as_json):
         for r in results:
             top = "  ".join(f"{label} {100 * p:.1f}%" for label, p in r["top"])
             click.echo(f"{r['path']}: {r['label']}   ({top})")
+    if explain_dir:
+        from .viz.explain import explain_results
+
+        written = explain_results(results, explain_dir)
+        click.echo(f"explained {len(written)} image(s) in {explain_dir}", err=as_json)
     for message in failures:
         click.echo(f"nnpy: error: {message}", err=True)
     if failures:
         sys.exit(1)
+
+
+@main.command()
+@click.argument("run_dirs", nargs=-1, type=click.Path(), metavar="[RUN_DIR]...")
+@click.option("--filters", "filters_ckpt", type=click.Path(dir_okay=False), default=None,
+              help="Instead: draw the kernels of this checkpoint's first Conv2D (Pillow only).")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="PNG to write [default: RUN_DIR/curves.png (the first RUN_DIR); "
+                   "with --filters: <CKPT without .json>-filters.png].")
+def plot(run_dirs, filters_ckpt, out):
+    """Draw loss, metric and learning rate per epoch of runs (several overlay), or filters.
+
+    \b
+    Example:
+      nnpy plot runs/mlp/20250101-120000
+      nnpy plot runs/mlp/20250101-120000 runs/lenet/20250102-090000 --out compare.png
+      nnpy plot --filters checkpoints/lenet/best.json
+    """
+    if filters_ckpt:
+        if run_dirs:
+            raise click.UsageError("give RUN_DIR… or --filters CKPT, not both")
+        from .viz.grids import plot_filters
+
+        ckpt = Path(filters_ckpt)
+        written = plot_filters(ckpt, out or ckpt.with_name(f"{ckpt.stem}-filters.png"))
+    else:
+        if not run_dirs:
+            raise click.UsageError("give at least one RUN_DIR (a folder with metrics.csv), or --filters CKPT")
+        from .viz import require_matplotlib
+        from .viz.curves import find_metrics, plot_curves
+
+        csv_files = [find_metrics(d) for d in run_dirs]   # a wrong folder is worth knowing first
+        require_matplotlib("nnpy plot")
+        written = plot_curves(run_dirs, out or csv_files[0].parent / "curves.png")
+    click.echo(f"wrote {written}")
 
 
 @main.command()
