@@ -53,6 +53,8 @@ SCHEMA = Section({
         "metric": Field((str, dict), default="accuracy", doc="a metric name, or {type: mse, skip_steps: 5}"),
         "max_time": Field(float, default=None, check=_positive, doc="seconds; stops with a resumable checkpoint"),
         "max_grad_norm": Field(float, default=None, check=_positive),
+        "kfold": Field(int, default=None, check=lambda k: k >= 2 or "must be at least 2",
+                       doc="K-fold cross-validation on the training set; reports the mean"),
         "early_stopping": Section({
             "monitor": Field(str, default="val_loss"),
             "patience": Field(int, default=5, check=_positive),
@@ -82,6 +84,13 @@ def describe_dataset(name: str, options: dict):
         return (2,), 1, "regression"
     if name == "parity":
         return (int(options.get("bits", 8)),), 2, "classification"
+    if name == "reuters":
+        size = options.get("maxlen", 200) if options.get("mode") == "sequence" else options.get("num_words", 10000)
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            return None  # a bad option: loading the dataset reports it
+        return (size,), 46, "classification"
+    if name == "boston_housing":
+        return (13,), 1, "regression"
     describe = getattr(DATASETS.get(name), "describe", None)
     return describe(**options) if describe else None
 
@@ -113,10 +122,19 @@ def metric_name(cfg: dict) -> str:
     return METRICS.get(spec["type"] if isinstance(spec, dict) else spec).registered_name
 
 
+def has_validation(cfg: dict) -> bool:
+    return bool(cfg["data"]["val_split"] or cfg["train"].get("kfold"))
+
+
+def default_monitor(cfg: dict) -> str:
+    """``val_<metric>`` (``train_<metric>`` without validation)."""
+    return f"{'val' if has_validation(cfg) else 'train'}_{metric_name(cfg)}"
+
+
 def monitor_names(cfg: dict) -> list[str]:
     metric = metric_name(cfg)
     names = ["train_loss", f"train_{metric}"]
-    if cfg["data"]["val_split"]:
+    if has_validation(cfg):
         names += ["val_loss", f"val_{metric}"]
     return names
 
@@ -141,8 +159,7 @@ def check_semantics(cfg: dict, locator: Locator, build: bool = True) -> None:
             section = section.get(k) or {}
         value = section.get(keypath[-1]) if section else None
         if keypath[0] == "checkpoint" and value is None:
-            value = cfg["checkpoint"]["monitor"] = f"{'val' if cfg['data']['val_split'] else 'train'}_" \
-                                                   f"{metric_name(cfg)}"
+            value = cfg["checkpoint"]["monitor"] = default_monitor(cfg)
         if value is not None and value not in valid:
             from ..registry import did_you_mean
             raise locator.error(keypath, f"'{value}' is not a value the loop reports{did_you_mean(value, valid)}; "
@@ -164,10 +181,8 @@ def resolve(cfg: dict, path: str | None) -> dict:
         cfg["name"] = Path(path).stem if path else "run"
     if cfg["seed"] is None:
         cfg["seed"] = secrets.randbelow(2 ** 31)
-    if cfg["checkpoint"]["monitor"] is None and cfg["train"]["metric"] in METRICS or \
-            isinstance(cfg["train"]["metric"], dict) and cfg["train"]["metric"].get("type") in METRICS:
-        split = "val" if cfg["data"]["val_split"] else "train"
-        cfg["checkpoint"]["monitor"] = f"{split}_{metric_name(cfg)}"
+    # checkpoint.monitor defaults to default_monitor(cfg), set in check_semantics once the
+    # metric name is known to be valid
     if cfg["checkpoint"]["dir"] is None:
         cfg["checkpoint"]["dir"] = str(Path("checkpoints") / cfg["name"])
     return cfg

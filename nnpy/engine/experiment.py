@@ -73,14 +73,25 @@ def normalize_array(x, stats):
     return ((x - mean) / std).astype(x.dtype, copy=False)
 
 
-def prepare_data(cfg: dict, stats: dict | None = None, need_train: bool = True) -> Data:
-    """Load the dataset, split off validation, build the training loader."""
+def kfold_split(x, y, fold: int, folds: int, seed: int):
+    """Fold ``fold`` (0-based) of ``folds``: (x_train, y_train, x_val, y_val), seeded, order kept."""
+    perm = np.random.default_rng(derived_seed(seed, 3)).permutation(len(x))
+    val_idx = np.sort(perm[fold::folds])
+    train_idx = np.sort(np.setdiff1d(perm, val_idx, assume_unique=True))
+    return x[train_idx], y[train_idx], x[val_idx], y[val_idx]
+
+
+def prepare_data(cfg: dict, stats: dict | None = None, need_train: bool = True, fold: tuple | None = None) -> Data:
+    """Load the dataset, split off validation (or fold ``(i, k)``), build the training loader."""
     d = cfg["data"]
     ds = load_dataset(d)
     seed = cfg["seed"]
     x_tr, y_tr = ds.x_train, ds.y_train
     val = None
-    if d["val_split"]:
+    if fold is not None:
+        x_tr, y_tr, x_val, y_val = kfold_split(x_tr, y_tr, fold[0], fold[1], seed)
+        val = (x_val, y_val)
+    elif d["val_split"]:
         try:
             x_tr, y_tr, x_val, y_val = split_train_val(x_tr, y_tr, d["val_split"], seed=derived_seed(seed, 3))
         except ValueError as exc:
@@ -161,11 +172,40 @@ def make_run_dir(cfg: dict) -> Path:
     return run_dir
 
 
+def train_kfold(cfg: dict, stdout=None, **kwargs) -> dict:
+    """K-fold cross-validation (``train.kfold: K``): K runs, each validated on one fold of the
+    training set; prints and returns the mean (and spread) of the final validation metric."""
+    stdout = stdout or sys.stdout
+    k = cfg["train"]["kfold"]
+    base_dir = Path(cfg["checkpoint"]["dir"])
+    values, results = [], []
+    for i in range(k):
+        fold_cfg = copy.deepcopy(cfg)
+        fold_cfg["checkpoint"]["dir"] = str(base_dir / f"fold{i + 1}")
+        print(f"--- fold {i + 1}/{k} ---", file=stdout, flush=True)
+        result = train(fold_cfg, stdout=stdout, fold=(i, k), **kwargs)
+        results.append(result)
+        if result["state"].exit_code:
+            return result
+        monitor = f"val_{result['trainer'].metric_name}"
+        values.append(result["state"].history[-1][monitor])
+    mean, std = float(np.mean(values)), float(np.std(values))
+    print(f"{k}-fold cross-validation: {monitor} per fold "
+          + ", ".join(f"{v:.4f}" for v in values) + f"; mean {mean:.4f} ± {std:.4f}", file=stdout, flush=True)
+    return {**results[-1], "kfold": {"values": values, "mean": mean, "std": std}}
+
+
 def train(cfg: dict, resume: str | None = None, allow_change=(), profile: bool = False,
-          stdout=None, progress: bool | None = None, command: str | None = None, callbacks=()) -> dict:
+          stdout=None, progress: bool | None = None, command: str | None = None, callbacks=(),
+          fold: tuple | None = None) -> dict:
     """Train the model of ``cfg``; return a summary dict (best value, paths, stop reason)."""
     stdout = stdout or sys.stdout
     cfg = copy.deepcopy(cfg)
+    if cfg["train"].get("kfold") and fold is None:
+        if resume:
+            raise ConfigError("--resume cannot be combined with train.kfold; resume one fold's run instead")
+        return train_kfold(cfg, stdout=stdout, allow_change=allow_change, profile=profile, progress=progress,
+                           command=command, callbacks=callbacks)
     payload = None
     if resume:
         payload = load_checkpoint(resume)
@@ -178,7 +218,7 @@ def train(cfg: dict, resume: str | None = None, allow_change=(), profile: bool =
         if refused:
             raise ConfigError(f"--resume {resume}: the config differs from the checkpoint's in "
                               f"{', '.join(refused)}; pass --allow-change KEY for each change you intend")
-    data = prepare_data(cfg, stats=(payload or {}).get("data", {}).get("stats") or None)
+    data = prepare_data(cfg, stats=(payload or {}).get("data", {}).get("stats") or None, fold=fold)
     cfg["model_io"] = {"input_shape": list(data.input_shape), "outputs": data.outputs}
     model, loss, optimizer, scheduler = build_components(cfg, data.input_shape, data.outputs)
     timer = Timer()
