@@ -15,3 +15,5 @@ __all__ = ["Compose", "DIGIT_CLASSES", "DataLoader", "Dataset", "FASHION_CLASSES
            "RandomAffine", "RandomThickness", "build_transforms", "fashion_mnist", "fetch",
            "function", "iter_image_files", "load_digit", "mnist", "parity", "read_grey",
            "read_idx", "sine", "split_train_val", "to_mnist", "write_idx"]
+from .text import reuters  # noqa: E402,F401  (registers the 'reuters' dataset)
+from .tabular import boston_housing  # noqa: E402,F401  (registers the 'boston_housing' dataset)

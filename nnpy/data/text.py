@@ -1,0 +1,188 @@
+"""Text datasets: Reuters newswire topics, split and encoded as Keras' ``reuters.load_data``.
+
+The raw file ``reuters.npz`` (see ``data/README``) holds every newswire as word ids by
+frequency rank (1 = the most frequent word) before any offset, concatenated: ``tokens``
+(int32), ``offsets`` (int64, n + 1; newswire i is ``tokens[offsets[i]:offsets[i + 1]]``)
+and ``labels`` (int64, 0 … 45). It is read without ``allow_pickle``.
+
+Keras' loader, reproduced here exactly:
+
+1. shuffle the newswires with seed 113: ``np.random.seed(113)`` then ``np.random.shuffle``
+   (older Keras shuffled ``xs`` and ``labels`` separately after re-seeding, newer Keras
+   shuffles one index array: the same permutation either way);
+2. add ``index_from = 3`` to every id and prepend ``start_char = 1`` (0 is padding);
+3. replace every id ``>= num_words`` by ``oov_char = 2`` (the start char included, so
+   ``num_words`` must be at least 3);
+4. the first ``int(n · 0.8)`` newswires are the training set: 8,982 train / 2,246 test.
+
+Keras' ``load_data(maxlen=…)`` *drops* the newswires longer than ``maxlen``; nnpy's
+``maxlen`` is instead the length ``pad_sequences`` pads or truncates to in sequence mode,
+so the split sizes never change.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import ConfigError, DataError
+from ..registry import register_dataset
+from .datasets import Dataset, _check_count
+from .paths import repo_data_dir
+
+REUTERS_CLASSES = 46
+#: Keras' constants (``reuters.load_data`` defaults).
+REUTERS_SEED = 113
+START_CHAR, OOV_CHAR, INDEX_FROM = 1, 2, 3
+REUTERS_TEST_SPLIT = 0.2
+REUTERS_MODES = ("multi_hot", "sequence")
+
+
+def _reuters_folders(root) -> list[Path]:
+    return [Path(root)] if root is not None else [repo_data_dir("reuters"), Path("data") / "reuters"]
+
+
+def _find(folders: list[Path], filename: str, hint: str) -> Path:
+    for folder in folders:
+        if (folder / filename).is_file():
+            return folder / filename
+    looked = ", ".join(str(f) for f in folders)
+    raise DataError(f"{filename} not found (looked in {looked}); {hint}")
+
+
+def load_reuters_raw(root=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(tokens, offsets, labels)`` of ``reuters.npz``, checked; no offset applied."""
+    path = _find(_reuters_folders(root), "reuters.npz",
+                 "it holds tokens, offsets and labels (see data/README)")
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            missing = sorted({"tokens", "offsets", "labels"} - set(f.files))
+            if missing:
+                raise DataError(f"{path}: missing array(s) {', '.join(missing)}")
+            tokens, offsets, labels = f["tokens"], f["offsets"], f["labels"]
+    except DataError:
+        raise
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot read it as a numpy .npz without pickle: {exc}") from None
+    n = len(labels)
+    if tokens.ndim != 1 or tokens.dtype.kind not in "iu":
+        raise DataError(f"{path}: tokens must be a 1-D integer array, got {tokens.dtype} {tokens.shape}")
+    if labels.ndim != 1 or labels.dtype.kind not in "iu":
+        raise DataError(f"{path}: labels must be a 1-D integer array, got {labels.dtype} {labels.shape}")
+    if offsets.shape != (n + 1,) or offsets.dtype.kind not in "iu" or offsets[0] != 0 \
+            or offsets[-1] != len(tokens) or np.any(np.diff(offsets) < 0):
+        raise DataError(f"{path}: offsets must be {n + 1} non-decreasing integers from 0 to "
+                        f"{len(tokens)} (one more than the {n} labels)")
+    if n and (labels.min() < 0 or labels.max() >= REUTERS_CLASSES):
+        raise DataError(f"{path}: labels must lie in 0..{REUTERS_CLASSES - 1}, "
+                        f"got {int(labels.min())}..{int(labels.max())}")
+    if len(tokens) and tokens.min() < 1:
+        raise DataError(f"{path}: word ids start at 1 (the most frequent word), got {int(tokens.min())}")
+    return tokens.astype(np.int64), offsets.astype(np.int64), labels.astype(np.int64)
+
+
+def reuters_word_index(root=None) -> dict[str, int]:
+    """Keras' ``reuters.get_word_index()``: word → frequency rank (before the +3 offset)."""
+    path = _find(_reuters_folders(root), "reuters_word_index.json", "it maps each word to its id")
+    try:
+        index = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DataError(f"{path}: cannot read it as JSON: {exc}") from None
+    if not isinstance(index, dict):
+        raise DataError(f"{path}: expected a JSON object word → id")
+    return index
+
+
+def decode_reuters(ids, word_index: dict[str, int]) -> str:
+    """The words of a loaded (offset) id sequence; padding dropped, start/OOV shown as ``?``."""
+    reverse = {v: k for k, v in word_index.items()}
+    return " ".join(reverse.get(int(i) - INDEX_FROM, "?") for i in ids if int(i) != 0)
+
+
+def keras_permutation(n: int, seed: int = REUTERS_SEED) -> np.ndarray:
+    """The order Keras' loaders put ``n`` samples in: ``np.random.seed(seed)`` then a shuffle."""
+    indices = np.arange(n)
+    np.random.RandomState(seed).shuffle(indices)
+    return indices
+
+
+def reuters_sequences(tokens, offsets, order, num_words: int):
+    """The newswires ``order`` as Keras returns them, concatenated.
+
+    Returns ``(ids, lengths)``: ``ids`` holds each newswire as ``[1, w + 3, …]`` with every
+    id ``>= num_words`` replaced by 2; ``lengths`` the length of each (start char included).
+    """
+    starts, lengths = offsets[order], offsets[order + 1] - offsets[order]
+    out_lengths = lengths + 1
+    total = int(out_lengths.sum())
+    out_starts = np.concatenate([[0], np.cumsum(out_lengths)[:-1]]).astype(np.int64)
+    ids = np.empty(total, dtype=np.int64)
+    ids[out_starts] = START_CHAR
+    body = np.ones(total, dtype=bool)
+    body[out_starts] = False
+    # position of each body token in ``tokens``: its newswire's start + its rank within it
+    src = np.repeat(starts - (out_starts + 1), lengths) + np.flatnonzero(body)
+    ids[body] = tokens[src] + INDEX_FROM
+    ids[ids >= num_words] = OOV_CHAR
+    return ids, out_lengths
+
+
+def multi_hot(ids, lengths, num_words: int) -> np.ndarray:
+    """``(N, num_words)`` float32: 1 where the newswire holds the id, else 0."""
+    x = np.zeros((len(lengths), num_words), dtype=np.float32)
+    x[np.repeat(np.arange(len(lengths)), lengths), ids] = 1.0
+    return x
+
+
+def pad_sequences(ids, lengths, maxlen: int) -> np.ndarray:
+    """``(N, maxlen)`` int64 as Keras' ``pad_sequences`` (defaults ``padding='pre'``,
+    ``truncating='pre'``, value 0): short sequences are left-padded with 0, long ones keep
+    their last ``maxlen`` ids."""
+    x = np.zeros((len(lengths), maxlen), dtype=np.int64)
+    row = np.repeat(np.arange(len(lengths)), lengths)
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    pos = np.arange(len(ids)) - np.repeat(starts, lengths)        # position within its sequence
+    col = maxlen - np.repeat(lengths, lengths) + pos              # right-aligned
+    keep = col >= 0
+    x[row[keep], col[keep]] = ids[keep]
+    return x
+
+
+@register_dataset("reuters")
+def reuters(num_words: int = 10000, mode: str = "multi_hot", maxlen: int = 200, root=None,
+            limit: int | None = None) -> Dataset:
+    """Reuters newswire topics (Keras' split): 8,982 train / 2,246 test newswires, 46 topics.
+
+    ``mode: multi_hot``: x ``(N, num_words)`` float32 0/1 (id 1 — the start char — is set in
+    every row, id 2 wherever a word fell outside ``num_words``). ``mode: sequence``: x
+    ``(N, maxlen)`` int64 ids for an ``Embedding(input_dim=num_words)``, pre-padded with 0
+    and pre-truncated. y int64 topic indices. Looks in ``root`` when given (only there),
+    else ``<repo>/data/reuters``, else ``./data/reuters``. ``limit`` keeps the first
+    ``limit`` newswires of train and of test.
+    """
+    num_words = _check_count("num_words", num_words, minimum=3)
+    maxlen = _check_count("maxlen", maxlen)
+    if mode not in REUTERS_MODES:
+        raise ConfigError(f"mode must be one of {', '.join(REUTERS_MODES)}, not {mode!r}")
+    if limit is not None:
+        limit = _check_count("limit", limit)
+    tokens, offsets, labels = load_reuters_raw(root)
+    n = len(labels)
+    order = keras_permutation(n)
+    cut = int(n * (1 - REUTERS_TEST_SPLIT))
+    arrays = {}
+    for split, part in (("train", order[:cut]), ("test", order[cut:])):
+        if limit is not None:
+            part = part[:limit]
+        ids, lengths = reuters_sequences(tokens, offsets, part, num_words)
+        arrays[f"x_{split}"] = (multi_hot(ids, lengths, num_words) if mode == "multi_hot"
+                                else pad_sequences(ids, lengths, maxlen))
+        arrays[f"y_{split}"] = labels[part]
+    input_shape = (num_words,) if mode == "multi_hot" else (maxlen,)
+    return Dataset("reuters", "classification", num_classes=REUTERS_CLASSES, class_names=None,
+                   input_shape=input_shape, **arrays)
+
+
+__all__ = ["REUTERS_CLASSES", "decode_reuters", "keras_permutation", "load_reuters_raw", "multi_hot",
+           "pad_sequences", "reuters", "reuters_sequences", "reuters_word_index"]
