@@ -75,20 +75,25 @@ SCHEMA = Section({
 #: (input shape, outputs, task) of each built-in dataset, from its options — so a model
 #: can be built with shape inference before any data is read.
 def describe_dataset(name: str, options: dict):
+    """(input shape, outputs, task) of a built-in dataset, or None when it cannot tell
+    (a bad option value: loading the dataset reports it)."""
     name = DATASETS.get(name).registered_name
+
+    def count(key, default):
+        value = options.get(key, default)
+        return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
     if name in ("mnist", "fashion-mnist"):
         return (1, 28, 28), 10, "classification"
     if name == "sine":
-        return (int(options.get("seq_len", 50)), 1), 1, "regression"
+        return ((count("seq_len", 50), 1), 1, "regression") if count("seq_len", 50) else None
     if name == "function":
         return (2,), 1, "regression"
     if name == "parity":
-        return (int(options.get("bits", 8)),), 2, "classification"
+        return ((count("bits", 8),), 2, "classification") if count("bits", 8) else None
     if name == "reuters":
-        size = options.get("maxlen", 200) if options.get("mode") == "sequence" else options.get("num_words", 10000)
-        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
-            return None  # a bad option: loading the dataset reports it
-        return (size,), 46, "classification"
+        size = count("maxlen", 200) if options.get("mode") == "sequence" else count("num_words", 10000)
+        return ((size,), 46, "classification") if size else None
     if name == "boston_housing":
         return (13,), 1, "regression"
     describe = getattr(DATASETS.get(name), "describe", None)
@@ -147,6 +152,11 @@ def check_semantics(cfg: dict, locator: Locator, build: bool = True) -> None:
         DATASETS.get(cfg["data"]["dataset"])
     except NnpyError as exc:
         raise locator.error(("data", "dataset"), str(exc)) from None
+    try:
+        DATASETS.check_options(cfg["data"]["dataset"], cfg["data"]["options"],
+                               where=f"dataset '{cfg['data']['dataset']}'")
+    except NnpyError as exc:
+        raise locator.error(("data", "options"), str(exc)) from None
     _check_spec(LOSSES, cfg["loss"], ("loss",), locator)
     _check_spec(OPTIMIZERS, cfg["optimizer"], ("optimizer",), locator, context=("params",))
     if cfg["scheduler"] is not None:

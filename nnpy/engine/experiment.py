@@ -16,7 +16,7 @@ import yaml
 from .. import __version__
 from ..data.loader import DataLoader, split_train_val
 from ..data.transforms import build_transforms
-from ..errors import CheckpointError, ConfigError
+from ..errors import CheckpointError, ConfigError, RegistryError
 from ..io.checkpoint import load_checkpoint, save_checkpoint
 from ..models import build_model
 from ..nn.losses import build_loss
@@ -62,7 +62,10 @@ def load_dataset(data_cfg: dict):
         spec["root"] = data_cfg["root"]
     if data_cfg.get("limit") is not None:
         spec["limit"] = data_cfg["limit"]
-    return DATASETS.build(spec)
+    try:
+        return DATASETS.build(spec)
+    except (ConfigError, RegistryError) as exc:  # a bad option value: point at the config
+        raise ConfigError(f"data.options ({data_cfg['dataset']}): {exc}") from None
 
 
 def normalize_array(x, stats):
