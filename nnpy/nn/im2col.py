@@ -1,20 +1,27 @@
 """Window arithmetic, im2col and col2im for 2-D convolution and pooling.
 
-Convolution works on a batch-last copy of the input, ``xt``: (C, Hp, Wp, N), the
-padded image with the batch axis innermost. Then every patch element is a
-contiguous run of N numbers, so building the patch matrix is a copy of long runs
-(never a gather of short rows), and the whole copy is one strided view::
+Convolution works on a padded copy ``xt`` of the input with the channel axis
+first, in one of two layouts:
 
-    xt  (C, Hp, Wp, N)                         cols (C, kh, kw, Ho, Wo, N)
-    ┌───────────────┐                          rows    (c, i, j)   = C·kh·kw
-    │ ■ ■ · · ·     │  window (ho, wo) at      columns (ho, wo, n) = Ho·Wo·N
-    │ ■ ■ · · ·     │  rows sh·ho … sh·ho+kh-1
-    │ · · · · ·     │
-    └───────────────┘  cols[c, i, j, ho, wo, n] = xt[c, sh·ho + i, sw·wo + j, n]
+* batch-inner  (C, Hp, Wp, N): every patch element is a contiguous run of N
+  numbers — best when output rows are short (Wo of 4 or 7 at the end of a net);
+* batch-middle (C, N, Hp, Wp): runs of Wo numbers along an image row, and the
+  GEMM result is (F, N, Ho, Wo), one cheap axis swap from NCHW — best when output
+  rows are long. (numpy's strided copies pay per run, so the longer run wins;
+  moving the batch axis to the end and back costs about a nanosecond an element.)
 
-``W.reshape(F, C·kh·kw) @ cols`` is the convolution, laid out (F, Ho, Wo, N).
-col2im is the adjoint: for each kernel offset (i, j) the slice ``cols[:, i, j]``
-is added onto the strided window ``xt[:, i::sh, j::sw]`` (kh·kw vectorized adds).
+The patch matrix ``cols`` is a single copy of a strided view of xt::
+
+    xt (C, Hp, Wp, N)                       cols (C, kh, kw, Ho, Wo, N)   batch-inner
+    ┌───────────────┐                       cols (C, kh, kw, N, Ho, Wo)   batch-middle
+    │ ■ ■ · · ·     │  window (ho, wo):
+    │ ■ ■ · · ·     │  rows sh·ho … sh·ho+kh-1     cols[c, i, j, ho, wo, n]
+    │ · · · · ·     │  cols sw·wo … sw·wo+kw-1       = xt[c, sh·ho + i, sw·wo + j, n]
+    └───────────────┘
+
+Reshaped to (C·kh·kw, ·) it is the right-hand side of the convolution GEMM.
+col2im is its adjoint: for each kernel offset (i, j) the slice ``cols[:, i, j]``
+is added onto the strided window ``xt[..., i::sh, j::sw, ...]`` (kh·kw vectorized adds).
 """
 from __future__ import annotations
 
@@ -23,6 +30,9 @@ import math
 from numpy.lib.stride_tricks import as_strided
 
 from ..backend import xp
+
+BATCH_INNER = (1, 2, 3, 0)   # NCHW -> (C, H, W, N)
+BATCH_MIDDLE = (1, 0, 2, 3)  # NCHW -> (C, N, H, W)
 
 
 def pair(value, what: str) -> tuple[int, int]:
@@ -86,40 +96,79 @@ class Workspace:
         return a
 
 
-def nchw_to_padded_chwn(x, pads: tuple[tuple, tuple], out):
-    """Copy x (N, C, H, W) into the interior of ``out`` (C, Hp, Wp, N); the border is left alone."""
+def permute(shape_nchw: tuple, axes: tuple) -> tuple:
+    """An NCHW shape in the layout ``axes`` (``BATCH_INNER`` or ``BATCH_MIDDLE``)."""
+    return tuple(shape_nchw[a] for a in axes)
+
+
+def to_nchw(a, axes: tuple):
+    """View of an array in layout ``axes`` with its axes in NCHW order."""
+    return a.transpose([axes.index(d) for d in range(4)])
+
+
+def copy_from_nchw(dst, src):
+    """dst[...] = src for an NCHW src and a dst view with another memory order.
+
+    numpy walks dst in memory order; for a batch-inner dst that reads src one
+    sample apart. When that stride is a multiple of 1 KiB the reads share a few
+    cache sets and thrash (3-4x slower), so then walk src in its own order instead.
+    """
+    if src.strides[0] % 1024 == 0:
+        xp.positive(src, out=dst, order="C")
+    else:
+        xp.copyto(dst, src)
+
+
+def pad_into(x, pads: tuple[tuple, tuple], xt, axes: tuple):
+    """Copy x (N, C, H, W) into the interior of the padded xt (layout ``axes``); the border is left alone."""
     (top, _), (left, _) = pads
     _, _, h, w = x.shape
-    xp.copyto(out[:, top:top + h, left:left + w, :], x.transpose(1, 2, 3, 0))
-    return out
+    copy_from_nchw(to_nchw(xt, axes)[:, :, top:top + h, left:left + w], x)
+    return xt
 
 
-def padded_chwn_to_nchw(xt, pads: tuple[tuple, tuple], out):
-    """Inverse of ``nchw_to_padded_chwn``: crop the border of xt (C, Hp, Wp, N) into out (N, C, H, W)."""
+def crop_from(xt, pads: tuple[tuple, tuple], out, axes: tuple):
+    """Inverse of ``pad_into``: the interior of xt (layout ``axes``) into out (N, C, H, W)."""
     (top, _), (left, _) = pads
     _, _, h, w = out.shape
-    xp.copyto(out, xt[:, top:top + h, left:left + w, :].transpose(3, 0, 1, 2))
+    xp.copyto(out, to_nchw(xt, axes)[:, :, top:top + h, left:left + w])
     return out
 
 
-def im2col(xt, kernel: tuple, stride: tuple, out):
-    """Patches of xt (C, Hp, Wp, N) into out (C, kh, kw, Ho, Wo, N), one strided copy."""
+def im2col(xt, kernel: tuple, stride: tuple, out, axes: tuple):
+    """Patches of the padded image xt into out, one strided copy.
+
+    batch-inner:  xt (C, Hp, Wp, N) -> out (C, kh, kw, Ho, Wo, N)
+    batch-middle: xt (C, N, Hp, Wp) -> out (C, kh, kw, N, Ho, Wo)
+    """
     (kh, kw), (sh, sw) = kernel, stride
-    c, _, _, n = xt.shape
-    ho, wo = out.shape[3], out.shape[4]
-    s_c, s_h, s_w, s_n = xt.strides
-    windows = as_strided(xt, shape=(c, kh, kw, ho, wo, n),
-                         strides=(s_c, s_h, s_w, s_h * sh, s_w * sw, s_n), writeable=False)
+    s_n, s_c, s_h, s_w = to_nchw(xt, axes).strides
+    # strides of the output axes after (C, kh, kw), keyed by NCHW position: N, Ho, Wo
+    step = {0: s_n, 2: s_h * sh, 3: s_w * sw}
+    windows = as_strided(xt, shape=out.shape, strides=(s_c, s_h, s_w, *(step[a] for a in axes[1:])),
+                         writeable=False)
     xp.copyto(out, windows)
     return out
 
 
-def col2im(cols, stride: tuple, out):
-    """Sum cols (C, kh, kw, Ho, Wo, N) back onto out (C, Hp, Wp, N), which is zeroed first."""
-    sh, sw = stride
-    _, kh, kw, ho, wo, _ = cols.shape
-    out.fill(0)
+def col2im(cols, stride: tuple, out, axes: tuple):
+    """Sum cols (C, kh, kw, ·) into the padded image out (layout ``axes``), overwriting it."""
+    (sh, sw), (kh, kw) = stride, cols.shape[1:3]
+    ho, wo = to_nchw(cols[:, 0, 0], axes).shape[2:]
+    image = to_nchw(out, axes)                                          # view (N, C, Hp, Wp)
+    # The offsets i < sh, j < sw hit each pixel of rows < sh·Ho, columns < sw·Wo exactly
+    # once, so they are copied; only the pixels beyond need zeros before the adds.
+    first = kh >= sh and kw >= sw
+    if first:
+        image[:, :, sh * ho:].fill(0)
+        image[:, :, :, sw * wo:].fill(0)
+    else:
+        out.fill(0)
     for i in range(kh):
         for j in range(kw):
-            out[:, i:i + sh * ho:sh, j:j + sw * wo:sw, :] += cols[:, i, j]
+            window = image[:, :, i:i + sh * ho:sh, j:j + sw * wo:sw]    # view (N, C, Ho, Wo)
+            if first and i < sh and j < sw:
+                xp.copyto(window, to_nchw(cols[:, i, j], axes))
+            else:
+                window += to_nchw(cols[:, i, j], axes)
     return out

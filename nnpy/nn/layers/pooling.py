@@ -64,6 +64,18 @@ class _Pool2D(Layer):
         xpad[:, :, top:top + h, left:left + w] = x
         return xpad
 
+    def _tile_reduce(self, x, op):
+        """``op`` (np.maximum / np.add) folded over the kh·kw offsets of the tiled view:
+        (N, C, Ho, Wo). Much faster than ``.max(axis=(3, 5))`` on the 6-D view, whose
+        innermost reduced axes are only kh and kw long."""
+        tiles, (kh, kw) = self._tiles(x), self.pool_size
+        y = tiles[:, :, :, 0, :, 0].copy()
+        for i in range(kh):
+            for j in range(kw):
+                if i or j:
+                    op(y, tiles[:, :, :, i, :, j], out=y)
+        return y
+
     def _windows(self, a):
         """(offset number, (N, C, Ho, Wo) view of a) for each window offset, row-major."""
         (ho, wo), (kh, kw), (sh, sw) = self.out_hw, self.pool_size, self.stride
@@ -110,9 +122,9 @@ class MaxPool2D(_Pool2D):
         self._check(x)
         self.x_shape = x.shape
         if self.tiled:
-            self.x, y = x, self._tiles(x).max(axis=(3, 5))
-            self.y = y
-            return y
+            self.x = x
+            self.y = self._tile_reduce(x, xp.maximum)
+            return self.y
         # which window offset holds the maximum, for backward
         self.argmax = xp.zeros((*x.shape[:2], *self.out_hw), dtype=xp.int32)   # (N, C, Ho, Wo)
         y = None
@@ -156,7 +168,9 @@ class AvgPool2D(_Pool2D):
         self._check(x)
         self.x_shape = x.shape
         if self.tiled:
-            return self._tiles(x).mean(axis=(3, 5))
+            y = self._tile_reduce(x, xp.add)
+            y *= y.dtype.type(1.0 / (self.pool_size[0] * self.pool_size[1]))
+            return y
         y = None
         for _, v in self._windows(self._padded(x)):
             if y is None:

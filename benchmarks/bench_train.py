@@ -1,0 +1,183 @@
+"""Time full training steps (forward, loss, backward, optimizer) of the configs' models.
+
+    python benchmarks/bench_train.py --model alexnet --batch 64 [--steps 30] [--json] [--vs-torch]
+
+Data is random but MNIST-shaped (rnn: sequences of length 50 with 1 feature, a tanh RNN
+with hidden 64 and a per-step linear head, MSE). Reported: median ms/step and
+samples/s after warm-up, achieved GFLOP/s (forward + backward = 3 × forward FLOPs) and its
+ratio to numpy's float32 GEMM GFLOP/s measured in the same run, peak memory (RSS). With
+``--vs-torch`` (PyTorch importable), the same model in PyTorch — same threads, float32, same
+batch, SGD with momentum — is timed alternately with nnpy and the ratio nnpy/torch printed.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+
+import nnpy  # noqa: E402
+from nnpy.models import build_model  # noqa: E402
+from nnpy.nn.losses import build_loss  # noqa: E402
+from nnpy.optim import build_optimizer  # noqa: E402
+
+MODELS = {
+    "mlp": ({"symbol": "mlp", "hidden": [512, 1024]}, (1, 28, 28), 10),
+    "alexnet": ({"symbol": "alexnet"}, (1, 28, 28), 10),
+    "lenet": ({"symbol": "lenet", "dropout": [0, 0]}, (1, 28, 28), 10),
+    "rnn": ({"layers": [{"type": "RNN", "units": 64, "return_sequences": True}, {"type": "Dense", "units": 1}]},
+            (50, 1), 1),
+}
+
+
+def blas_info() -> str:
+    try:
+        from threadpoolctl import threadpool_info
+        info = [f"{d.get('internal_api')} {d.get('version')} {d.get('architecture')} threads={d.get('num_threads')}"
+                for d in threadpool_info() if d.get("user_api") == "blas"]
+        return "; ".join(info) or "unknown"
+    except ImportError:
+        return f"threadpoolctl not installed; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}"
+
+
+def gemm_gflops(n: int = 2048, repeat: int = 5) -> float:
+    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
+    b = np.random.default_rng(1).standard_normal((n, n), dtype=np.float32)
+    a @ b
+    times = []
+    for _ in range(repeat):
+        t = time.perf_counter()
+        a @ b
+        times.append(time.perf_counter() - t)
+    return 2 * n ** 3 / statistics.median(times) / 1e9
+
+
+def make_nnpy(model_name: str, batch: int):
+    spec, shape, outputs = MODELS[model_name]
+    model = build_model(spec, shape, outputs, rng=np.random.default_rng(0))
+    model.set_rng(np.random.default_rng(1))
+    loss = build_loss("mse" if model_name == "rnn" else "cross_entropy")
+    opt = build_optimizer({"type": "sgd", "lr": 0.01, "momentum": 0.9}, model)
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((batch, *shape), dtype=np.float32)
+    y = (rng.standard_normal((batch, 50, 1), dtype=np.float32) if model_name == "rnn"
+         else rng.integers(0, 10, batch))
+
+    def step():
+        pred = model.forward(x, training=True)
+        loss.forward(pred, y)
+        model.backward(loss.backward())
+        opt.step()
+    return step, model.flops() * batch * 3
+
+
+def make_torch(model_name: str, batch: int):
+    import torch
+    import torch.nn as tnn
+
+    torch.manual_seed(0)
+    if model_name == "mlp":
+        net = tnn.Sequential(tnn.Flatten(), tnn.Linear(784, 512), tnn.ReLU(), tnn.Linear(512, 1024), tnn.ReLU(),
+                             tnn.Linear(1024, 10))
+    elif model_name == "alexnet":
+        net = tnn.Sequential(tnn.Conv2d(1, 32, 4, 2), tnn.ReLU(), tnn.Conv2d(32, 64, 3, 2, 1), tnn.ReLU(),
+                             tnn.Conv2d(64, 128, 3, 2, 1), tnn.ReLU(), tnn.Flatten(), tnn.Linear(2048, 1024),
+                             tnn.ReLU(), tnn.Linear(1024, 10))
+    elif model_name == "lenet":
+        net = tnn.Sequential(tnn.Conv2d(1, 32, 3), tnn.ReLU(), tnn.Conv2d(32, 64, 3), tnn.ReLU(), tnn.MaxPool2d(2),
+                             tnn.Flatten(), tnn.Linear(9216, 128), tnn.ReLU(), tnn.Linear(128, 10))
+    else:
+        class Seq(tnn.Module):
+            def __init__(self):
+                super().__init__()
+                self.rnn = tnn.RNN(1, 64, batch_first=True)
+                self.head = tnn.Linear(64, 1)
+
+            def forward(self, x):
+                return self.head(self.rnn(x)[0])
+        net = Seq()
+    shape = MODELS[model_name][1]
+    x = torch.randn(batch, *shape)
+    if model_name == "rnn":
+        y, lossf = torch.randn(batch, 50, 1), tnn.MSELoss()
+    else:
+        y, lossf = torch.randint(0, 10, (batch,)), tnn.CrossEntropyLoss()
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+
+    def step():
+        opt.zero_grad(set_to_none=True)
+        lossf(net(x), y).backward()
+        opt.step()
+    return step
+
+
+def time_steps(step, n: int) -> list[float]:
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        step()
+        out.append(time.perf_counter() - t)
+    return out
+
+
+def main(argv=None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--model", choices=sorted(MODELS), required=True)
+    p.add_argument("--batch", type=int, default=64)
+    p.add_argument("--steps", type=int, default=30)
+    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--json", action="store_true")
+    p.add_argument("--vs-torch", action="store_true")
+    args = p.parse_args(argv)
+
+    gemm = gemm_gflops()
+    step, flops = make_nnpy(args.model, args.batch)
+    torch_step = None
+    if args.vs_torch:
+        try:
+            import torch
+            torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", os.cpu_count() or 1)))
+            torch_step = make_torch(args.model, args.batch)
+        except ImportError:
+            print("PyTorch is not installed: --vs-torch skipped", file=sys.stderr)
+    time_steps(step, args.warmup)
+    if torch_step:
+        time_steps(torch_step, args.warmup)
+    ours, theirs = [], []
+    rounds = max(1, args.steps // 5)
+    for _ in range(rounds):  # interleave in rounds of 5 steps so drift hits both alike
+        ours += time_steps(step, 5)
+        if torch_step:
+            theirs += time_steps(torch_step, 5)
+    ms = 1000 * statistics.median(ours)
+    result = {"model": args.model, "batch": args.batch, "ms_per_step": round(ms, 3),
+              "samples_per_s": round(args.batch / ms * 1000, 1),
+              "gflops": round(flops / (ms / 1000) / 1e9, 2), "gemm_gflops": round(gemm, 1),
+              "efficiency": round(flops / (ms / 1000) / 1e9 / gemm, 3),
+              "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+    if theirs:
+        torch_ms = 1000 * statistics.median(theirs)
+        result["torch_ms_per_step"] = round(torch_ms, 3)
+        result["ratio_vs_torch"] = round(ms / torch_ms, 3)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"BLAS: {blas_info()}")
+        print(f"numpy float32 GEMM (2048³): {gemm:.1f} GFLOP/s")
+        print(f"{args.model} batch {args.batch}: {ms:.2f} ms/step (median of {len(ours)}), "
+              f"{result['samples_per_s']:.0f} samples/s, {result['gflops']:.1f} GFLOP/s = "
+              f"{100 * result['efficiency']:.1f}% of GEMM, peak RSS {result['peak_mb']:.0f} MB")
+        if theirs:
+            print(f"PyTorch {result['torch_ms_per_step']:.2f} ms/step → nnpy/torch = {result['ratio_vs_torch']:.2f}")
+    return result
+
+
+if __name__ == "__main__":
+    main()
