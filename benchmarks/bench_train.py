@@ -127,15 +127,45 @@ def time_steps(step, n: int) -> list[float]:
     return out
 
 
-def main(argv=None) -> dict:
+#: The issue's targets: (model, batch) -> the largest acceptable nnpy/torch step-time ratio.
+TARGETS = {("mlp", 64): 1.3, ("mlp", 256): 1.3, ("alexnet", 64): 1.5, ("alexnet", 256): 1.5,
+           ("lenet", 64): 1.5, ("lenet", 128): 1.5, ("rnn", 32): 2.0}
+
+
+def run_all(steps: int) -> None:
+    """Every (model, batch) of TARGETS against PyTorch, as a markdown table."""
+    print(f"BLAS: {blas_info()}")
+    rows = []
+    for (model, batch), target in TARGETS.items():
+        r = main(["--model", model, "--batch", str(batch), "--steps", str(steps), "--vs-torch", "--json"],
+                 quiet=True)
+        rows.append((r, target))
+    print(f"numpy float32 GEMM: {rows[0][0]['gemm_gflops']:.0f} GFLOP/s (2048³, measured before each model)\n")
+    print("| model | batch | nnpy ms/step | samples/s | GFLOP/s | % of GEMM | PyTorch ms/step | nnpy/torch | target |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r, target in rows:
+        ratio = r.get("ratio_vs_torch")
+        ok = "" if ratio is None else (" ✓" if ratio <= target else " ✗")
+        print(f"| {r['model']} | {r['batch']} | {r['ms_per_step']:.2f} | {r['samples_per_s']:.0f} | {r['gflops']:.1f} | "
+              f"{100 * r['efficiency']:.0f}% | {r.get('torch_ms_per_step', float('nan')):.2f} | "
+              f"{ratio if ratio is not None else 'n/a'}{ok} | ≤ {target} |")
+
+
+def main(argv=None, quiet: bool = False) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--model", choices=sorted(MODELS), required=True)
+    p.add_argument("--model", choices=sorted(MODELS))
+    p.add_argument("--all", action="store_true", help="every model and batch of the targets, vs PyTorch")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--json", action="store_true")
     p.add_argument("--vs-torch", action="store_true")
     args = p.parse_args(argv)
+    if args.all:
+        run_all(args.steps)
+        return {}
+    if args.model is None:
+        p.error("give --model or --all")
 
     gemm = gemm_gflops()
     step, flops = make_nnpy(args.model, args.batch)
@@ -166,6 +196,8 @@ def main(argv=None) -> dict:
         torch_ms = 1000 * statistics.median(theirs)
         result["torch_ms_per_step"] = round(torch_ms, 3)
         result["ratio_vs_torch"] = round(ms / torch_ms, 3)
+    if quiet:
+        return result
     if args.json:
         print(json.dumps(result))
     else:

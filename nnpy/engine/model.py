@@ -18,6 +18,7 @@ import sys
 import numpy as np
 
 from ..data.loader import DataLoader, split_train_val
+from ..data.transforms import Normalize, build_transforms
 from ..errors import CheckpointError
 from ..io.checkpoint import load_checkpoint, save_checkpoint
 from ..nn.layers import Sequential
@@ -109,13 +110,23 @@ class Model(Sequential):
     # ---- Keras-style loop -----------------------------------------------------------------
     def fit(self, x, y, epochs: int = 1, batch_size: int = 32, validation_data=None,
             validation_split: float = 0.0, verbose: int = 1, shuffle: bool = True, callbacks=(),
-            transform=None) -> History:
-        """Train; continues from where the previous ``fit`` stopped (epochs counts the total)."""
+            augment: dict | None = None, normalize: dict | None = None) -> History:
+        """Train on (x, y); a second ``fit`` continues where the first stopped.
+
+        ``validation_split``: a fraction or a count held out (seeded, as ``data.val_split``).
+        ``augment`` / ``normalize``: as a config's ``data.augment`` / ``data.normalize``
+        (``{"mean": …, "std": …}``): training batches are augmented then normalized,
+        validation data normalized. Give ``evaluate``/``predict`` normalized inputs.
+        """
         x, y = np.asarray(x), np.asarray(y)
         if validation_split and validation_data is None:
             x, y, xv, yv = split_train_val(x, y, validation_split, seed=derived_seed(self.seed, 3))
             validation_data = (xv, yv)
+        if validation_data is not None and normalize:
+            xv, yv = validation_data
+            validation_data = (Normalize(**normalize)(np.asarray(xv, dtype=np.float32), None), yv)
         self.build_for(x.shape[1:])
+        transform = build_transforms(augment, normalize) if (augment or normalize) else None
         loader = DataLoader(x, y, batch_size=batch_size, shuffle=shuffle, seed=derived_seed(self.seed, 2),
                             transform=transform)
         cbs = [ConsoleLogger(stream=sys.stdout, progress=False)] if verbose else []

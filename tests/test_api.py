@@ -1,0 +1,83 @@
+"""The Python API: same engine, same results as the command line."""
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import nnpy
+from nnpy.cli import main
+from nnpy.engine.config import load_experiment
+from nnpy.io.checkpoint import load_checkpoint
+from nnpy.layers import Dense, ReLU
+from nnpy.models import model_layers
+from nnpy.registry import DATASETS
+
+REPO = Path(__file__).resolve().parents[1]
+SETS = ["data.limit=600", "data.val_split=100", "data.batch_size=50", "model.hidden=[32]", "train.epochs=2"]
+
+
+def test_api_and_cli_give_identical_weights_and_history(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    args = ["train", "--config", str(REPO / "configs" / "mlp.yaml")]
+    for s in SETS:
+        args += ["--set", s]
+    r = CliRunner().invoke(main, args, catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    cli_weights = load_checkpoint(tmp_path / "checkpoints" / "mlp" / "last.json")["model"]
+    run_dir = next((tmp_path / "runs" / "mlp").iterdir())
+    rows = list(csv.DictReader(open(run_dir / "metrics.csv")))
+
+    cfg = load_experiment(REPO / "configs" / "mlp.yaml", SETS)
+    d = cfg["data"]
+    mnist = DATASETS.build({"type": "mnist", "limit": d["limit"]})
+    model = nnpy.Sequential(model_layers(cfg["model"], (1, 28, 28), 10), seed=cfg["seed"])
+    model.compile(optimizer=cfg["optimizer"], loss=cfg["loss"], metrics=[cfg["train"]["metric"]],
+                  scheduler=cfg["scheduler"])
+    history = model.fit(mnist.x_train, mnist.y_train, epochs=2, batch_size=d["batch_size"],
+                        validation_split=d["val_split"], augment=d["augment"], normalize=d["normalize"],
+                        verbose=0)
+    api_weights = model.state_dict()
+    assert api_weights.keys() == cli_weights.keys()
+    for key in api_weights:
+        assert np.array_equal(api_weights[key], cli_weights[key]), key
+    for i, row in enumerate(rows):
+        assert float(row["train_loss"]) == pytest.approx(history["loss"][i], rel=1e-12)
+        assert float(row["train_metric"]) == pytest.approx(history["accuracy"][i], rel=1e-12)
+        assert float(row["val_loss"]) == pytest.approx(history["val_loss"][i], rel=1e-6)
+        assert float(row["val_metric"]) == pytest.approx(history["val_accuracy"][i], rel=1e-6)
+        assert float(row["lr"]) == pytest.approx(history["lr"][i])
+
+
+def test_parity_notebook_example_reaches_100_percent(tmp_path):
+    bits = 8
+    x = np.array([[int(b) for b in f"{i:0{bits}b}"] for i in range(2 ** bits)], np.float32) * 2 - 1
+    y = (x > 0).sum(axis=1) % 2
+    model = nnpy.Sequential([Dense(128), ReLU(), Dense(2)], seed=1)
+    model.compile(optimizer={"type": "adam", "lr": 0.01}, loss="cross_entropy", metrics=["accuracy"])
+    history = model.fit(x, y, epochs=150, batch_size=32, verbose=0)
+    assert model.evaluate(x, y)["accuracy"] == 1.0
+    assert len(history["loss"]) == 150 and history["loss"][-1] < history["loss"][0]
+    model.save(tmp_path / "parity.json")
+    again = nnpy.load(tmp_path / "parity.json")
+    assert np.array_equal(again.predict(x), model.predict(x))
+    assert isinstance(again, nnpy.Sequential)
+
+
+def test_low_level_loop_and_config_built_model_are_the_same_class():
+    from nnpy.engine.experiment import build_components
+    cfg = load_experiment(REPO / "configs" / "mlp.yaml", ["model.hidden=[8]"])
+    model, loss, optimizer, _ = build_components(cfg, (1, 28, 28), 10)
+    assert type(model) is nnpy.Sequential
+    x = np.random.default_rng(0).random((16, 1, 28, 28), dtype=np.float32)
+    t = np.arange(16) % 10
+    first = None
+    for _ in range(20):
+        y = model.forward(x, training=True)
+        value = loss.forward(y, t)
+        first = first if first is not None else value
+        model.backward(loss.backward())
+        optimizer.step()
+        optimizer.zero_grad()
+    assert value < first
