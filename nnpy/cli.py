@@ -217,13 +217,10 @@ def summary(config_path, overrides):
     Example:
       nnpy summary --config configs/alexnet.yaml
     """
-    from .engine.config import describe_dataset, load_experiment
+    from .engine.config import load_experiment, model_of
     from .engine.summary import summary as table
-    from .models import build_model
 
-    cfg = load_experiment(config_path, overrides)
-    input_shape, outputs, _ = describe_dataset(cfg["data"]["dataset"], cfg["data"]["options"])
-    click.echo(table(build_model(cfg["model"], input_shape, outputs)))
+    click.echo(table(model_of(load_experiment(config_path, overrides))))
 
 
 @main.command()
@@ -236,13 +233,10 @@ def gradcheck(config_path, overrides):
     Example:
       nnpy gradcheck --config configs/lenet.yaml
     """
-    from .engine.config import describe_dataset, load_experiment
-    from .models import build_model
+    from .engine.config import load_experiment, model_of
     from .nn.gradcheck import gradcheck as check
 
-    cfg = load_experiment(config_path, overrides)
-    input_shape, outputs, _ = describe_dataset(cfg["data"]["dataset"], cfg["data"]["options"])
-    model = build_model(cfg["model"], input_shape, outputs, rng=np.random.default_rng(0))
+    model = model_of(load_experiment(config_path, overrides), rng=np.random.default_rng(0))
     failed = 0
     for layer in model.layers:
         shape = layer.input_shape

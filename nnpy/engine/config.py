@@ -100,6 +100,18 @@ def describe_dataset(name: str, options: dict):
     return describe(**options) if describe else None
 
 
+def model_of(cfg: dict, rng=None):
+    """The config's model, built from the dataset's description alone (no data is read)."""
+    from ..models import build_model
+
+    described = describe_dataset(cfg["data"]["dataset"], cfg["data"]["options"])
+    if described is None:
+        raise ConfigError(f"data.dataset: cannot tell the input shape of '{cfg['data']['dataset']}' "
+                          f"without loading it")
+    input_shape, outputs, _ = described
+    return build_model(cfg["model"], input_shape, outputs, rng=rng)
+
+
 def _check_spec(registry: Registry, spec, keypath: tuple, locator: Locator, context=()) -> None:
     """A registry name or ``{type, …}``: the name and every option must exist."""
     name = spec if isinstance(spec, str) else spec.get("type")
