@@ -39,7 +39,7 @@ SCHEMA = Section({
         "limit": Field(int, default=None, check=_positive, doc="use only the first N samples"),
         "val_split": Field((int, float), default=0.1, check=_fraction_or_count),
         "batch_size": Field(int, default=64, check=_positive),
-        "eval_batch_size": Field(int, default=1000, check=_positive),
+        "eval_batch_size": Field(int, default=256, check=_positive),
         "shuffle": Field(bool, default=True),
         "drop_last": Field(bool, default=False),
         "normalize": Field((str, dict), default=None, doc="auto, or {mean: …, std: …}"),

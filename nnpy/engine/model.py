@@ -137,11 +137,11 @@ class Model(Sequential):
                     state=trainer.state)
         return History(trainer.state.history[start:], self.metric_name)
 
-    def evaluate(self, x, y, batch_size: int = 1000) -> dict:
+    def evaluate(self, x, y, batch_size: int = 256) -> dict:
         """``{"loss": …, <metric>: …, "n": …}`` in evaluation mode."""
         return self._trainer().evaluate(np.asarray(x), np.asarray(y), batch_size=batch_size)
 
-    def predict(self, x, batch_size: int = 1000) -> np.ndarray:
+    def predict(self, x, batch_size: int = 256) -> np.ndarray:
         """Model outputs (logits for classifiers) in evaluation mode."""
         x = np.asarray(x)
         self.build_for(x.shape[1:])

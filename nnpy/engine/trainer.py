@@ -65,7 +65,7 @@ class Trainer:
     """
 
     def __init__(self, model, loss, optimizer, scheduler=None, metric: str = "accuracy",
-                 callbacks=(), timer: Timer | None = None, eval_batch_size: int = 1000):
+                 callbacks=(), timer: Timer | None = None, eval_batch_size: int = 256):
         self.model, self.loss, self.optimizer, self.scheduler = model, loss, optimizer, scheduler
         self.metric_name, self.metric = get_metric(metric)
         self.callbacks = list(callbacks)
