@@ -29,8 +29,10 @@ LAYERS = [
     ("Dense 784-512", Dense, {"units": 512}, (784,)),
     ("Dense 512-1024", Dense, {"units": 1024}, (512,)),
     ("Conv 1-32 k4 s2", Conv2D, {"filters": 32, "kernel_size": 4, "stride": 2}, (1, 28, 28)),
-    ("Conv 32-64 k3 s2 p1", Conv2D, {"filters": 64, "kernel_size": 3, "stride": 2, "padding": 1}, (32, 13, 13)),
-    ("Conv 64-128 k3 s2 p1", Conv2D, {"filters": 128, "kernel_size": 3, "stride": 2, "padding": 1}, (64, 7, 7)),
+    ("Conv 32-64 k3 s2 p1", Conv2D,
+     {"filters": 64, "kernel_size": 3, "stride": 2, "padding": 1}, (32, 13, 13)),
+    ("Conv 64-128 k3 s2 p1", Conv2D,
+     {"filters": 128, "kernel_size": 3, "stride": 2, "padding": 1}, (64, 7, 7)),
 ]
 
 
@@ -69,7 +71,8 @@ def make_case(name, cls, options, shape, batch, needs_input_grad=True):
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--repeat", type=int, default=30, help="timed rounds (default 30)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")

@@ -21,7 +21,8 @@ The patch matrix ``cols`` is a single copy of a strided view of xt::
 
 Reshaped to (C·kh·kw, ·) it is the right-hand side of the convolution GEMM.
 col2im is its adjoint: for each kernel offset (i, j) the slice ``cols[:, i, j]``
-is added onto the strided window ``xt[..., i::sh, j::sw, ...]`` (kh·kw vectorized adds).
+is added onto the strided window ``xt[..., i::sh, j::sw, ...]`` (kh·kw vectorized
+adds, never ``np.add.at``).
 """
 from __future__ import annotations
 

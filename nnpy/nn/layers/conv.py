@@ -27,6 +27,10 @@ class Conv2D(Layer):
         forward   Y  = W2 @ cols        (F, Ho·Wo·N)
         backward  dW = dY @ cols.T      (F, K)
                   dcols = W2.T @ dY     (K, Ho·Wo·N), then col2im -> dx
+
+    The columns are ordered (Ho, Wo, N) or (N, Ho, Wo), whichever layout suits the
+    output width (``LONG_ROWS``). dx is skipped when ``needs_input_grad`` is False.
+    Scratch arrays are kept between steps; outputs and dx are fresh arrays.
     """
 
     def __init__(self, filters: int, kernel_size=3, stride=1, padding="valid", use_bias: bool = True,
@@ -56,6 +60,7 @@ class Conv2D(Layer):
         self.add_param("W", (self.filters, c, kh, kw), self.init)
         if self.use_bias:
             self.add_param("b", (self.filters,), self.bias_init)
+        self.padded_hw = (hp, wp)
         self.out_hw = (output_size(h, kh, sh, self.pads[0]), output_size(w, kw, sw, self.pads[1]))
         self.axes = BATCH_MIDDLE if self.out_hw[1] >= LONG_ROWS else BATCH_INNER
         return (self.filters, *self.out_hw)
@@ -63,14 +68,13 @@ class Conv2D(Layer):
     def forward(self, x, training=False):
         if tuple(x.shape[1:]) != self.input_shape:
             raise self.shape_error(f"the shape it was built for, {self.input_shape}", x.shape[1:])
-        n, c, h, w = x.shape
+        n, c = x.shape[:2]
         f, (ho, wo), axes = self.filters, self.out_hw, self.axes
         W = self.params["W"]
         if axes == BATCH_MIDDLE and self.pads == ((0, 0), (0, 0)):
             xt = x.transpose(axes)                                       # im2col copies from the view
         else:
-            xt = self._ws.get("xt", permute((n, c, h + sum(self.pads[0]), w + sum(self.pads[1])), axes),
-                              W.dtype)
+            xt = self._ws.get("xt", permute((n, c, *self.padded_hw), axes), W.dtype)
             pad_into(x, self.pads, xt, axes)
         out = permute((n, f, ho, wo), axes)                              # (F, Ho, Wo, N) or (F, N, Ho, Wo)
         cols = self._ws.get("cols", (c, *self.kernel_size, *out[1:]), W.dtype)   # (C, kh, kw, ·)
@@ -86,7 +90,7 @@ class Conv2D(Layer):
         return y
 
     def backward(self, grad_y):
-        n, c, h, w = self.x_shape
+        n, c = self.x_shape[:2]
         f, axes = self.filters, self.axes
         W = self.params["W"]
         dyt = self._ws.get("yt", permute(grad_y.shape, axes), W.dtype)  # forward's yt is free again
@@ -99,7 +103,7 @@ class Conv2D(Layer):
             return None
         dcols = self._ws.get("dcols", self.cols.shape, W.dtype)
         xp.matmul(W.reshape(f, -1).T, dyt, out=dcols)
-        dxt = self._ws.get("dxt", permute((n, c, h + sum(self.pads[0]), w + sum(self.pads[1])), axes), W.dtype)
+        dxt = self._ws.get("dxt", permute((n, c, *self.padded_hw), axes), W.dtype)
         col2im(dcols.reshape(c, *self.kernel_size, *permute(grad_y.shape, axes)[1:]), self.stride, dxt, axes)
         return crop_from(dxt, self.pads, xp.empty(self.x_shape, dtype=W.dtype), axes)
 

@@ -64,16 +64,21 @@ class _Pool2D(Layer):
         xpad[:, :, top:top + h, left:left + w] = x
         return xpad
 
+    def _tile_views(self, a):
+        """The (N, C, Ho, Wo) view of each window offset of the tiled view of a, row-major."""
+        tiles, (kh, kw) = self._tiles(a), self.pool_size
+        for i in range(kh):
+            for j in range(kw):
+                yield tiles[:, :, :, i, :, j]
+
     def _tile_reduce(self, x, op):
         """``op`` (np.maximum / np.add) folded over the kh·kw offsets of the tiled view:
         (N, C, Ho, Wo). Much faster than ``.max(axis=(3, 5))`` on the 6-D view, whose
         innermost reduced axes are only kh and kw long."""
-        tiles, (kh, kw) = self._tiles(x), self.pool_size
-        y = tiles[:, :, :, 0, :, 0].copy()
-        for i in range(kh):
-            for j in range(kw):
-                if i or j:
-                    op(y, tiles[:, :, :, i, :, j], out=y)
+        views = self._tile_views(x)
+        y = next(views).copy()
+        for v in views:
+            op(y, v, out=y)
         return y
 
     def _windows(self, a):
@@ -122,38 +127,37 @@ class MaxPool2D(_Pool2D):
         self._check(x)
         self.x_shape = x.shape
         if self.tiled:
-            self.x = x
-            self.y = self._tile_reduce(x, xp.maximum)
+            self.x, self.y = x, self._tile_reduce(x, xp.maximum)
             return self.y
-        # which window offset holds the maximum, for backward
-        self.argmax = xp.zeros((*x.shape[:2], *self.out_hw), dtype=xp.int32)   # (N, C, Ho, Wo)
+        self.x = self._padded(x)                                           # (N, C, Hp, Wp)
         y = None
-        for k, v in self._windows(self._padded(x)):
-            if y is None:
-                y = v.copy()
-                continue
-            bigger = v > y  # strict: ties keep the earlier offset
-            xp.copyto(y, v, where=bigger)
-            xp.copyto(self.argmax, k, where=bigger)
+        for _, v in self._windows(self.x):
+            y = v.copy() if y is None else xp.maximum(y, v, out=y)
+        self.y = y
         return y
 
     def backward(self, grad_y):
-        if self.tiled:
+        if self.tiled:  # windows are disjoint: each gradient element is written once
             dx = self._new_grad(grad_y.dtype)
-            tiles, dtiles = self._tiles(self.x), self._tiles(dx)
-            taken = xp.zeros(grad_y.shape, dtype=bool)                     # (N, C, Ho, Wo)
-            hit = xp.empty_like(taken)
-            for i in range(self.pool_size[0]):
-                for j in range(self.pool_size[1]):
-                    xp.equal(tiles[:, :, :, i, :, j], self.y, out=hit)
-                    hit &= ~taken
-                    taken |= hit
-                    xp.multiply(hit, grad_y, out=dtiles[:, :, :, i, :, j])
+            self._route(self._tile_views(self.x), self._tile_views(dx), grad_y, accumulate=False)
             return dx
         dxpad = self._padded_grad(grad_y.dtype)
-        for k, dv in self._windows(dxpad):
-            dv += (self.argmax == k) * grad_y
+        self._route((v for _, v in self._windows(self.x)), (dv for _, dv in self._windows(dxpad)),
+                    grad_y, accumulate=True)
         return self._crop(dxpad)
+
+    def _route(self, windows, grad_windows, grad_y, accumulate: bool) -> None:
+        """Send each window's gradient to its first element, row-major, that equals the max."""
+        taken = xp.zeros(grad_y.shape, dtype=bool)                         # (N, C, Ho, Wo)
+        hit = xp.empty_like(taken)
+        for v, dv in zip(windows, grad_windows):
+            xp.equal(v, self.y, out=hit)
+            hit &= ~taken
+            taken |= hit
+            if accumulate:
+                dv += hit * grad_y
+            else:
+                xp.multiply(hit, grad_y, out=dv)
 
 
 @register_layer("AvgPool2D", "AveragePooling2D")
