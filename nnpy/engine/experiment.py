@@ -333,6 +333,8 @@ def validate(path, split: str = "test") -> dict:
         skip = options.get("skip_steps", 0)
         out.update({"mse": mse(pred, y, skip_steps=skip), "mae": mae(pred, y, skip_steps=skip), "skip_steps": skip})
     out["split"] = split
+    # for reports (nnpy val --report): the evaluated data and the model's outputs
+    out["inputs"], out["targets"], out["predictions"] = x, y, pred
     return out
 
 

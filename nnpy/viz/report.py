@@ -16,8 +16,6 @@ from pathlib import Path
 import numpy as np
 
 from ..engine.demo import softmax
-from ..engine.experiment import prepare_data
-from ..engine.model import model_from_payload
 from ..io.checkpoint import load_checkpoint
 from ..nn.metrics import true_labels
 from . import new_figure, save_figure
@@ -155,21 +153,16 @@ def _classification_section(ckpt, payload: dict, result: dict, out_dir: Path) ->
              "accuracy).", "",
              "## Per class", "", *per_class_table(cm, names), "",
              "## Most confidently misclassified", ""]
-    return lines + _mistakes(ckpt, payload, split, names, out_dir)
+    return lines + _mistakes(payload, result, names, out_dir)
 
 
-def _mistakes(ckpt, payload: dict, split: str, names: list[str], out_dir: Path) -> list[str]:
-    """Draw ``mistakes.png``; the report's lines about it."""
-    cfg, info = payload["config"], payload.get("data") or {}
-    stats = info.get("stats") or None
-    data = prepare_data(cfg, stats=stats, need_train=False)
-    x, y = data.val if split == "val" else data.test
+def _mistakes(payload: dict, result: dict, names: list[str], out_dir: Path) -> list[str]:
+    """Draw ``mistakes.png`` from the data and outputs ``validate`` evaluated; the report's lines."""
+    stats = (payload.get("data") or {}).get("stats") or None
+    split, x, y = result["split"], result["inputs"], result["targets"]
     if x.ndim != 4 or x.shape[1] not in (1, 3):
         return [f"No image grid: the inputs have shape {x.shape[1:]}, not images."]
-    model = model_from_payload(payload, ckpt)
-    bs = cfg["data"]["eval_batch_size"]
-    probs = np.concatenate([class_probabilities(model.forward(x[i:i + bs], training=False))
-                            for i in range(0, len(x), bs)])
+    probs = class_probabilities(result["predictions"])
     pred, true = probs.argmax(axis=1), true_labels(y, probs.shape[1])
     wrong = np.flatnonzero(pred != true)
     if wrong.size == 0:
