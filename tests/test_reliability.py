@@ -1,4 +1,18 @@
-"""What nnpy guarantees when runs are interrupted, diverge or cannot save."""
+"""What nnpy guarantees when runs are interrupted, diverge or cannot save.
+
+This file holds the training-loop cases; the other promises of the README's "What nnpy
+guarantees" are tested beside the code they concern:
+
+- checkpoints: format, version, SHA-256, dtype allow-list, shapes, byte lengths, huge shapes,
+  deep nesting, truncation, bit flips, atomic writes (disk full, failed fsync, read-only
+  folder, Ctrl-C mid-write) -> tests/io/test_checkpoint.py; fuzzing -> tests/io/test_checkpoint_fuzz.py
+- configs: safe loader, refused tags, alias bombs, size and depth limits, unknown keys ->
+  tests/io/test_yamlfile.py, tests/io/test_config.py; fuzzing -> tests/io/test_config_fuzz.py;
+  exit code 2 with one line -> tests/test_cli.py
+- demo images: zero-byte, not an image, truncated, animated GIF/APNG, CMYK, 16-bit, 1x1, blank,
+  decompression bombs -> tests/data/test_images.py; the other files still processed, exit 1
+  -> tests/test_cli.py::test_train_val_and_resume_are_exact
+"""
 import os
 import signal
 import subprocess
