@@ -196,7 +196,25 @@ class RandomThickness:
         return f"RandomThickness(p={self.p})"
 
 
-AUGMENT_KEYS = ("shift", "rotate", "scale", "thickness", "fill")
+class RandomHorizontalFlip:
+    """Mirror a sample left-right with probability ``p`` (clothes, not digits:
+    a mirrored 2 is not a 2). ``(N, C, H, W)`` in, a new array out."""
+
+    def __init__(self, p: float = 0.5):
+        self.p = float(p)
+        if not 0 <= self.p <= 1:
+            raise ConfigError(f"RandomHorizontalFlip: p must be in [0, 1], got {p}")
+
+    def __call__(self, xb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        _check_images("RandomHorizontalFlip", xb)
+        flipped = (rng.random(len(xb)) < self.p)[:, None, None, None]
+        return np.where(flipped, xb[..., ::-1], xb).astype(np.float32, copy=False)
+
+    def __repr__(self) -> str:
+        return f"RandomHorizontalFlip(p={self.p})"
+
+
+AUGMENT_KEYS = ("shift", "rotate", "scale", "thickness", "hflip", "fill")
 NORMALIZE_KEYS = ("mean", "std")
 
 
@@ -222,13 +240,15 @@ def build_transforms(augment: dict | None = None, normalize: dict | None = None)
     """Turn config sections into one ``Compose``: augmentation first, then normalization.
 
     ``augment``: ``{"shift": px, "rotate": degrees, "scale": fraction,
-    "thickness": probability, "fill": value}`` (missing keys: no such change);
+    "thickness": probability, "hflip": probability, "fill": value}`` (missing keys: no such change);
     ``normalize``: ``{"mean": m, "std": s}`` (numbers or per-feature lists).
     An empty or ``None`` section adds nothing; unknown keys raise ``ConfigError``.
     """
     aug = _options("augment", augment, AUGMENT_KEYS)
     norm = _options("normalize", normalize, NORMALIZE_KEYS)
     steps = []
+    if aug.get("hflip", 0):
+        steps.append(RandomHorizontalFlip(p=aug["hflip"]))
     affine = {k: aug[k] for k in ("shift", "rotate", "scale", "fill") if k in aug}
     if any(affine.get(k, 0) for k in ("shift", "rotate", "scale")):
         steps.append(RandomAffine(**{"shift": 0, "rotate": 0, "scale": 0, **affine}))
