@@ -108,10 +108,12 @@ def rnn(input_shape, outputs: int, cell: str = "LSTM", units: int = 64, num_laye
 
 
 @register_symbol("resnet")
-def resnet(input_shape, outputs: int, widths=(32, 64, 128), blocks=(2, 2, 2), dropout: float = 0.0) -> list[dict]:
+def resnet(input_shape, outputs: int, widths=(32, 64, 128), blocks=(2, 2, 2), dropout: float = 0.0,
+           stem_stride: int = 1) -> list[dict]:
     """A small ResNet for 28×28 images.
 
-    stem: conv w0@3×3 → BN → ReLU; stage i: ``blocks[i]`` residual blocks of two 3×3
+    stem: conv w0@3×3 (stride ``stem_stride``: 2 runs the first stage on a 14×14 map,
+    a quarter of the work) → BN → ReLU; stage i: ``blocks[i]`` residual blocks of two 3×3
     convs with BN (the first block of stages after the first halves the map with
     stride 2 and a 1×1 projection shortcut); global average pool → (dropout) → Dense.
     """
@@ -126,7 +128,7 @@ def resnet(input_shape, outputs: int, widths=(32, 64, 128), blocks=(2, 2, 2), dr
     if len(widths) != len(blocks):
         raise ValueError(f"widths {list(widths)} and blocks {list(blocks)} must have the same length")
     layers: list[dict] = [{"type": "Conv2D", "filters": int(widths[0]), "kernel_size": 3, "padding": 1,
-                           "use_bias": False}, {"type": "BatchNorm"}, {"type": "ReLU"}]
+                           "stride": int(stem_stride), "use_bias": False}, {"type": "BatchNorm"}, {"type": "ReLU"}]
     for stage, (filters, n) in enumerate(zip(widths, blocks)):
         for b in range(int(n)):
             layers.append(block(int(filters), 2 if stage > 0 and b == 0 else 1))
