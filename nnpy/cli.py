@@ -1,4 +1,4 @@
-"""The ``nnpy`` command: train, val, demo, plot, summary, gradcheck, list, data.
+"""The ``nnpy`` command: train, val, demo, plot, summary, gradcheck, export, list, data.
 
 User mistakes (``NnpyError``: bad config, missing file, corrupt checkpoint) print one
 line on stderr and exit with code 2 — never a traceback.
@@ -250,6 +250,23 @@ def gradcheck(config_path, overrides):
     click.echo(f"{len(model.layers) - failed}/{len(model.layers)} layers pass (tolerance 1e-6)")
     if failed:
         sys.exit(1)
+
+
+@main.command(name="export")
+@click.argument("ckpt", type=click.Path(dir_okay=False))
+@click.argument("out", type=click.Path(dir_okay=False))
+def export_cmd(ckpt, out):
+    """Write an inference-only copy of a checkpoint (no optimizer state; about half the size).
+
+    \b
+    Example:
+      nnpy export checkpoints/mnist-demo/best.json data/trained_models/mnist.json
+    """
+    from .engine.experiment import export_checkpoint
+
+    export_checkpoint(ckpt, out)
+    size = Path(out).stat().st_size
+    click.echo(f"{ckpt} → {out} ({size / 1e6:.2f} MB; `nnpy val --ckpt {out}` evaluates it)")
 
 
 @main.command(name="list")

@@ -58,6 +58,14 @@ def test_train_val_and_resume_are_exact(workdir):
     r = run("val", "--ckpt", "straight/best.json", "--split", "val")
     assert r.exit_code == 0 and "100 samples" in r.output and "confusion matrix" in r.output
 
+    # export: an inference-only copy that evaluates to exactly the same numbers
+    r = run("export", "straight/best.json", "slim.json")
+    assert r.exit_code == 0 and "slim.json" in r.output, r.output
+    assert Path("slim.json").stat().st_size < 0.7 * Path("straight/best.json").stat().st_size
+    assert json.loads(run("val", "--ckpt", "slim.json", "--json").output) == report
+    r = run("export", "missing.json", "x.json")
+    assert r.exit_code == 2 and "missing.json" in r.stderr and not Path("x.json").exists()
+
     # demo: a folder of digits plus broken files; every good file is still read
     from PIL import Image, ImageDraw
     folder = workdir / "digits"
