@@ -86,20 +86,23 @@ def train(config_path, overrides, resume, allow_change, print_config, profile):
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False), default=None,
               help="Also write report.md, confusion.png and mistakes.png into this folder (needs matplotlib).")
-def val(ckpt, split, as_json, report_dir):
+@click.option("--data-root", type=click.Path(file_okay=False), default=None,
+              help="Folder with the dataset's files (instead of the checkpoint's data.root).")
+def val(ckpt, split, as_json, report_dir, data_root):
     """Evaluate a checkpoint: loss, accuracy, per-class accuracy and confusion matrix.
 
     \b
     Example:
       nnpy val --ckpt checkpoints/alexnet/best.json --json
       nnpy val --ckpt checkpoints/alexnet/best.json --report reports/alexnet
+      nnpy val --ckpt data/trained_models/fashion-mnist.json --data-root ~/data/fashion-mnist
     """
     from .engine.experiment import validate
 
     if report_dir:
         from .viz import require_matplotlib
         require_matplotlib("nnpy val --report")
-    result = validate(ckpt, split)
+    result = validate(ckpt, split, data_root=data_root)
     if as_json:
         keys = ("loss", "accuracy", "error", "per_class", "confusion", "n") if "accuracy" in result \
             else ("loss", "mse", "mae", "n")
@@ -110,7 +113,8 @@ def val(ckpt, split, as_json, report_dir):
         import shlex
         from .viz.report import write_report
 
-        command = shlex.join(["nnpy", "val", "--ckpt", ckpt, "--split", split, "--report", report_dir])
+        command = shlex.join(["nnpy", "val", "--ckpt", ckpt, "--split", split, "--report", report_dir]
+                             + (["--data-root", data_root] if data_root else []))
         report = write_report(ckpt, result, report_dir, command=command)
         click.echo(f"report: {report}", err=as_json)
 

@@ -63,6 +63,8 @@ def test_train_val_and_resume_are_exact(workdir):
     assert r.exit_code == 0 and "slim.json" in r.output, r.output
     assert Path("slim.json").stat().st_size < 0.7 * Path("straight/best.json").stat().st_size
     assert json.loads(run("val", "--ckpt", "slim.json", "--json").output) == report
+    r = run("val", "--ckpt", "slim.json", "--data-root", "nowhere")
+    assert r.exit_code == 2 and "nowhere" in r.stderr and len(r.stderr.splitlines()) == 1
     r = run("export", "missing.json", "x.json")
     assert r.exit_code == 2 and "missing.json" in r.stderr and not Path("x.json").exists()
 

@@ -302,11 +302,16 @@ def load_for_inference(path) -> tuple:
     return model_from_payload(payload, path), payload["config"], payload.get("data") or {}
 
 
-def validate(path, split: str = "test") -> dict:
-    """Evaluate a checkpoint on ``split``; classification: loss, accuracy, per-class, confusion."""
+def validate(path, split: str = "test", data_root=None) -> dict:
+    """Evaluate a checkpoint on ``split``; classification: loss, accuracy, per-class, confusion.
+
+    ``data_root``: where the dataset's files are, instead of the checkpoint's ``data.root``.
+    """
     from ..nn.metrics import confusion_matrix, mae, mse
 
     model, cfg, info = load_for_inference(path)
+    if data_root is not None:
+        cfg["data"]["root"] = str(data_root)
     data = prepare_data(cfg, stats=(info or {}).get("stats") or None, need_train=False)
     if split == "val":
         if data.val is None:
@@ -340,9 +345,13 @@ def validate(path, split: str = "test") -> dict:
 
 def export_checkpoint(src, dst) -> dict:
     """Write an inference-only copy of ``src``: config, weights, data statistics and final
-    metrics, without optimizer moments or generator state (about half the size; not resumable)."""
+    metrics, without optimizer moments or generator state (about half the size; not resumable).
+    The config's ``data.root`` (a path on the machine that trained it) becomes null, so the
+    copy looks for its dataset in the usual places."""
     payload = load_checkpoint(src)
     slim = {key: payload[key] for key in ("config", "model", "data", "metrics") if key in payload}
+    if isinstance(slim.get("config", {}).get("data"), dict):
+        slim["config"] = {**slim["config"], "data": {**slim["config"]["data"], "root": None}}
     state = payload.get("state") or {}
     slim["state"] = {k: state.get(k) for k in ("epoch", "best_value", "best_epoch")}
     slim["exported_from"] = str(src)
