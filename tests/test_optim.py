@@ -72,6 +72,40 @@ def test_adam_and_adamw(kind):
     assert np.allclose(a2, p)
 
 
+@pytest.mark.parametrize("spec", [
+    {"type": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01},
+    {"type": "sgd", "lr": 0.1, "weight_decay": 0.01},
+    {"type": "rmsprop", "lr": 0.01, "weight_decay": 0.01},
+    {"type": "adam", "lr": 0.01, "weight_decay": 0.01},
+    {"type": "adamw", "lr": 0.01},
+])
+def test_scratch_buffers_leave_grads_alone_and_params_apart(spec):
+    """Updates write their terms into shared scratch arrays: two parameters of different
+    sizes, several steps, float32 — each must match its own separate single-parameter run,
+    and the gradients must be untouched."""
+    rng = np.random.default_rng(0)
+    big = Dense(8)
+    big.initialize((16,))                                     # W (16, 8) and b (8,) share scratch
+    alone = {k: one_param_model(v.reshape(1, -1).astype(np.float64), 0 * v.reshape(1, -1))
+             for k, v in big.params.items()}
+    opt = build_optimizer(spec, big)
+    opt_alone = {k: build_optimizer(spec, m) for k, m in alone.items()}
+    for _ in range(3):
+        for k in big.params:
+            big.grads[k][...] = rng.standard_normal(big.grads[k].shape)
+            alone[k].grads["W"][...] = big.grads[k].reshape(1, -1)
+        grads_before = {k: g.copy() for k, g in big.grads.items()}
+        opt.step()
+        for k, o in opt_alone.items():
+            o.step()
+            np.testing.assert_allclose(big.params[k].ravel(), alone[k].params["W"].ravel(), rtol=1e-5,
+                                       atol=1e-6, err_msg=k)
+            np.testing.assert_array_equal(big.grads[k], grads_before[k])
+    state = opt.state_dict()["state"]                             # moments only, no scratch
+    assert set(state) <= set(big.params)
+    assert all(a.shape == big.params[k].shape for k, slots in state.items() for a in slots.values())
+
+
 def test_global_norm_clipping():
     model = one_param_model(P0, np.array([[3.0, 4.0]]))
     opt = build_optimizer({"type": "sgd", "lr": 1.0, "max_grad_norm": 1.0}, model)

@@ -38,6 +38,7 @@ class Optimizer:
         self.state: dict[str, dict[str, np.ndarray]] = {}
         self.last_grad_norm: float | None = None
         self.model = None
+        self._buffers: dict = {}    # reusable scratch space, not state: see _scratch
         if params is not None:
             self.attach(params)
 
@@ -60,6 +61,25 @@ class Optimizer:
         if key not in slots:
             slots[key] = xp.zeros_like(like)
         return slots[key]
+
+    def _scratch(self, like: np.ndarray, k: int = 0) -> np.ndarray:
+        """Scratch array ``k`` shaped like ``like``, reused across parameters and steps.
+
+        The update formulas write their intermediate terms here (``out=``) instead of
+        allocating a parameter-sized temporary per term: fresh large arrays cost page
+        faults, and on a 4-million-weight layer that doubled the optimizer's time.
+        """
+        key = (like.dtype.str, k)
+        buf = self._buffers.get(key)
+        if buf is None or buf.size < like.size:
+            buf = self._buffers[key] = xp.empty(like.size, like.dtype)
+        return buf[:like.size].reshape(like.shape)
+
+    def _decayed(self, p: np.ndarray, g: np.ndarray) -> np.ndarray:
+        """``g + weight_decay · p`` (the L2 term) in scratch 0; the model's gradient is left as
+        backward wrote it."""
+        decay = xp.multiply(p, p.dtype.type(self.weight_decay), out=self._scratch(p, 0))
+        return xp.add(g, decay, out=decay)
 
     def clip_gradients(self, grads: dict) -> float:
         """Scale ``grads`` in place to a global norm ≤ max_grad_norm; return the norm before."""
@@ -116,20 +136,21 @@ class SGD(Optimizer):
         self.momentum, self.nesterov = float(momentum), bool(nesterov)
 
     def update(self, name, p, g):
-        lr = p.dtype.type(self.lr)
+        t = p.dtype.type
+        lr, step = t(self.lr), self._scratch(p, 1)
         if self.weight_decay:
-            g = g + p.dtype.type(self.weight_decay) * p
+            g = self._decayed(p, g)
         if not self.momentum:
-            p -= lr * g
+            p -= xp.multiply(g, lr, out=step)
             return
         v = self._slot(name, "velocity", p)
-        v *= p.dtype.type(self.momentum)
+        v *= t(self.momentum)
         v += g
         if self.nesterov:
-            p -= lr * g
-            p -= (lr * p.dtype.type(self.momentum)) * v
+            p -= xp.multiply(g, lr, out=step)
+            p -= xp.multiply(v, lr * t(self.momentum), out=step)
         else:
-            p -= lr * v
+            p -= xp.multiply(v, lr, out=step)
 
 
 @register_optimizer("rmsprop")
@@ -148,11 +169,17 @@ class RMSprop(Optimizer):
     def update(self, name, p, g):
         t = p.dtype.type
         if self.weight_decay:
-            g = g + t(self.weight_decay) * p
+            g = self._decayed(p, g)
         s = self._slot(name, "square_avg", p)
         s *= t(self.rho)
-        s += t(1 - self.rho) * g * g
-        p -= t(self.lr) * g / (xp.sqrt(s) + t(self.epsilon))
+        term = xp.multiply(g, t(1 - self.rho), out=self._scratch(p, 1))
+        term *= g
+        s += term                                                     # (1 − rho) · g²
+        denom = xp.sqrt(s, out=self._scratch(p, 2))
+        denom += t(self.epsilon)
+        step = xp.multiply(g, t(self.lr), out=self._scratch(p, 1))
+        step /= denom
+        p -= step
 
 
 @register_optimizer("adam")
@@ -176,18 +203,24 @@ class Adam(Optimizer):
             if self.decoupled:
                 p *= t(1 - self.lr * self.weight_decay)
             else:
-                g = g + t(self.weight_decay) * p
+                g = self._decayed(p, g)
         m = self._slot(name, "m", p)
         v = self._slot(name, "v", p)
+        term = self._scratch(p, 1)
         m *= t(self.beta1)
-        m += t(1 - self.beta1) * g
+        m += xp.multiply(g, t(1 - self.beta1), out=term)
         v *= t(self.beta2)
-        v += t(1 - self.beta2) * g * g
+        xp.multiply(g, t(1 - self.beta2), out=term)
+        term *= g
+        v += term                                                     # (1 − β2) · g²
         bias1 = 1 - self.beta1 ** self.iterations
         bias2 = 1 - self.beta2 ** self.iterations
-        denom = xp.sqrt(v) * t(1 / math.sqrt(bias2))
+        denom = xp.sqrt(v, out=self._scratch(p, 2))
+        denom *= t(1 / math.sqrt(bias2))
         denom += t(self.epsilon)
-        p -= t(self.lr / bias1) * m / denom
+        step = xp.multiply(m, t(self.lr / bias1), out=term)
+        step /= denom
+        p -= step
 
 
 @register_optimizer("adamw")
