@@ -24,10 +24,12 @@ def run(*args):
 
 
 def train(root: Path, config: str, *overrides: str) -> tuple[Path, Path]:
-    """Train in ``root``; return (run folder, best checkpoint)."""
+    """Train in ``root`` (also the working folder); return (run folder, best checkpoint)."""
     sets = [a for o in (*overrides, f"log.dir={root / 'runs'}", f"checkpoint.dir={root / 'ckpt'}")
             for a in ("--set", o)]
-    r = run("train", "--config", REPO / "configs" / config, *sets)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(root)
+        r = run("train", "--config", REPO / "configs" / config, *sets)
     assert r.exit_code == 0, r.output
     (run_dir,) = (root / "runs").glob("*/*/")
     return run_dir, root / "ckpt" / "best.json"
@@ -36,21 +38,15 @@ def train(root: Path, config: str, *overrides: str) -> tuple[Path, Path]:
 @pytest.fixture(scope="module")
 def mlp(tmp_path_factory):
     """A 2-epoch MLP on 300 MNIST images: (run folder, checkpoint)."""
-    root = tmp_path_factory.mktemp("mlp")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(root)
-        return train(root, "mlp.yaml", "data.limit=300", "data.val_split=50", "train.epochs=2",
-                     "model.hidden=[16]")
+    return train(tmp_path_factory.mktemp("mlp"), "mlp.yaml", "data.limit=300", "data.val_split=50",
+                 "train.epochs=2", "model.hidden=[16]")
 
 
 @pytest.fixture(scope="module")
 def lenet(tmp_path_factory):
     """A 1-epoch LeNet with 4 first-layer kernels: its checkpoint."""
-    root = tmp_path_factory.mktemp("lenet")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.chdir(root)
-        return train(root, "lenet.yaml", "data.limit=200", "data.val_split=50", "train.epochs=1",
-                     "model.widths=[4,4]", "model.fc=8")[1]
+    return train(tmp_path_factory.mktemp("lenet"), "lenet.yaml", "data.limit=200", "data.val_split=50",
+                 "train.epochs=1", "model.widths=[4,4]", "model.fc=8")[1]
 
 
 @pytest.fixture

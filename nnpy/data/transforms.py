@@ -12,6 +12,13 @@ from ..errors import ConfigError, DataError
 from ..registry import did_you_mean
 
 
+def _probability(name: str, p) -> float:
+    """``p`` as a float, or ``ConfigError`` naming ``name`` when it is outside [0, 1]."""
+    if not 0 <= float(p) <= 1:
+        raise ConfigError(f"{name}: p must be in [0, 1], got {p}")
+    return float(p)
+
+
 def _check_images(name: str, xb: np.ndarray) -> None:
     if xb.ndim != 4:
         raise DataError(f"{name} expects an image batch (N, C, H, W), got shape {xb.shape}")
@@ -175,9 +182,7 @@ class RandomThickness:
     CHOICES = ((np.maximum, 2), (np.maximum, 3), (np.minimum, 2))
 
     def __init__(self, p: float = 0.5):
-        self.p = float(p)
-        if not 0 <= self.p <= 1:
-            raise ConfigError(f"RandomThickness: p must be in [0, 1], got {p}")
+        self.p = _probability("RandomThickness", p)
 
     def __call__(self, xb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         _check_images("RandomThickness", xb)
@@ -201,9 +206,7 @@ class RandomHorizontalFlip:
     a mirrored 2 is not a 2). ``(N, C, H, W)`` in, a new array out."""
 
     def __init__(self, p: float = 0.5):
-        self.p = float(p)
-        if not 0 <= self.p <= 1:
-            raise ConfigError(f"RandomHorizontalFlip: p must be in [0, 1], got {p}")
+        self.p = _probability("RandomHorizontalFlip", p)
 
     def __call__(self, xb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         _check_images("RandomHorizontalFlip", xb)
