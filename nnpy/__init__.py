@@ -1,6 +1,11 @@
-"""nnpy: a deep-learning framework written on numpy alone."""
-__version__ = "0.1.0"
+"""nnpy: a deep-learning framework written on numpy alone.
 
+The core -- layers, losses, metrics, initializers, optimizers, schedulers, the registries --
+imports with numpy alone. The training engine behind ``nnpy.Sequential``, ``nnpy.History``
+and ``nnpy.load`` also reads files (Pillow, PyYAML) and is imported the first time one of
+those names is used.
+"""
+from .version import __version__
 from .errors import CheckpointError, ConfigError, DataError, NnpyError, RegistryError, ShapeError
 from .registry import (register_dataset, register_initializer, register_layer, register_loss,
                        register_metric, register_optimizer, register_scheduler, register_symbol)
@@ -11,7 +16,17 @@ from .nn.initializers import build_initializer
 from .nn.losses import build_loss
 from .optim import build_optimizer, build_scheduler
 from . import optim
-from .engine.model import History, Model, load
 
-#: ``nnpy.Sequential([...])``: the trainable model (``compile``/``fit``/``evaluate``/``save``).
-Sequential = Model
+_ENGINE_NAMES = ("Sequential", "History", "load")
+
+
+def __getattr__(name: str):
+    """``nnpy.Sequential``, ``nnpy.History``, ``nnpy.load``: the engine, imported on first use."""
+    if name in _ENGINE_NAMES:
+        from .engine import model
+        return getattr(model, name)
+    raise AttributeError(f"module 'nnpy' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted([*globals(), *_ENGINE_NAMES])

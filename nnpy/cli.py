@@ -17,6 +17,20 @@ from .errors import NnpyError
 DEFAULT_DEMO_CKPT = Path(__file__).resolve().parent.parent / "data" / "trained_models" / "mnist.json"
 
 
+def plugin_option(command):
+    """``--plugin FILE.py`` (repeatable): import a user's module that registers layers, losses,
+    metrics, symbols or datasets before the command runs."""
+    def load(ctx, param, paths):
+        if paths:
+            from .engine.plugins import load_plugins
+            load_plugins(paths)     # a PluginError becomes the one-line error of NnpyGroup
+        return paths
+
+    return click.option("--plugin", "plugins", multiple=True, type=click.Path(dir_okay=False),
+                        metavar="FILE.py", expose_value=False, is_eager=True, callback=load,
+                        help="Python file registering your own layers, losses, metrics, … (repeatable).")(command)
+
+
 class NnpyGroup(click.Group):
     """Turns ``NnpyError`` into ``nnpy: error: <one line>`` and exit code 2."""
 
@@ -52,6 +66,7 @@ def main():
               help="With --resume: accept this config key differing from the checkpoint's.")
 @click.option("--print-config", is_flag=True, help="Print the resolved config and exit.")
 @click.option("--profile", is_flag=True, help="Time forward/backward of every layer.")
+@plugin_option
 def train(config_path, overrides, resume, allow_change, print_config, profile):
     """Train the model a config describes.
 
@@ -60,22 +75,21 @@ def train(config_path, overrides, resume, allow_change, print_config, profile):
       nnpy train --config configs/alexnet.yaml --set optimizer.lr=0.01 --set train.epochs=3
       nnpy train --config configs/alexnet.yaml --resume checkpoints/alexnet/last.json
     """
-    from .engine.config import load_experiment
-    from .io.yamlfile import dump_yaml
-
-    cfg = load_experiment(config_path, overrides)
-    if print_config:
-        click.echo(dump_yaml(cfg), nl=False)
-        return
-    from .engine.experiment import train as run_training
-
     import shlex
 
+    from .engine.plan import load_plan
+    from .engine.run import train as run_training
+    from .io.yamlfile import dump_yaml
+
+    plan = load_plan(config_path, overrides)    # the whole config is checked, the model built
+    if print_config:
+        click.echo(dump_yaml(plan.config), nl=False)
+        return
     command = shlex.join(["nnpy", "train", "--config", config_path,
                           *[a for o in overrides for a in ("--set", o)],
                           *[a for k in allow_change for a in ("--allow-change", k)]])
-    result = run_training(cfg, resume=resume, allow_change=allow_change, profile=profile, command=command)
-    code = result["state"].exit_code
+    result = run_training(plan, resume=resume, allow_change=allow_change, profile=profile, command=command)
+    code = result.state.exit_code
     if code:
         sys.exit(code)
 
@@ -88,6 +102,7 @@ def train(config_path, overrides, resume, allow_change, print_config, profile):
               help="Also write report.md, confusion.png and mistakes.png into this folder (needs matplotlib).")
 @click.option("--data-root", type=click.Path(file_okay=False), default=None,
               help="Folder with the dataset's files (instead of the checkpoint's data.root).")
+@plugin_option
 def val(ckpt, split, as_json, report_dir, data_root):
     """Evaluate a checkpoint: loss, accuracy, per-class accuracy and confusion matrix.
 
@@ -97,12 +112,12 @@ def val(ckpt, split, as_json, report_dir, data_root):
       nnpy val --ckpt checkpoints/alexnet/best.json --report reports/alexnet
       nnpy val --ckpt data/trained_models/fashion-mnist.json --data-root ~/data/fashion-mnist
     """
-    from .engine.experiment import validate
+    from .engine.evaluate import evaluate_checkpoint
 
     if report_dir:
         from .viz import require_matplotlib
         require_matplotlib("nnpy val --report")
-    result = validate(ckpt, split, data_root=data_root)
+    result = evaluate_checkpoint(ckpt, split, data_root=data_root)
     if as_json:
         keys = ("loss", "accuracy", "error", "per_class", "confusion", "n") if "accuracy" in result \
             else ("loss", "mse", "mae", "n")
@@ -143,6 +158,7 @@ def print_evaluation(ckpt, split, result):
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list of {path, label, probs}.")
 @click.option("--explain", "explain_dir", type=click.Path(file_okay=False), default=None,
               help="Save per image a PNG: input, the 28x28 the model saw, probabilities (needs matplotlib).")
+@plugin_option
 def demo(paths, ckpt, topk, as_json, explain_dir):
     """Read hand-written digits from image files or folders.
 
@@ -183,6 +199,7 @@ def demo(paths, ckpt, topk, as_json, explain_dir):
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="PNG to write [default: RUN_DIR/curves.png (the first RUN_DIR); "
                    "with --filters: <CKPT without .json>-filters.png].")
+@plugin_option
 def plot(run_dirs, filters_ckpt, out):
     """Draw loss, metric and learning rate per epoch of runs (several overlay), or filters.
 
@@ -214,6 +231,7 @@ def plot(run_dirs, filters_ckpt, out):
 @main.command()
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
+@plugin_option
 def summary(config_path, overrides):
     """Print the model table: layer, output shape, parameters, FLOPs.
 
@@ -221,15 +239,16 @@ def summary(config_path, overrides):
     Example:
       nnpy summary --config configs/alexnet.yaml
     """
-    from .engine.config import load_experiment, model_of
+    from .engine.plan import load_plan
     from .engine.summary import summary as table
 
-    click.echo(table(model_of(load_experiment(config_path, overrides))))
+    click.echo(table(load_plan(config_path, overrides).model))
 
 
 @main.command()
 @click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
+@plugin_option
 def gradcheck(config_path, overrides):
     """Check every layer's backward of a config's model against finite differences (float64).
 
@@ -237,10 +256,10 @@ def gradcheck(config_path, overrides):
     Example:
       nnpy gradcheck --config configs/lenet.yaml
     """
-    from .engine.config import load_experiment, model_of
+    from .engine.plan import load_plan
     from .nn.gradcheck import gradcheck as check
 
-    model = model_of(load_experiment(config_path, overrides), rng=np.random.default_rng(0))
+    model = load_plan(config_path, overrides).model
     failed = 0
     for layer in model.layers:
         shape = layer.input_shape
@@ -259,6 +278,7 @@ def gradcheck(config_path, overrides):
 @main.command(name="export")
 @click.argument("ckpt", type=click.Path(dir_okay=False))
 @click.argument("out", type=click.Path(dir_okay=False))
+@plugin_option
 def export_cmd(ckpt, out):
     """Write an inference-only copy of a checkpoint (no optimizer state; about half the size).
 
@@ -266,9 +286,9 @@ def export_cmd(ckpt, out):
     Example:
       nnpy export checkpoints/mnist-demo/best.json data/trained_models/mnist.json
     """
-    from .engine.experiment import export_checkpoint
+    from .engine.checkpoints import write_inference_copy
 
-    export_checkpoint(ckpt, out)
+    write_inference_copy(ckpt, out)
     size = Path(out).stat().st_size
     click.echo(f"{ckpt} → {out} ({size / 1e6:.2f} MB; `nnpy val --ckpt {out}` evaluates it)")
 

@@ -10,7 +10,16 @@ class NnpyError(Exception):
 
 
 class RegistryError(NnpyError, KeyError):
-    """An unknown registered name or an unknown / invalid option."""
+    """An unknown registered name or an unknown / invalid option.
+
+    ``unknown``: the name that is not registered (``kind`` says in which registry);
+    ``option``: the option at fault. Callers use them to point at the config key.
+    """
+
+    def __init__(self, message: str, *, kind: str | None = None, unknown: str | None = None,
+                 option: str | None = None):
+        super().__init__(message)
+        self.kind, self.unknown, self.option = kind, unknown, option
 
     def __str__(self) -> str:  # KeyError would quote the message
         return str(self.args[0]) if self.args else ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import inspect
+import numbers
 from typing import Any, Callable
 
 from .errors import NnpyError, RegistryError
@@ -76,21 +77,27 @@ class Registry:
         if not isinstance(name, str) or _norm(name) not in self._keys:
             raise RegistryError(
                 f"unknown {self.kind} '{name}'{did_you_mean(name, self._items)}; "
-                f"valid {self.kind}s: {', '.join(self.names())}")
+                f"valid {self.kind}s: {', '.join(self.names())}", kind=self.kind, unknown=str(name))
         return self._items[self._keys[_norm(name)]]
 
     def check_options(self, name: str, options: dict, where: str = "") -> None:
-        """Raise ``RegistryError`` when ``options`` holds a key ``name`` does not take."""
-        factory = self.get(name)
-        valid, var_kw = accepted_options(factory)
-        valid = [v for v in valid if v not in self.context]
-        if var_kw:
-            return
-        for key in options:
-            if key not in valid:
-                raise RegistryError(
-                    f"{where or self.kind + ' ' + repr(name)}: unknown option '{key}'"
-                    f"{did_you_mean(key, valid)}; valid options: {', '.join(valid) or '(none)'}")
+        """Raise ``RegistryError`` (naming the option) when ``options`` holds a key ``name`` does
+        not take, misses one it requires, or gives a value of the wrong plain type (an option
+        annotated ``int``, ``float``, ``bool`` or ``str``)."""
+        where = where or f"{self.kind} '{name}'"
+        parameters = {p.name: p for p in _parameters(self.get(name)) if p.name not in self.context}
+        takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
+        valid = [n for n, p in parameters.items() if p.kind is not p.VAR_KEYWORD]
+        for key, value in options.items():
+            if key not in parameters and not takes_any:
+                raise RegistryError(f"{where}: unknown option '{key}'{did_you_mean(key, valid)}; "
+                                    f"valid options: {', '.join(valid) or '(none)'}", option=key)
+            problem = _type_problem(parameters[key], value) if key in parameters else None
+            if problem:
+                raise RegistryError(f"{where}: option '{key}' must be {problem}, not {value!r}", option=key)
+        for key, p in parameters.items():
+            if p.default is p.empty and p.kind is not p.VAR_KEYWORD and key not in options:
+                raise RegistryError(f"{where}: missing required option '{key}'", option=key)
 
     def build(self, spec: Any, **context) -> Any:
         """Build from ``"name"`` or ``{"type": name, **options}``.
@@ -121,13 +128,41 @@ class Registry:
             raise RegistryError(f"{self.kind} '{name}': {exc}") from None
 
 
+def _parameters(factory: Callable) -> list:
+    """The parameters of ``factory`` a config could give (``self`` and ``*args`` left out)."""
+    return [p for p in inspect.signature(factory).parameters.values()
+            if p.name != "self" and p.kind is not p.VAR_POSITIONAL]
+
+
+_PLAIN = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "a string"}
+
+
+def _type_problem(param: inspect.Parameter, value) -> str | None:
+    """What ``value`` should have been, when ``param`` is annotated with plain types
+    (``int``, ``float | None``, …) that ``value`` is not; None when it fits or cannot be told."""
+    note = param.annotation
+    note = getattr(note, "__name__", note) if isinstance(note, type) else note
+    if not isinstance(note, str):
+        return None
+    kinds = {k.strip() for k in note.split("|")}
+    if not kinds <= {*_PLAIN, "None"}:
+        return None
+    whole = isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    fits = (value is None and "None" in kinds) or \
+        (isinstance(value, bool) and "bool" in kinds) or \
+        (whole and bool(kinds & {"int", "float"})) or \
+        (isinstance(value, numbers.Real) and not whole and not isinstance(value, bool) and "float" in kinds) or \
+        (isinstance(value, str) and "str" in kinds)
+    return None if fits else " or ".join(_PLAIN[k] if k in _PLAIN else "null" for k in sorted(kinds))
+
+
 LAYERS = Registry("layer")
 LOSSES = Registry("loss")
-OPTIMIZERS = Registry("optimizer", context=("params",))
+OPTIMIZERS = Registry("optimizer", context=("model",))
 SCHEDULERS = Registry("scheduler", context=("optimizer",))
 INITIALIZERS = Registry("initializer")
-METRICS = Registry("metric")
-SYMBOLS = Registry("symbol")
+METRICS = Registry("metric", context=("pred", "target"))
+SYMBOLS = Registry("symbol", context=("input_shape", "outputs"))
 DATASETS = Registry("dataset")
 
 register_layer = LAYERS.register
@@ -135,6 +170,18 @@ register_loss = LOSSES.register
 register_optimizer = OPTIMIZERS.register
 register_scheduler = SCHEDULERS.register
 register_initializer = INITIALIZERS.register
-register_metric = METRICS.register
+
+
+def register_metric(name: str, *aliases: str, higher_is_better: bool) -> Callable:
+    """Decorator for a metric ``fn(pred, target, **options) -> float`` (a mean over samples).
+
+    ``higher_is_better`` says which way the metric improves (accuracy: True, mae: False);
+    checkpointing, early stopping, reduce-on-plateau and plots all read it from
+    ``fn.higher_is_better``.
+    """
+    def decorate(fn: Callable) -> Callable:
+        fn.higher_is_better = bool(higher_is_better)
+        return METRICS.register(name, *aliases)(fn)
+    return decorate
 register_symbol = SYMBOLS.register
 register_dataset = DATASETS.register

@@ -8,7 +8,8 @@ from click.testing import CliRunner
 
 import nnpy
 from nnpy.cli import main
-from nnpy.engine.config import load_experiment
+from nnpy.engine.experiment_config import load_experiment
+from nnpy.engine.plan import load_plan
 from nnpy.io.checkpoint import load_checkpoint
 from nnpy.layers import Dense, ReLU
 from nnpy.models import model_layers
@@ -29,9 +30,9 @@ def test_api_and_cli_give_identical_weights_and_history(tmp_path, monkeypatch):
     run_dir = next((tmp_path / "runs" / "mlp").iterdir())
     rows = list(csv.DictReader(open(run_dir / "metrics.csv")))
 
-    cfg = load_experiment(REPO / "configs" / "mlp.yaml", SETS)
+    cfg, _ = load_experiment(REPO / "configs" / "mlp.yaml", SETS)
     d = cfg["data"]
-    mnist = DATASETS.build({"type": "mnist", "limit": d["limit"]})
+    mnist = DATASETS.build("mnist").load(limit=d["limit"])
     model = nnpy.Sequential(model_layers(cfg["model"], (1, 28, 28), 10), seed=cfg["seed"])
     model.compile(optimizer=cfg["optimizer"], loss=cfg["loss"], metrics=[cfg["train"]["metric"]],
                   scheduler=cfg["scheduler"])
@@ -66,9 +67,8 @@ def test_parity_notebook_example_reaches_100_percent(tmp_path):
 
 
 def test_low_level_loop_and_config_built_model_are_the_same_class():
-    from nnpy.engine.experiment import build_components
-    cfg = load_experiment(REPO / "configs" / "mlp.yaml", ["model.hidden=[8]"])
-    model, loss, optimizer, _ = build_components(cfg, (1, 28, 28), 10)
+    model = load_plan(REPO / "configs" / "mlp.yaml", ["model.hidden=[8]"]).model
+    loss, optimizer = model.loss, model.optimizer
     assert type(model) is nnpy.Sequential
     x = np.random.default_rng(0).random((16, 1, 28, 28), dtype=np.float32)
     t = np.arange(16) % 10

@@ -4,7 +4,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnpy.engine.config import load_experiment, model_of
+from nnpy.engine.plan import load_plan
 from nnpy.models import build_model
 
 REPO = Path(__file__).resolve().parents[1]
@@ -17,9 +17,9 @@ def test_configs_exist():
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
 def test_config_builds(path):
-    cfg = load_experiment(path, [])
-    assert cfg["name"] == path.stem
-    model = model_of(cfg)
+    plan = load_plan(path, [])
+    assert plan.config["name"] == path.stem
+    model = plan.model
     assert model.flops() > 0 and model.count_params() > 0
 
 

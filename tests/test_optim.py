@@ -151,7 +151,7 @@ def test_scheduler_values():
 
 
 def test_plateau_reduces_after_patience_and_round_trips():
-    spec = {"type": "plateau", "mode": "min", "factor": 0.5, "patience": 1}
+    spec = {"type": "plateau", "factor": 0.5, "patience": 1}   # a loss: lower is better
     out = lrs(spec, 5, metrics=[1.0, 0.9, 0.95, 0.95, 0.95])
     assert np.allclose(out, [1, 1, 1, 1, 0.5, 0.5])
     opt, s = sched(spec)

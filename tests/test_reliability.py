@@ -33,8 +33,8 @@ SMALL = ["data.limit=1000", "data.val_split=200", "data.batch_size=20", "model.h
 # A training run in a subprocess that sends itself a real signal at a chosen global step.
 SCRIPT = textwrap.dedent("""
     import os, signal, sys
-    from nnpy.engine.config import load_experiment
-    from nnpy.engine.experiment import train
+    from nnpy.engine.plan import load_plan
+    from nnpy.engine.run import train
     from nnpy.engine.trainer import Callback
 
     class SignalAt(Callback):
@@ -45,9 +45,9 @@ SCRIPT = textwrap.dedent("""
                 os.kill(os.getpid(), self.sig)
 
     step, sig, resume = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3] or None
-    cfg = load_experiment(sys.argv[4], sys.argv[5:])
-    result = train(cfg, resume=resume, command="nnpy train --config x", callbacks=[SignalAt(step, sig)])
-    sys.exit(result["state"].exit_code)
+    plan = load_plan(sys.argv[4], sys.argv[5:])
+    result = train(plan, resume=resume, command="nnpy train --config x", callbacks=[SignalAt(step, sig)])
+    sys.exit(result.state.exit_code)
 """)
 
 

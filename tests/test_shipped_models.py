@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from nnpy.engine.experiment import validate
+from nnpy.engine.evaluate import evaluate_checkpoint
 from nnpy.errors import DataError
 from nnpy.io.checkpoint import load_checkpoint
 
@@ -28,7 +28,7 @@ def test_shipped_models_are_small_and_inference_only():
 def test_readme_figure_reproduces_exactly(name):
     root = SHARED_FASHION if name.startswith("fashion") and SHARED_FASHION.is_dir() else None
     try:
-        result = validate(MODELS / name, "test", data_root=root)
+        result = evaluate_checkpoint(MODELS / name, "test", data_root=root)
     except DataError as exc:        # Fashion-MNIST is not embedded: only where it exists
         if not (name.startswith("fashion") and "not found" in str(exc)):
             raise

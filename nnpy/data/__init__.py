@@ -1,20 +1,21 @@
-"""Data: datasets (registered in ``nnpy.registry.DATASETS``), the IDX reader, the
-``DataLoader``, batch transforms, demo image preprocessing and dataset download.
+"""Data: datasets (registered in ``nnpy.registry.DATASETS``, each describing its own shapes),
+the IDX reader, the ``DataLoader``, batch transforms, demo image preprocessing and download.
 
 Knows nothing of layers: everything here yields plain numpy arrays.
 """
-from .datasets import (DIGIT_CLASSES, FASHION_CLASSES, Dataset, fashion_mnist, function, mnist,
-                       parity, sine)
+from .datasets import (DIGIT_CLASSES, FASHION_CLASSES, MNIST, DataDescription, Dataset, DataSource,
+                       FashionMNIST, FunctionFit, Parity, Sine)
 from .fetch import fetch
 from .idx import read_idx, write_idx
 from .images import iter_image_files, load_digit, read_grey, to_mnist
 from .loader import DataLoader, split_train_val
+from .tabular import BostonHousing
+from .text import Reuters
 from .transforms import (Compose, Normalize, RandomAffine, RandomHorizontalFlip, RandomThickness,
                          build_transforms)
 
-__all__ = ["Compose", "DIGIT_CLASSES", "DataLoader", "Dataset", "FASHION_CLASSES", "Normalize",
-           "RandomAffine", "RandomHorizontalFlip", "RandomThickness", "build_transforms", "fashion_mnist", "fetch",
-           "function", "iter_image_files", "load_digit", "mnist", "parity", "read_grey",
-           "read_idx", "sine", "split_train_val", "to_mnist", "write_idx"]
-from .text import reuters  # noqa: E402,F401  (registers the 'reuters' dataset)
-from .tabular import boston_housing  # noqa: E402,F401  (registers the 'boston_housing' dataset)
+__all__ = ["BostonHousing", "Compose", "DIGIT_CLASSES", "DataDescription", "DataLoader", "DataSource",
+           "Dataset", "FASHION_CLASSES", "FashionMNIST", "FunctionFit", "MNIST", "Normalize", "Parity",
+           "RandomAffine", "RandomHorizontalFlip", "RandomThickness", "Reuters", "Sine",
+           "build_transforms", "fetch", "iter_image_files", "load_digit", "read_grey", "read_idx",
+           "split_train_val", "to_mnist", "write_idx"]

@@ -1,7 +1,20 @@
-"""Datasets: MNIST, Fashion-MNIST and small synthetic problems.
+"""Datasets: the contract every registered dataset follows, MNIST, Fashion-MNIST and small
+synthetic problems.
 
-Each factory is registered in ``nnpy.registry.DATASETS`` and returns a
-``Dataset``; a config names one as ``{"type": "mnist", "limit": 1000}``.
+A dataset is a class registered in ``nnpy.registry.DATASETS``::
+
+    @register_dataset("parity")
+    class Parity(DataSource):
+        def __init__(self, bits: int = 8):        # the options a config gives in data.options
+            self.bits = check_count("bits", bits)
+        def describe(self) -> DataDescription:    # shapes, outputs, task: no data is read
+            return DataDescription(input_shape=(self.bits,), outputs=2, task="classification")
+        def load(self, limit=None) -> Dataset:    # the arrays
+            ...
+            return self.dataset(x_train, y_train, x_test, y_test, limit)
+
+``describe`` lets the engine build the model with shape inference, and check a whole config,
+before any file is opened; ``load(limit)`` keeps the first ``limit`` samples of each split.
 """
 from __future__ import annotations
 
@@ -22,9 +35,45 @@ DIGIT_CLASSES = [str(d) for d in range(10)]
 DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 #: Angular frequency range (rad/step) of the ``sine`` sequences: periods of 10.5–31 steps.
 SINE_OMEGA = (0.2, 0.6)
+TASKS = ("classification", "regression")
 
 _IDX_FILES = {"x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte",
               "x_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte"}
+
+
+@dataclass(frozen=True)
+class DataDescription:
+    """What a model needs to know of its data, known from a dataset's options alone.
+
+    ``input_shape``: one sample's shape (no batch axis); ``outputs``: classes, or regression
+    outputs per sample (per step for sequences); ``task``: ``classification`` or
+    ``regression``; ``class_names``: one per class, or None; ``input_dtype``: ``float32``, or
+    ``int64`` for token ids.
+    """
+    input_shape: tuple
+    outputs: int
+    task: str
+    class_names: tuple | None = None
+    input_dtype: str = "float32"
+
+    def __post_init__(self):
+        if self.task not in TASKS:
+            raise ValueError(f"task must be 'classification' or 'regression', not {self.task!r}")
+        object.__setattr__(self, "input_shape", tuple(int(d) for d in self.input_shape))
+        object.__setattr__(self, "outputs", int(self.outputs))
+        if self.class_names is not None:
+            object.__setattr__(self, "class_names", tuple(str(c) for c in self.class_names))
+
+    def to_dict(self) -> dict:
+        """Plain data for a checkpoint (``from_dict`` reads it back)."""
+        return {"input_shape": list(self.input_shape), "outputs": self.outputs, "task": self.task,
+                "class_names": None if self.class_names is None else list(self.class_names),
+                "input_dtype": self.input_dtype}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "DataDescription":
+        return cls(tuple(d["input_shape"]), int(d["outputs"]), d.get("task", "classification"),
+                   d.get("class_names"), d.get("input_dtype", "float32"))
 
 
 @dataclass
@@ -35,27 +84,67 @@ class Dataset:
     classification, or ``(N, ...)`` float32 targets for regression.
     """
     name: str
-    task: str                      # "classification" | "regression"
+    description: DataDescription
     x_train: np.ndarray = field(repr=False)
     y_train: np.ndarray = field(repr=False)
     x_test: np.ndarray = field(repr=False)
     y_test: np.ndarray = field(repr=False)
-    num_classes: int | None = None
-    class_names: list | None = None
-    input_shape: tuple = ()
 
     def __post_init__(self):
-        if self.task not in ("classification", "regression"):
-            raise ValueError(f"dataset '{self.name}': task must be 'classification' or "
-                             f"'regression', not {self.task!r}")
         for split in ("train", "test"):
             x, y = getattr(self, f"x_{split}"), getattr(self, f"y_{split}")
             if len(x) != len(y):
                 raise DataError(f"dataset '{self.name}': x_{split} has {len(x)} samples "
                                 f"but y_{split} has {len(y)}")
+            if tuple(x.shape[1:]) != self.input_shape:
+                raise DataError(f"dataset '{self.name}': describe() gives samples of shape "
+                                f"{self.input_shape}, but x_{split} holds {tuple(x.shape[1:])}")
+
+    @property
+    def task(self) -> str:
+        return self.description.task
+
+    @property
+    def input_shape(self) -> tuple:
+        return self.description.input_shape
+
+    @property
+    def class_names(self) -> list | None:
+        names = self.description.class_names
+        return None if names is None else list(names)
+
+    @property
+    def num_classes(self) -> int | None:
+        return self.description.outputs if self.task == "classification" else None
+
+    def head(self, limit: int | None) -> "Dataset":
+        """The first ``limit`` samples of each split (all of them when None)."""
+        if limit is None:
+            return self
+        limit = check_count("limit", limit)
+        return Dataset(self.name, self.description, self.x_train[:limit], self.y_train[:limit],
+                       self.x_test[:limit], self.y_test[:limit])
 
 
-def _check_count(name: str, value, minimum: int = 1) -> int:
+class DataSource:
+    """Base class of registered datasets: see the module docstring."""
+
+    @property
+    def name(self) -> str:
+        return getattr(type(self), "registered_name", type(self).__name__)
+
+    def describe(self) -> DataDescription:
+        raise NotImplementedError
+
+    def load(self, limit: int | None = None) -> Dataset:
+        raise NotImplementedError
+
+    def dataset(self, x_train, y_train, x_test, y_test, limit: int | None = None) -> Dataset:
+        """These arrays as this source's ``Dataset`` (first ``limit`` samples of each split)."""
+        return Dataset(self.name, self.describe(), x_train, y_train, x_test, y_test).head(limit)
+
+
+def check_count(name: str, value, minimum: int = 1) -> int:
     """A whole number ``>= minimum`` from a config (``True`` is not a number)."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
         raise ConfigError(f"{name} must be an integer >= {minimum}, not {value!r}")
@@ -78,69 +167,80 @@ def _find_idx_folder(folders: list[Path]) -> dict[str, Path] | None:
     return None
 
 
-def _load_idx_dataset(name: str, folders: list[Path], class_names: list[str],
-                      limit: int | None, hint: str) -> Dataset:
-    """Read the four IDX files of an MNIST-like dataset from the first folder that has them.
+class _IdxImages(DataSource):
+    """An MNIST-like dataset: four IDX files of 28×28 uint8 images and their labels.
 
     Images become float32 ``(N, 1, 28, 28)`` in [0, 1]; labels int64 ``(N,)``.
     """
-    if limit is not None:
-        limit = _check_count("limit", limit)
-    files = _find_idx_folder(folders)
-    if files is None:
-        looked = ", ".join(str(f) for f in folders)
-        raise DataError(f"dataset '{name}' not found (looked in {looked}); {hint}")
-    arrays = {}
-    for split in ("train", "test"):
+    class_names: list = DIGIT_CLASSES
+    hint = ""
+
+    def __init__(self, root=None):
+        self.root = root
+
+    def folders(self) -> list[Path]:
+        raise NotImplementedError
+
+    def describe(self) -> DataDescription:
+        return DataDescription((1, 28, 28), len(self.class_names), "classification", self.class_names)
+
+    def load(self, limit: int | None = None) -> Dataset:
+        if limit is not None:
+            limit = check_count("limit", limit)
+        files = _find_idx_folder(self.folders())
+        if files is None:
+            looked = ", ".join(str(f) for f in self.folders())
+            raise DataError(f"dataset '{self.name}' not found (looked in {looked}); {self.hint}")
+        arrays = [a for split in ("train", "test") for a in self._read_split(files, split, limit)]
+        return self.dataset(*arrays)
+
+    def _read_split(self, files: dict, split: str, limit: int | None) -> tuple:
         xf, yf = files[f"x_{split}"], files[f"y_{split}"]
         x, y = read_idx(xf), read_idx(yf)
         if x.ndim != 3 or x.shape[1:] != (28, 28) or x.dtype != np.uint8:
-            raise DataError(f"{xf}: expected uint8 images of shape (N, 28, 28), "
-                            f"got {x.dtype} {x.shape}")
+            raise DataError(f"{xf}: expected uint8 images of shape (N, 28, 28), got {x.dtype} {x.shape}")
         if y.shape != (len(x),) or y.dtype != np.uint8:
             raise DataError(f"{yf}: expected {len(x)} uint8 labels to match {xf.name}, "
                             f"got {y.dtype} {y.shape}")
-        if len(y) and y.max() >= len(class_names):
-            raise DataError(f"{yf}: label {int(y.max())} is out of range 0..{len(class_names) - 1}")
+        if len(y) and y.max() >= len(self.class_names):
+            raise DataError(f"{yf}: label {int(y.max())} is out of range 0..{len(self.class_names) - 1}")
         n = len(x) if limit is None else min(limit, len(x))
-        arrays[f"x_{split}"] = (x[:n, None].astype(np.float32) / np.float32(255))
-        arrays[f"y_{split}"] = y[:n].astype(np.int64)
-    return Dataset(name=name, task="classification", num_classes=len(class_names),
-                   class_names=list(class_names), input_shape=(1, 28, 28), **arrays)
+        return x[:n, None].astype(np.float32) / np.float32(255), y[:n].astype(np.int64)
 
 
 @register_dataset("mnist")
-def mnist(root=None, limit: int | None = None) -> Dataset:
+class MNIST(_IdxImages):
     """MNIST digits: 60,000 train / 10,000 test, x ``(N, 1, 28, 28)`` float32 in [0, 1].
 
     Looks in ``root`` when given (only there), else in ``<repo>/data/mnist`` (the
-    embedded copy), else ``./data/mnist``. ``limit`` keeps the first ``limit``
-    samples of train and of test.
+    embedded copy), else ``./data/mnist``.
     """
-    folders = [Path(root)] if root is not None else [repo_data_dir("mnist"),
-                                                     Path("data") / "mnist"]
-    return _load_idx_dataset("mnist", folders, DIGIT_CLASSES, limit,
-                             "put train-images-idx3-ubyte.gz and the other three IDX files there")
+    hint = "put train-images-idx3-ubyte.gz and the other three IDX files there"
+
+    def folders(self):
+        return [Path(self.root)] if self.root is not None else [repo_data_dir("mnist"), Path("data") / "mnist"]
 
 
 @register_dataset("fashion-mnist")
-def fashion_mnist(root=None, limit: int | None = None) -> Dataset:
+class FashionMNIST(_IdxImages):
     """Fashion-MNIST (Zalando): 10 clothing classes, shaped and scaled as ``mnist``.
 
     Looks in ``root`` when given (only there), else in ``<repo>/data/fashion-mnist``
     (where ``nnpy data fetch fashion-mnist`` puts it), else in
     ``/usr/share/datasets/fashion-mnist`` (Debian's ``dataset-fashion-mnist``).
     """
-    folders = [Path(root)] if root is not None else [repo_data_dir("fashion-mnist"),
-                                                     DEBIAN_FASHION_DIR]
-    return _load_idx_dataset("fashion-mnist", folders, FASHION_CLASSES, limit,
-                             "download it with: nnpy data fetch fashion-mnist")
+    class_names = FASHION_CLASSES
+    hint = "download it with: nnpy data fetch fashion-mnist"
+
+    def folders(self):
+        return [Path(self.root)] if self.root is not None else [repo_data_dir("fashion-mnist"),
+                                                                DEBIAN_FASHION_DIR]
 
 
 # --- synthetic ------------------------------------------------------------------------
 
 @register_dataset("sine")
-def sine(n_train: int = 2000, n_test: int = 500, seq_len: int = 50, seed: int = 0) -> Dataset:
+class Sine(DataSource):
     """Sequence regression sin -> cos, the classic first RNN problem.
 
     Each sequence has its own phase φ ~ U[0, 2π) and angular frequency
@@ -148,54 +248,71 @@ def sine(n_train: int = 2000, n_test: int = 500, seq_len: int = 50, seed: int = 
     x[n, t, 0] = sin(ω t + φ) and y[n, t, 0] = cos(ω t + φ). Shapes ``(N, T, 1)``,
     float32. Train and test are drawn from independent streams of ``seed``.
     """
-    n_train, n_test = _check_count("n_train", n_train), _check_count("n_test", n_test)
-    seq_len = _check_count("seq_len", seq_len)
 
-    def draw(n: int, stream: int):
-        rng = np.random.default_rng([seed, stream])
-        phase = rng.uniform(0.0, 2 * np.pi, size=(n, 1))
-        omega = rng.uniform(*SINE_OMEGA, size=(n, 1))
-        angle = omega * np.arange(seq_len) + phase              # (N, T)
-        return (np.sin(angle)[..., None].astype(np.float32),
-                np.cos(angle)[..., None].astype(np.float32))
+    def __init__(self, n_train: int = 2000, n_test: int = 500, seq_len: int = 50, seed: int = 0):
+        self.n_train, self.n_test = check_count("n_train", n_train), check_count("n_test", n_test)
+        self.seq_len, self.seed = check_count("seq_len", seq_len), seed
 
-    (x_train, y_train), (x_test, y_test) = draw(n_train, 0), draw(n_test, 1)
-    return Dataset("sine", "regression", x_train, y_train, x_test, y_test,
-                   input_shape=(seq_len, 1))
+    def describe(self):
+        return DataDescription((self.seq_len, 1), 1, "regression")
+
+    def load(self, limit=None):
+        def draw(n: int, stream: int):
+            rng = np.random.default_rng([self.seed, stream])
+            phase = rng.uniform(0.0, 2 * np.pi, size=(n, 1))
+            omega = rng.uniform(*SINE_OMEGA, size=(n, 1))
+            angle = omega * np.arange(self.seq_len) + phase              # (N, T)
+            return (np.sin(angle)[..., None].astype(np.float32),
+                    np.cos(angle)[..., None].astype(np.float32))
+
+        (x_train, y_train), (x_test, y_test) = draw(self.n_train, 0), draw(self.n_test, 1)
+        return self.dataset(x_train, y_train, x_test, y_test, limit)
 
 
 @register_dataset("function")
-def function(n_train: int = 4000, n_test: int = 1000, seed: int = 0) -> Dataset:
+class FunctionFit(DataSource):
     """Function fitting: x ~ U[-5, 5]², y = sin(x1) - cos(x2).
 
     x ``(N, 2)`` and y ``(N, 1)``, float32; train and test from independent streams of ``seed``.
     """
-    n_train, n_test = _check_count("n_train", n_train), _check_count("n_test", n_test)
 
-    def draw(n: int, stream: int):
-        x = np.random.default_rng([seed, stream]).uniform(-5.0, 5.0, size=(n, 2))
-        x = x.astype(np.float32)
-        y = np.sin(x[:, :1].astype(np.float64)) - np.cos(x[:, 1:].astype(np.float64))
-        return x, y.astype(np.float32)
+    def __init__(self, n_train: int = 4000, n_test: int = 1000, seed: int = 0):
+        self.n_train, self.n_test = check_count("n_train", n_train), check_count("n_test", n_test)
+        self.seed = seed
 
-    (x_train, y_train), (x_test, y_test) = draw(n_train, 0), draw(n_test, 1)
-    return Dataset("function", "regression", x_train, y_train, x_test, y_test,
-                   input_shape=(2,))
+    def describe(self):
+        return DataDescription((2,), 1, "regression")
+
+    def load(self, limit=None):
+        def draw(n: int, stream: int):
+            x = np.random.default_rng([self.seed, stream]).uniform(-5.0, 5.0, size=(n, 2))
+            x = x.astype(np.float32)
+            y = np.sin(x[:, :1].astype(np.float64)) - np.cos(x[:, 1:].astype(np.float64))
+            return x, y.astype(np.float32)
+
+        (x_train, y_train), (x_test, y_test) = draw(self.n_train, 0), draw(self.n_test, 1)
+        return self.dataset(x_train, y_train, x_test, y_test, limit)
 
 
 @register_dataset("parity")
-def parity(bits: int = 8) -> Dataset:
+class Parity(DataSource):
     """Parity of ``bits`` bits: all 2^bits patterns, x ``(2^bits, bits)`` float32 0/1
     (most significant bit first), y int64 = number of ones mod 2.
 
     The point is to fit the whole function, so train and test are both the full
     set of patterns (test accuracy equals train accuracy).
     """
-    bits = _check_count("bits", bits)
-    if bits > 20:
-        raise ConfigError(f"bits must be at most 20 (2^bits patterns), not {bits}")
-    codes = np.arange(2 ** bits)[:, None]
-    x = ((codes >> np.arange(bits - 1, -1, -1)) & 1).astype(np.float32)
-    y = (x.sum(axis=1).astype(np.int64) % 2)
-    return Dataset("parity", "classification", x, y, x.copy(), y.copy(), num_classes=2,
-                   class_names=["even", "odd"], input_shape=(bits,))
+
+    def __init__(self, bits: int = 8):
+        self.bits = check_count("bits", bits)
+        if self.bits > 20:
+            raise ConfigError(f"bits must be at most 20 (2^bits patterns), not {bits}")
+
+    def describe(self):
+        return DataDescription((self.bits,), 2, "classification", ["even", "odd"])
+
+    def load(self, limit=None):
+        codes = np.arange(2 ** self.bits)[:, None]
+        x = ((codes >> np.arange(self.bits - 1, -1, -1)) & 1).astype(np.float32)
+        y = x.sum(axis=1).astype(np.int64) % 2
+        return self.dataset(x, y, x.copy(), y.copy(), limit)

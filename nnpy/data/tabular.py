@@ -13,7 +13,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError
 from ..registry import register_dataset
-from .datasets import Dataset, _check_count
+from .datasets import DataDescription, DataSource
 from .paths import repo_data_dir
 
 BOSTON_FEATURES = ["CRIM", "ZN", "INDUS", "CHAS", "NOX", "RM", "AGE", "DIS", "RAD", "TAX", "PTRATIO",
@@ -49,37 +49,34 @@ def load_boston_raw(root=None) -> tuple[np.ndarray, np.ndarray]:
 
 
 @register_dataset("boston_housing")
-def boston_housing(root=None, limit: int | None = None, seed: int = 113,
-                   test_split: float = 0.2) -> Dataset:
+class BostonHousing(DataSource):
     """Boston housing (Keras' split): 404 train / 102 test rows, regression of the price in k$.
 
     x ``(N, 13)`` float32 raw features (use ``data.normalize: auto`` to standardize them on
     the training split), y ``(N, 1)`` float32. ``seed`` and ``test_split`` are Keras'
     (``test_split`` in (0, 1) here, so the test set is never empty). Looks in ``root`` when
     given (only there), else ``<repo>/data/boston-housing``, else ``./data/boston-housing``.
-    ``limit`` keeps the first ``limit`` rows of train and of test.
     """
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 32:
-        raise ConfigError(f"seed must be an integer in [0, 2^32), not {seed!r}")
-    if isinstance(test_split, bool) or not isinstance(test_split, (int, float)) or not 0 < test_split < 1:
-        raise ConfigError(f"test_split must be a fraction in (0, 1), not {test_split!r}")
-    if limit is not None:
-        limit = _check_count("limit", limit)
-    x, y = load_boston_raw(root)
-    indices = np.arange(len(x))
-    np.random.RandomState(int(seed)).shuffle(indices)
-    x, y = x[indices], y[indices]
-    cut = int(len(x) * (1 - test_split))
-    if not 0 < cut < len(x):
-        raise ConfigError(f"test_split {test_split} leaves an empty split of {len(x)} rows")
-    arrays = {}
-    for split, sl in (("train", slice(0, cut)), ("test", slice(cut, None))):
-        xs, ys = x[sl], y[sl]
-        if limit is not None:
-            xs, ys = xs[:limit], ys[:limit]
-        arrays[f"x_{split}"] = xs.astype(np.float32)
-        arrays[f"y_{split}"] = ys[:, None].astype(np.float32)
-    return Dataset("boston_housing", "regression", input_shape=(len(BOSTON_FEATURES),), **arrays)
+
+    def __init__(self, root=None, seed: int = 113, test_split: float = 0.2):
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= seed < 2 ** 32:
+            raise ConfigError(f"seed must be an integer in [0, 2^32), not {seed!r}")
+        if isinstance(test_split, bool) or not isinstance(test_split, (int, float)) or not 0 < test_split < 1:
+            raise ConfigError(f"test_split must be a fraction in (0, 1), not {test_split!r}")
+        self.root, self.seed, self.test_split = root, int(seed), float(test_split)
+
+    def describe(self):
+        return DataDescription((len(BOSTON_FEATURES),), 1, "regression")
+
+    def load(self, limit=None):
+        x, y = load_boston_raw(self.root)
+        indices = np.arange(len(x))
+        np.random.RandomState(self.seed).shuffle(indices)
+        x, y = x[indices].astype(np.float32), y[indices, None].astype(np.float32)
+        cut = int(len(x) * (1 - self.test_split))
+        if not 0 < cut < len(x):
+            raise ConfigError(f"test_split {self.test_split} leaves an empty split of {len(x)} rows")
+        return self.dataset(x[:cut], y[:cut], x[cut:], y[cut:], limit)
 
 
-__all__ = ["BOSTON_FEATURES", "boston_housing", "load_boston_raw"]
+__all__ = ["BOSTON_FEATURES", "BostonHousing", "load_boston_raw"]

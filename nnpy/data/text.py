@@ -28,7 +28,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError
 from ..registry import register_dataset
-from .datasets import Dataset, _check_count
+from .datasets import DataDescription, DataSource, check_count
 from .paths import repo_data_dir
 
 REUTERS_CLASSES = 46
@@ -150,39 +150,44 @@ def pad_sequences(ids, lengths, maxlen: int) -> np.ndarray:
 
 
 @register_dataset("reuters")
-def reuters(num_words: int = 10000, mode: str = "multi_hot", maxlen: int = 200, root=None,
-            limit: int | None = None) -> Dataset:
+class Reuters(DataSource):
     """Reuters newswire topics (Keras' split): 8,982 train / 2,246 test newswires, 46 topics.
 
     ``mode: multi_hot``: x ``(N, num_words)`` float32 0/1 (id 1 — the start char — is set in
     every row, id 2 wherever a word fell outside ``num_words``). ``mode: sequence``: x
     ``(N, maxlen)`` int64 ids for an ``Embedding(input_dim=num_words)``, pre-padded with 0
     and pre-truncated. y int64 topic indices. Looks in ``root`` when given (only there),
-    else ``<repo>/data/reuters``, else ``./data/reuters``. ``limit`` keeps the first
-    ``limit`` newswires of train and of test.
+    else ``<repo>/data/reuters``, else ``./data/reuters``.
     """
-    num_words = _check_count("num_words", num_words, minimum=3)
-    maxlen = _check_count("maxlen", maxlen)
-    if mode not in REUTERS_MODES:
-        raise ConfigError(f"mode must be one of {', '.join(REUTERS_MODES)}, not {mode!r}")
-    if limit is not None:
-        limit = _check_count("limit", limit)
-    tokens, offsets, labels = load_reuters_raw(root)
-    n = len(labels)
-    order = keras_permutation(n)
-    cut = int(n * (1 - REUTERS_TEST_SPLIT))
-    arrays = {}
-    for split, part in (("train", order[:cut]), ("test", order[cut:])):
+
+    def __init__(self, num_words: int = 10000, mode: str = "multi_hot", maxlen: int = 200, root=None):
+        self.num_words = check_count("num_words", num_words, minimum=3)
+        self.maxlen = check_count("maxlen", maxlen)
+        if mode not in REUTERS_MODES:
+            raise ConfigError(f"mode must be one of {', '.join(REUTERS_MODES)}, not {mode!r}")
+        self.mode, self.root = mode, root
+
+    def describe(self):
+        if self.mode == "multi_hot":
+            return DataDescription((self.num_words,), REUTERS_CLASSES, "classification")
+        return DataDescription((self.maxlen,), REUTERS_CLASSES, "classification", input_dtype="int64")
+
+    def load(self, limit=None):
+        """The newswires of each split (only the first ``limit`` are encoded)."""
         if limit is not None:
+            limit = check_count("limit", limit)
+        tokens, offsets, labels = load_reuters_raw(self.root)
+        n = len(labels)
+        order = keras_permutation(n)
+        cut = int(n * (1 - REUTERS_TEST_SPLIT))
+        arrays = []
+        for part in (order[:cut], order[cut:]):
             part = part[:limit]
-        ids, lengths = reuters_sequences(tokens, offsets, part, num_words)
-        arrays[f"x_{split}"] = (multi_hot(ids, lengths, num_words) if mode == "multi_hot"
-                                else pad_sequences(ids, lengths, maxlen))
-        arrays[f"y_{split}"] = labels[part]
-    input_shape = (num_words,) if mode == "multi_hot" else (maxlen,)
-    return Dataset("reuters", "classification", num_classes=REUTERS_CLASSES, class_names=None,
-                   input_shape=input_shape, **arrays)
+            ids, lengths = reuters_sequences(tokens, offsets, part, self.num_words)
+            arrays += [multi_hot(ids, lengths, self.num_words) if self.mode == "multi_hot"
+                       else pad_sequences(ids, lengths, self.maxlen), labels[part]]
+        return self.dataset(*arrays)
 
 
 __all__ = ["REUTERS_CLASSES", "decode_reuters", "keras_permutation", "load_reuters_raw", "multi_hot",
-           "pad_sequences", "reuters", "reuters_sequences", "reuters_word_index"]
+           "pad_sequences", "Reuters", "reuters_sequences", "reuters_word_index"]

@@ -8,21 +8,10 @@ import sys
 import time
 from pathlib import Path
 
-from ..nn.metrics import HIGHER_IS_BETTER
+from .monitor import higher_is_better, improved
 from .trainer import Callback
 
 CSV_COLUMNS = ["epoch", "lr", "train_loss", "train_metric", "val_loss", "val_metric", "seconds"]
-
-
-def higher_is_better(monitor: str) -> bool:
-    """``val_accuracy`` → True, ``val_loss`` → False."""
-    return HIGHER_IS_BETTER.get(monitor.split("_", 1)[-1], False)
-
-
-def improved(value: float, best: float | None, monitor: str, min_delta: float = 0.0) -> bool:
-    if best is None:
-        return True
-    return value > best + min_delta if higher_is_better(monitor) else value < best - min_delta
 
 
 def format_logs(logs: dict, epochs: int) -> str:
@@ -68,7 +57,7 @@ class ConsoleLogger(Callback):
         filled = int(width * done / max(total, 1))
         bar = "#" * filled + "-" * (width - filled)
         sys.stderr.write(f"\repoch {st.epoch + 1}/{trainer.epochs} [{bar}] {done}/{total} "
-                         f"loss {st.partial['loss'] / n:.4f} {trainer.metric_name} {st.partial['metric'] / n:.4f} "
+                         f"loss {st.partial['loss'] / n:.4f} {trainer.metric.name} {st.partial['metric'] / n:.4f} "
                          f"{st.partial['n'] / max(elapsed, 1e-9):.0f} samples/s ETA {eta:.0f} s ")
         sys.stderr.flush()
 
@@ -93,7 +82,7 @@ class CSVLogger(Callback):
                 csv.writer(f).writerow(CSV_COLUMNS)
 
     def on_epoch_end(self, trainer, logs):
-        m = trainer.metric_name
+        m = trainer.metric.name
         row = [logs["epoch"], logs["lr"], logs["train_loss"], logs[f"train_{m}"],
                logs.get("val_loss", ""), logs.get(f"val_{m}", ""), round(logs["seconds"], 3)]
         with open(self.path, "a", newline="") as f:
@@ -112,7 +101,8 @@ class Checkpointer(Callback):
     def on_epoch_end(self, trainer, logs):
         st = trainer.state
         value = logs.get(self.monitor)
-        is_best = value is not None and math.isfinite(value) and improved(value, st.best_value, self.monitor)
+        is_best = value is not None and math.isfinite(value) and \
+            improved(value, st.best_value, higher_is_better(self.monitor, trainer.metric))
         if is_best:
             st.best_value, st.best_epoch = float(value), int(logs["epoch"])
         if self.save_last:
@@ -137,7 +127,7 @@ class EarlyStopping(Callback):
         value = logs.get(self.monitor)
         if value is None:
             return
-        if improved(value, state["best"], self.monitor, self.min_delta):
+        if improved(value, state["best"], higher_is_better(self.monitor, trainer.metric), self.min_delta):
             state["best"], state["wait"] = float(value), 0
         else:
             state["wait"] += 1

@@ -5,12 +5,9 @@ import numpy as np
 
 from ..data.images import iter_image_files, load_digit
 from ..errors import DataError
-from .experiment import load_for_inference, normalize_array
-
-
-def softmax(z: np.ndarray) -> np.ndarray:
-    e = np.exp(z - z.max(axis=-1, keepdims=True))
-    return e / e.sum(axis=-1, keepdims=True)
+from ..nn.losses import softmax
+from .checkpoints import plan_from_checkpoint, stats_of
+from .data_prep import normalize_array
 
 
 def _image_files(paths, failures: list):
@@ -24,9 +21,9 @@ def _image_files(paths, failures: list):
 
 def predict_files(paths, ckpt: str, topk: int = 3):
     """([{path, label, probs, top}], [error lines]) for every image in ``paths``."""
-    model, cfg, info = load_for_inference(ckpt)
-    stats = (info or {}).get("stats") or None
-    names = (info or {}).get("class_names") or [str(i) for i in range(model.output_shape[-1])]
+    plan, payload = plan_from_checkpoint(ckpt)
+    model, stats = plan.model, stats_of(payload)
+    names = list(plan.data.class_names or [str(i) for i in range(model.output_shape[-1])])
     results, failures = [], []
     for path in _image_files(paths, failures):
         try:

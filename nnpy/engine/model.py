@@ -1,6 +1,6 @@
-"""``Model``: a Sequential network with Keras-style ``compile / fit / evaluate / predict /
-save`` — the same object the config builds, trained by the same loop, callbacks, losses,
-optimizers and checkpoint code as ``nnpy train``.
+"""``nnpy.Sequential``: the trainable model -- a ``Chain`` of layers with Keras-style
+``build / compile / fit / evaluate / predict / summary / save``. A config builds the same class,
+trained by the same loop, callbacks, losses, optimizers and checkpoint code as ``nnpy train``.
 
     model = nnpy.Sequential([nnpy.layers.Dense(64), nnpy.layers.ReLU(), nnpy.layers.Dense(2)], seed=0)
     model.compile(optimizer="adam", loss="cross_entropy", metrics=["accuracy"])
@@ -19,19 +19,16 @@ import numpy as np
 
 from ..data.loader import DataLoader, split_train_val
 from ..data.transforms import Normalize, build_transforms
-from ..errors import CheckpointError
 from ..io.checkpoint import load_checkpoint, save_checkpoint
-from ..nn.layers import Sequential
-from ..nn.losses import build_loss
+from ..nn.layers import Chain
+
+from ..nn.losses import build_loss, softmax
+from ..nn.metrics import get_metric
 from ..optim import build_optimizer, build_scheduler
 from .callbacks import ConsoleLogger
+from .seeds import DROPOUT, INIT, SHUFFLE, VAL_SPLIT, derived_seed, stream
 from .summary import summary as summary_table
 from .trainer import Trainer
-
-
-def derived_seed(seed: int, purpose: int) -> int:
-    """Independent streams from one seed: 0 init, 1 dropout, 2 shuffling/augmentation, 3 val split."""
-    return int(np.random.SeedSequence([int(seed), purpose]).generate_state(1)[0])
 
 
 class History:
@@ -39,7 +36,7 @@ class History:
 
     def __init__(self, logs: list[dict], metric: str):
         rename = {"train_loss": "loss", f"train_{metric}": metric}
-        self.epoch = [int(l["epoch"]) for l in logs]
+        self.epoch = [int(entry["epoch"]) for entry in logs]
         self.history: dict[str, list] = {}
         for logs_of_epoch in logs:
             for key, value in logs_of_epoch.items():
@@ -54,8 +51,8 @@ class History:
         return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
 
 
-class Model(Sequential):
-    """A Sequential network that can compile, fit, evaluate, predict and save itself.
+class Sequential(Chain):
+    """A chain of layers that can build, compile, fit, evaluate, predict and save itself.
 
     ``seed`` fixes initialization, dropout, shuffling and the validation split exactly
     as ``seed:`` in a config does (drawn at random when None).
@@ -64,46 +61,63 @@ class Model(Sequential):
     def __init__(self, layers=(), name: str | None = None, seed: int | None = None):
         super().__init__(layers, name=name or "model")
         self.seed = int(seed) if seed is not None else secrets.randbelow(2 ** 31)
-        self.loss = self.optimizer = self.scheduler = None
-        self.metric_name = "accuracy"
+        self.needs_input_grad = False          # nobody asks for dL/d(input) of a whole model
+        self.loss = self.optimizer = self.scheduler = self.metric = None
+        self.compiled: dict = {}
         self.trainer: Trainer | None = None
+        self._initializing = False
 
     # ---- building -----------------------------------------------------------------------
-    def build_for(self, input_shape) -> "Model":
-        """Initialize for samples of ``input_shape`` (done by ``fit`` on first use)."""
+    def build(self, input_shape):
+        """Keras-style ``model.build((1, 28, 28))``: create the weights (from the seed) for
+        samples of ``input_shape`` and return the output shape; ``fit`` and ``predict`` build
+        on first use. Inside ``initialize`` this is the chain's layer-contract ``build``."""
+        if self._initializing:
+            return super().build(input_shape)
         if not self.built:
-            self.initialize(tuple(input_shape), rng=np.random.default_rng(derived_seed(self.seed, 0)))
-            self.set_rng(np.random.default_rng(derived_seed(self.seed, 1)))
+            self.initialize(tuple(input_shape), rng=stream(self.seed, INIT))
+            self.set_rng(stream(self.seed, DROPOUT))
+        self._attach()
+        return self.output_shape
+
+    def initialize(self, input_shape, rng=None, dtype=None) -> tuple:
+        self._initializing = True
+        try:
+            return super().initialize(input_shape, rng, dtype)
+        finally:
+            self._initializing = False
+
+    def _attach(self) -> None:
         if self.optimizer is not None and self.optimizer.model is None:
             self.optimizer.attach(self)
-            if self.scheduler is not None and self.scheduler.optimizer is None:
-                self.scheduler.attach(self.optimizer)
-        return self
+        if self.scheduler is not None and self.scheduler.optimizer is None:
+            self.scheduler.attach(self.optimizer)
 
     def compile(self, optimizer="rmsprop", loss="cross_entropy", metrics=("accuracy",), scheduler=None,
-                metric: str | None = None) -> "Model":
-        """Choose optimizer (name, spec dict or object), loss, the reported metric and a scheduler."""
-        self.optimizer = build_optimizer(optimizer)
-        self.loss = build_loss(loss)
+                metric=None) -> "Sequential":
+        """Choose optimizer, loss, scheduler (each a name, a spec dict or an object) and the
+        metric reported beside the loss (``metric``, or the first of ``metrics``)."""
         if metric is None:
             metric = metrics[0] if isinstance(metrics, (list, tuple)) and metrics else (metrics or "accuracy")
-        from ..registry import METRICS
-        self.metric_name = METRICS.get(metric).registered_name
+        self.optimizer = build_optimizer(optimizer)
+        self.loss = build_loss(loss)
+        self.metric = get_metric(metric)
         self.scheduler = build_scheduler(scheduler) if scheduler is not None else None
         self.compiled = {"optimizer": optimizer if isinstance(optimizer, (str, dict)) else
                          {"type": self.optimizer.type_name, "lr": self.optimizer.initial_lr},
                          "loss": loss if isinstance(loss, (str, dict)) else self.loss.type_name,
-                         "metric": self.metric_name,
+                         "metric": metric if isinstance(metric, (str, dict)) else self.metric.name,
                          "scheduler": scheduler if isinstance(scheduler, (str, dict, type(None))) else None}
+        self.trainer = None
         if self.built:
-            self.build_for(self.input_shape)
+            self._attach()
         return self
 
     def _trainer(self, callbacks=()) -> Trainer:
         if self.loss is None:
             raise RuntimeError("call model.compile(optimizer=…, loss=…) before fit/evaluate")
         if self.trainer is None:
-            self.trainer = Trainer(self, self.loss, self.optimizer, self.scheduler, metric=self.metric_name)
+            self.trainer = Trainer(self, self.loss, self.optimizer, self.scheduler, metric=self.metric)
         self.trainer.callbacks = list(callbacks)
         return self.trainer
 
@@ -120,35 +134,42 @@ class Model(Sequential):
         """
         x, y = np.asarray(x), np.asarray(y)
         if validation_split and validation_data is None:
-            x, y, xv, yv = split_train_val(x, y, validation_split, seed=derived_seed(self.seed, 3))
+            x, y, xv, yv = split_train_val(x, y, validation_split, seed=derived_seed(self.seed, VAL_SPLIT))
             validation_data = (xv, yv)
         if validation_data is not None and normalize:
             xv, yv = validation_data
             validation_data = (Normalize(**normalize)(np.asarray(xv, dtype=np.float32), None), yv)
-        self.build_for(x.shape[1:])
+        self.build(x.shape[1:])
         transform = build_transforms(augment, normalize) if (augment or normalize) else None
-        loader = DataLoader(x, y, batch_size=batch_size, shuffle=shuffle, seed=derived_seed(self.seed, 2),
+        loader = DataLoader(x, y, batch_size=batch_size, shuffle=shuffle, seed=derived_seed(self.seed, SHUFFLE),
                             transform=transform)
-        cbs = [ConsoleLogger(stream=sys.stdout, progress=False)] if verbose else []
-        trainer = self._trainer([*cbs, *callbacks])
-        trainer.batches_per_epoch = len(loader)
+        trainer = self._trainer([*([ConsoleLogger(stream=sys.stdout, progress=False)] if verbose else []),
+                                 *callbacks])
         start = len(trainer.state.history)
-        trainer.fit(loader, validation_data, epochs=start + int(epochs) if trainer.state.epoch else int(epochs),
-                    state=trainer.state)
-        return History(trainer.state.history[start:], self.metric_name)
+        trainer.fit(loader, validation_data, epochs=start + int(epochs))
+        return History(trainer.state.history[start:], self.metric.name)
 
     def evaluate(self, x, y, batch_size: int = 256) -> dict:
         """``{"loss": …, <metric>: …, "n": …}`` in evaluation mode."""
         return self._trainer().evaluate(np.asarray(x), np.asarray(y), batch_size=batch_size)
 
     def predict(self, x, batch_size: int = 256) -> np.ndarray:
-        """Model outputs (logits for classifiers) in evaluation mode."""
+        """The model's outputs in evaluation mode: for a classifier these are logits (PyTorch's
+        habit; ``predict_proba`` gives probabilities), for regression the predicted values."""
         x = np.asarray(x)
-        self.build_for(x.shape[1:])
+        self.build(x.shape[1:])
         outs = [self.forward(x[i:i + batch_size], training=False) for i in range(0, len(x), batch_size)]
         return np.concatenate(outs)
 
+    def predict_proba(self, x, batch_size: int = 256) -> np.ndarray:
+        """Class probabilities (N, C) of a classifier: the softmax of ``predict``'s logits."""
+        return softmax(self.predict(x, batch_size).astype(np.float64))
+
     def summary(self, print_fn=print) -> str:
+        """The layer table (shapes, parameters, FLOPs); the model must be built first."""
+        if not self.built:
+            raise RuntimeError("the model has no shapes yet: call model.build(input_shape), e.g. "
+                               "model.build((1, 28, 28)), or fit it first")
         text = summary_table(self)
         if print_fn is not None:
             print_fn(text)
@@ -156,64 +177,22 @@ class Model(Sequential):
 
     # ---- files -------------------------------------------------------------------------
     def config(self) -> dict:
-        compiled = getattr(self, "compiled", {})
+        """An experiment config describing this model and how it was compiled (no dataset)."""
         return {"name": self.name, "seed": self.seed,
                 "model": {"layers": [layer.get_config() for layer in self.layers]},
-                "model_io": {"input_shape": list(self.input_shape), "outputs": int(self.output_shape[-1])},
-                "loss": compiled.get("loss", "cross_entropy"),
-                "optimizer": compiled.get("optimizer", {"type": "sgd", "lr": 0.01}),
-                "scheduler": compiled.get("scheduler"),
-                "train": {"metric": self.metric_name}}
+                "loss": self.compiled.get("loss", "cross_entropy"),
+                "optimizer": self.compiled.get("optimizer", {"type": "sgd", "lr": 0.01}),
+                "scheduler": self.compiled.get("scheduler"),
+                "train": {"metric": self.compiled.get("metric", "accuracy")}}
 
     def save(self, path) -> None:
         """Write a JSON checkpoint (weights, optimizer state, config) atomically."""
-        payload = {"config": self.config(), "model": self.state_dict(),
-                   "optimizer": self.optimizer.state_dict() if self.optimizer is not None else None,
-                   "data": {}}
-        save_checkpoint(path, payload)
+        from .checkpoints import api_payload
+        save_checkpoint(path, api_payload(self))
 
 
-def model_from_payload(payload: dict, path) -> Model:
-    """Rebuild the model of a checkpoint (from ``nnpy train`` or ``Model.save``) and load its weights."""
-    from ..models import build_model
-
-    cfg = payload.get("config")
-    if not isinstance(cfg, dict) or not isinstance(cfg.get("model_io"), dict):
-        raise CheckpointError(f"{path}: no model description (config.model_io) inside")
-    try:
-        io = cfg["model_io"]
-        model = build_model(cfg["model"], tuple(io["input_shape"]), int(io["outputs"]), model_class=Model,
-                            seed=cfg.get("seed"))
-    except Exception as exc:  # the stored config no longer builds
-        raise CheckpointError(f"{path}: the model in the checkpoint cannot be rebuilt: {exc}") from None
-    state = payload.get("model")
-    if not isinstance(state, dict):
-        raise CheckpointError(f"{path}: no model parameters")
-    own = model.state_dict()
-    for key, arr in own.items():
-        got = state.get(key)
-        if not isinstance(got, np.ndarray):
-            raise CheckpointError(f"{path}: parameter '{key}' is missing")
-        if got.shape != arr.shape or got.dtype != arr.dtype:
-            raise CheckpointError(f"{path}: parameter '{key}' has shape {got.shape} {got.dtype}, "
-                                  f"the model needs {arr.shape} {arr.dtype}")
-    extra = sorted(set(state) - set(own))
-    if extra:
-        raise CheckpointError(f"{path}: unexpected parameters {extra[:5]}")
-    model.load_state_dict(state)
-    return model
-
-
-def load(path) -> Model:
+def load(path) -> Sequential:
     """A model saved by ``Model.save`` or ``nnpy train``, compiled as it was trained."""
-    payload = load_checkpoint(path)
-    model = model_from_payload(payload, path)
-    cfg = payload["config"]
-    try:
-        model.compile(optimizer=cfg.get("optimizer", "sgd"), loss=cfg.get("loss", "cross_entropy"),
-                      metric=(cfg.get("train") or {}).get("metric", "accuracy"))
-        if isinstance(payload.get("optimizer"), dict):
-            model.optimizer.load_state_dict(payload["optimizer"])
-    except Exception as exc:
-        raise CheckpointError(f"{path}: cannot restore the training setup: {exc}") from None
-    return model
+    from .checkpoints import plan_from_checkpoint
+    plan, payload = plan_from_checkpoint(path, load_checkpoint(path), optimizer_state=True)
+    return plan.model

@@ -13,7 +13,8 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ..errors import NnpyError
-from ..nn.metrics import get_metric
+from ..nn.metrics import Metric, get_metric
+from .monitor import higher_is_better
 from .timer import Timer
 
 
@@ -57,22 +58,25 @@ class Callback:
 
 
 class Trainer:
-    """fit / evaluate / predict.
+    """The one training loop (``fit``) and evaluation; ``nnpy train``, k-fold runs and
+    ``nnpy.Sequential.fit`` all train through it.
 
-    ``metric``: a registered metric name (``accuracy``, ``mae``, …) reported beside the loss.
+    ``metric``: a ``Metric`` or a registered metric's name / spec (``accuracy``,
+    ``{type: mse, skip_steps: 5}``), reported beside the loss.
     ``model.forward(x, training)`` / ``model.backward(grad)``, ``loss.forward/backward`` and
     ``optimizer.step()`` are all it needs.
     """
 
-    def __init__(self, model, loss, optimizer, scheduler=None, metric: str = "accuracy",
+    def __init__(self, model, loss, optimizer, scheduler=None, metric="accuracy",
                  callbacks=(), timer: Timer | None = None, eval_batch_size: int = 256):
         self.model, self.loss, self.optimizer, self.scheduler = model, loss, optimizer, scheduler
-        self.metric_name, self.metric = get_metric(metric)
+        self.metric: Metric = metric if isinstance(metric, Metric) else get_metric(metric)
         self.callbacks = list(callbacks)
         self.timer = timer or Timer()
         self.eval_batch_size = int(eval_batch_size)
         self.state = TrainState()
         self.epochs = 0
+        self.batches_per_epoch = 0
 
     # ---- one step ---------------------------------------------------------------------
     def train_step(self, xb, yb) -> tuple[float, float]:
@@ -111,13 +115,14 @@ class Trainer:
 
     # ---- loops ------------------------------------------------------------------------
     def fit(self, train_loader, val_data=None, epochs: int = 1, state: TrainState | None = None) -> TrainState:
-        """Train until ``epochs`` epochs are complete (continuing from ``state``) or a callback stops.
+        """Train until ``epochs`` epochs are complete (continuing from ``state``, or from where
+        the last ``fit`` stopped) or a callback stops.
 
         ``train_loader``: has ``len()`` and ``batches(epoch, start)``; ``val_data``: (x, y) or None.
         """
         self.state = state or self.state
-        self.epochs = int(epochs)
-        self.val_data = val_data
+        self.epochs, self.val_data = int(epochs), val_data
+        self.batches_per_epoch = len(train_loader)
         if self.scheduler is not None:
             units = epochs * len(train_loader) if self.scheduler.interval == "step" else epochs
             self.scheduler.set_total(units)
@@ -125,65 +130,72 @@ class Trainer:
             cb.on_train_begin(self)
         st = self.state
         # overflow is detected explicitly (NonFiniteError names the layer): no warnings on stderr
-        errstate = np.errstate(over="ignore", invalid="ignore", divide="ignore")
-        errstate.__enter__()
         try:
-            while st.epoch < self.epochs and not st.stop:
-                for cb in self.callbacks:
-                    cb.on_epoch_begin(self)
-                epoch_start = time.perf_counter()
-                batches = train_loader.batches(st.epoch, start=st.batch)
-                while True:
-                    with self.timer.phase("data"):
-                        item = next(batches, None)
-                    if item is None:
-                        break
-                    xb, yb = item
-                    loss, metric = self.train_step(xb, yb)
-                    n = len(xb)
-                    st.partial["loss"] += loss * n
-                    st.partial["metric"] += metric * n
-                    st.partial["n"] += n
-                    st.batch += 1
-                    st.global_step += 1
-                    for cb in self.callbacks:
-                        cb.on_batch_end(self)
-                    if st.stop:
-                        break
-                st.partial["seconds"] += time.perf_counter() - epoch_start
-                if st.stop and st.batch < len(train_loader):
-                    break  # stopped inside the epoch: state says where to resume
-                self._end_epoch()
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                while st.epoch < self.epochs and not st.stop:
+                    self._run_epoch(train_loader)
+                    if st.stop and st.batch < len(train_loader):
+                        break  # stopped inside the epoch: state says where to resume
+                    self._end_epoch()
         finally:
-            errstate.__exit__(None, None, None)
             for cb in self.callbacks:
                 cb.on_train_end(self)
         return st
 
+    def _run_epoch(self, train_loader) -> None:
+        """The batches of the current epoch from ``state.batch`` on (or until a callback stops)."""
+        st = self.state
+        for cb in self.callbacks:
+            cb.on_epoch_begin(self)
+        epoch_start = time.perf_counter()
+        batches = train_loader.batches(st.epoch, start=st.batch)
+        while not st.stop:
+            with self.timer.phase("data"):
+                item = next(batches, None)
+            if item is None:
+                break
+            xb, yb = item
+            loss, metric = self.train_step(xb, yb)
+            n = len(xb)
+            st.partial["loss"] += loss * n
+            st.partial["metric"] += metric * n
+            st.partial["n"] += n
+            st.batch += 1
+            st.global_step += 1
+            for cb in self.callbacks:
+                cb.on_batch_end(self)
+        st.partial["seconds"] += time.perf_counter() - epoch_start
+
     def _end_epoch(self) -> None:
         st = self.state
         n = max(st.partial["n"], 1)
+        name = self.metric.name
         logs = {"epoch": st.epoch + 1, "lr": self.optimizer.lr,
-                "train_loss": st.partial["loss"] / n, f"train_{self.metric_name}": st.partial["metric"] / n}
+                "train_loss": st.partial["loss"] / n, f"train_{name}": st.partial["metric"] / n}
         if self.val_data is not None:
             val = self.evaluate(*self.val_data)
-            logs["val_loss"], logs[f"val_{self.metric_name}"] = val["loss"], val[self.metric_name]
+            logs["val_loss"], logs[f"val_{name}"] = val["loss"], val[name]
         logs["seconds"] = st.partial["seconds"]
         logs["samples_per_s"] = st.partial["n"] / max(st.partial["seconds"], 1e-9)
         st.epoch += 1
         st.batch = 0
         st.partial = {"loss": 0.0, "metric": 0.0, "n": 0, "seconds": 0.0}
         if self.scheduler is not None and self.scheduler.interval == "epoch":
-            self.scheduler.step(logs.get("val_loss", logs["train_loss"]))
+            self.scheduler.step(self._monitored(logs))
         st.history.append(logs)
         for cb in self.callbacks:
             cb.on_epoch_end(self, logs)
 
-    def predict(self, x, batch_size: int | None = None) -> np.ndarray:
-        """Model outputs for ``x`` in evaluation mode, batch by batch."""
-        bs = batch_size or self.eval_batch_size
-        outs = [self.model.forward(x[i:i + bs], training=False) for i in range(0, len(x), bs)]
-        return np.concatenate(outs) if outs else np.zeros((0,))
+    def _monitored(self, logs: dict) -> float | None:
+        """The value a monitoring scheduler (reduce-on-plateau) watches: its ``monitor``, by
+        default the validation loss (the training loss without validation data); its direction
+        is the monitored metric's."""
+        monitor = getattr(self.scheduler, "monitor", None)
+        if monitor is None or monitor not in logs:
+            monitor = "val_loss" if "val_loss" in logs else "train_loss"
+        if hasattr(self.scheduler, "higher_is_better"):
+            self.scheduler.higher_is_better = higher_is_better(monitor, self.metric)
+        return logs[monitor]
 
     def evaluate(self, x, y, batch_size: int | None = None, return_predictions: bool = False) -> dict:
         """``{"loss": …, <metric>: …, "n": …}`` over the whole of (x, y), evaluation mode."""
@@ -198,7 +210,7 @@ class Trainer:
             if return_predictions:
                 preds.append(pred)
         n = max(len(x), 1)
-        out = {"loss": total_loss / n, self.metric_name: total_metric / n, "n": len(x)}
+        out = {"loss": total_loss / n, self.metric.name: total_metric / n, "n": len(x)}
         if return_predictions:
             out["predictions"] = np.concatenate(preds) if preds else np.zeros((0,))
         return out

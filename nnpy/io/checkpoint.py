@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import CheckpointError
+from ..version import __version__
 
 FORMAT = "nnpy-checkpoint"
 VERSION = 1
@@ -116,7 +117,6 @@ def _canonical(encoded) -> str:
 
 def dumps_checkpoint(payload: dict) -> str:
     """The text of a checkpoint file holding ``payload`` (see the module docstring)."""
-    from .. import __version__
     if not isinstance(payload, dict):
         raise CheckpointError(f"a checkpoint payload must be a dict, not "
                               f"{type(payload).__name__}")

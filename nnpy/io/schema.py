@@ -10,7 +10,7 @@
         "optimizer": Section({"type": Field(str, required=True)}, open=True),
         "model": Section({"hidden": Field(list, item=int, default=[128])}),
     })
-    cfg = validate(data, SCHEMA, locator)
+    cfg = apply_schema(data, SCHEMA, locator)
 
 Rules: unknown keys of a closed ``Section`` are errors (with a near-miss suggestion); an
 *open* section accepts any further key (for registry-backed sections, whose valid keys depend
@@ -180,7 +180,7 @@ def _as_schema(item):
     return Field(item, nullable=False)
 
 
-def validate(cfg: dict, schema: Section, locator: Locator | None = None) -> dict:
+def apply_schema(cfg: dict, schema: Section, locator: Locator | None = None) -> dict:
     """Check ``cfg`` against ``schema``; return a new dict with defaults filled in.
 
     Raises ``ConfigError`` (``file:line: key.path: what is wrong``) on the first problem.

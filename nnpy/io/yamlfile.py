@@ -114,14 +114,6 @@ class Locator:
         return f"Locator({self.file!r}, {len(self.entries)} keys)"
 
 
-def config_error(locator: Locator, keypath, message: str) -> NoReturn:
-    """Raise ``ConfigError`` pointing at ``keypath`` (``configs/x.yaml:12: optimizer.lr: …``).
-
-    For the caller's own semantic checks (unknown registry names, impossible shapes).
-    """
-    raise locator.error(keypath, message)
-
-
 def keypaths(value, prefix: tuple = ()) -> Iterator[tuple]:
     """Every key path inside ``value`` (mapping keys and list indices), parents first."""
     stack = [(prefix, value)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import RegistryError
-from ..nn.layers import Sequential
+from ..nn.layers import Chain
 from ..registry import SYMBOLS
 from . import symbols  # noqa: F401  (registers the symbols)
 
@@ -13,14 +13,15 @@ def model_layers(model_cfg: dict, input_shape, outputs: int) -> list:
     """The layer specs of ``model_cfg``: ``{"symbol": name, **options}`` or ``{"layers": [...]}``."""
     cfg = dict(model_cfg)
     if cfg.get("layers") is not None:
-        extra = sorted(set(cfg) - {"layers", "symbol"})
-        if extra or cfg.get("symbol"):
-            raise RegistryError(f"model: 'layers' cannot be combined with {extra or ['symbol']}")
+        extra = sorted(set(cfg) - {"layers"})
+        if extra:
+            raise RegistryError(f"model: 'layers' cannot be combined with {', '.join(map(repr, extra))}",
+                                option=extra[0])
         return list(cfg["layers"])
     cfg.pop("layers", None)
     name = cfg.pop("symbol", None)
     if name is None:
-        raise RegistryError("model: give either 'symbol' or 'layers'")
+        raise RegistryError("model: give either 'symbol' (nnpy list symbols) or 'layers' (a list of layer specs)")
     factory = SYMBOLS.get(name)
     SYMBOLS.check_options(name, cfg, where=f"model symbol '{name}'")
     try:
@@ -30,10 +31,10 @@ def model_layers(model_cfg: dict, input_shape, outputs: int) -> list:
 
 
 def build_model(model_cfg: dict, input_shape, outputs: int, rng=None, dtype=None,
-                model_class=Sequential, **class_options) -> Sequential:
+                model_class=Chain, **class_options) -> Chain:
     """Build and initialize the model (shape inference runs here: errors name the layer).
 
-    ``model_class``: the container to make (the engine passes its trainable ``Model``).
+    ``model_class``: the container to make (the engine passes its trainable ``Sequential``).
     """
     model = model_class(model_layers(model_cfg, input_shape, outputs), name="model", **class_options)
     model.needs_input_grad = False

@@ -15,12 +15,24 @@ def _activation(name: str) -> dict:
 
 
 def _to_image_rows(input_shape) -> list[dict]:
-    """Recurrent layers read (T, F): an image (1, H, W) is read as H steps of W features."""
-    if len(input_shape) == 3:
-        if input_shape[0] != 1:
-            return [{"type": "Reshape", "target_shape": [input_shape[1], input_shape[0] * input_shape[2]]}]
-        return [{"type": "Reshape", "target_shape": [input_shape[1], input_shape[2]]}]
-    return []
+    """Recurrent layers read (T, F): an image (C, H, W) is read as H steps of C·W features
+    (row h of every channel: a Permute to (H, C, W) first, then the reshape)."""
+    if len(input_shape) != 3:
+        return []
+    c, h, w = input_shape
+    rows = [{"type": "Reshape", "target_shape": [h, c * w]}]
+    return rows if c == 1 else [{"type": "Permute", "dims": [2, 1, 3]}, *rows]
+
+
+def _sizes(name: str, value, count: int | None = None) -> list[int]:
+    """Layer sizes from a list of positive integers (a single integer is a list of one)."""
+    sizes = [value] if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(sizes, (list, tuple)) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in sizes):
+        raise ValueError(f"{name} must be a list of positive integers, e.g. [512, 256], not {value!r}")
+    if count is not None and len(sizes) != count:
+        raise ValueError(f"{name} must list {count} sizes, not {len(sizes)} ({list(sizes)})")
+    return [int(v) for v in sizes]
 
 
 @register_symbol("mlp")
@@ -28,7 +40,7 @@ def mlp(input_shape, outputs: int, hidden=(512, 256), activation: str = "ReLU", 
         batchnorm: bool = False, init: str = "he_normal") -> list[dict]:
     """Flatten → [Dense(h) → (BatchNorm) → activation → (Dropout)] per hidden size → Dense(outputs)."""
     layers: list[dict] = [{"type": "Flatten"}] if len(input_shape) != 1 else []
-    for units in hidden:
+    for units in _sizes("hidden", hidden):
         layers.append({"type": "Dense", "units": int(units), "init": init})
         if batchnorm:
             layers.append({"type": "BatchNorm"})
@@ -46,6 +58,7 @@ def alexnet(input_shape, outputs: int, widths=(32, 64, 128), fc: int = 1024, dro
 
     On 1×28×28 input the maps are 13×13, 7×7 and 4×4.
     """
+    widths = _sizes("widths", widths, count=3)
     convs = [(widths[0], 4, 2, 0), (widths[1], 3, 2, 1), (widths[2], 3, 2, 1)]
     layers: list[dict] = []
     for filters, k, s, p in convs:
@@ -66,8 +79,10 @@ def alexnet(input_shape, outputs: int, widths=(32, 64, 128), fc: int = 1024, dro
 def lenet(input_shape, outputs: int, widths=(32, 64), fc: int = 128, dropout=(0.25, 0.5),
           batchnorm: bool = False, activation: str = "ReLU") -> list[dict]:
     """conv w0@3×3 → conv w1@3×3 → maxpool 2 → (dropout) → fc → (dropout) → fc (Keras' MNIST CNN)."""
+    if not isinstance(dropout, (list, tuple)) or len(dropout) != 2:
+        raise ValueError(f"dropout must be two rates [after the pooling, before the last layer], not {dropout!r}")
     layers: list[dict] = []
-    for filters in widths:
+    for filters in _sizes("widths", widths):
         layers.append({"type": "Conv2D", "filters": int(filters), "kernel_size": 3, "use_bias": not batchnorm})
         if batchnorm:
             layers.append({"type": "BatchNorm"})
@@ -125,6 +140,7 @@ def resnet(input_shape, outputs: int, widths=(32, 64, 128), blocks=(2, 2, 2), dr
             {"type": "Conv2D", "filters": filters, "kernel_size": 3, "padding": 1, "use_bias": False},
             {"type": "BatchNorm"}]}
 
+    widths, blocks = _sizes("widths", widths), _sizes("blocks", blocks)
     if len(widths) != len(blocks):
         raise ValueError(f"widths {list(widths)} and blocks {list(blocks)} must have the same length")
     layers: list[dict] = [{"type": "Conv2D", "filters": int(widths[0]), "kernel_size": 3, "padding": 1,

@@ -5,8 +5,6 @@ may be integer class ids or one-hot / probability rows.
 """
 from __future__ import annotations
 
-import numpy as np
-
 from ..backend import xp
 from ..registry import LOSSES, register_loss
 
@@ -26,6 +24,12 @@ class Loss:
     @property
     def type_name(self) -> str:
         return getattr(type(self), "registered_name", type(self).__name__)
+
+
+def softmax(z, axis: int = -1):
+    """Probabilities from logits: exp(z − max z) / Σ exp(z − max z) along ``axis``."""
+    e = xp.exp(z - z.max(axis=axis, keepdims=True))
+    return e / e.sum(axis=axis, keepdims=True)
 
 
 def _check_same_shape(loss: Loss, pred, target):
@@ -66,14 +70,14 @@ class CrossEntropy(Loss):
         if target.ndim == pred.ndim and target.shape[-1] == c and target.size == pred.size:
             t = target.reshape(-1, c).astype(pred.dtype, copy=False)
         else:
-            labels = target.reshape(-1).astype(np.int64, copy=False)
+            labels = target.reshape(-1).astype(xp.int64, copy=False)
             if labels.shape[0] != n:
                 raise ValueError(f"loss 'cross_entropy': {n} predictions but {labels.shape[0]} targets")
             if labels.min(initial=0) < 0 or labels.max(initial=0) >= c:
                 raise ValueError(f"loss 'cross_entropy': target classes must be in [0, {c}), "
                                  f"got {labels.min()}..{labels.max()}")
             t = xp.zeros_like(z)
-            t[np.arange(n), labels] = 1
+            t[xp.arange(n), labels] = 1
         if self.label_smoothing:
             t = t * (1 - self.label_smoothing) + self.label_smoothing / c
         self.probs, self.t, self.shape = xp.exp(log_p), t, pred.shape

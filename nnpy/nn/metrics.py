@@ -3,16 +3,30 @@
 Classification metrics take logits or probabilities (N, C) — or (N, 1) / (N,) for a
 binary classifier, where pred > 0 means class 1 (logits) — and integer or one-hot
 targets. Every registered metric is a mean over samples, so a weighted average over
-batches gives the value over a whole dataset.
+batches gives the value over a whole dataset, and says which way it improves
+(``register_metric(name, higher_is_better=…)``).
 """
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
+from typing import Callable
+
 import numpy as np
 
+from ..errors import RegistryError
 from ..registry import METRICS, register_metric
 
-# Whether a larger value is better: the early-stopping and best-checkpoint logic uses it.
-HIGHER_IS_BETTER = {"accuracy": True, "top5_accuracy": True, "mse": False, "mae": False, "loss": False}
+
+@dataclass(frozen=True)
+class Metric:
+    """A registered metric with its options bound: ``metric(pred, target) -> float``."""
+    name: str
+    fn: Callable
+    higher_is_better: bool
+
+    def __call__(self, pred, target) -> float:
+        return self.fn(pred, target)
 
 
 def predicted_labels(pred) -> np.ndarray:
@@ -31,7 +45,7 @@ def true_labels(target, num_classes: int | None = None) -> np.ndarray:
     return target.reshape(-1).astype(np.int64)
 
 
-@register_metric("accuracy", "acc")
+@register_metric("accuracy", "acc", higher_is_better=True)
 def accuracy(pred, target) -> float:
     """Fraction of samples whose predicted class is the target class."""
     pred = np.asarray(pred)
@@ -39,7 +53,7 @@ def accuracy(pred, target) -> float:
     return float(np.mean(predicted_labels(pred) == true_labels(target, c)))
 
 
-@register_metric("top5_accuracy", "top_k_accuracy")
+@register_metric("top5_accuracy", "top_k_accuracy", higher_is_better=True)
 def top_k_accuracy(pred, target, k: int = 5) -> float:
     """Fraction of samples whose target is among the ``k`` highest-scoring classes."""
     pred = np.asarray(pred).reshape(-1, np.shape(pred)[-1])
@@ -55,13 +69,13 @@ def _errors(pred, target, skip_steps: int) -> np.ndarray:
     return diff[:, skip_steps:] if skip_steps else diff   # sequences (N, T, F): drop the first steps
 
 
-@register_metric("mse")
+@register_metric("mse", higher_is_better=False)
 def mse(pred, target, skip_steps: int = 0) -> float:
     """Mean squared error over all elements (of sequences: after the first ``skip_steps`` steps)."""
     return float(np.mean(_errors(pred, target, skip_steps) ** 2))
 
 
-@register_metric("mae")
+@register_metric("mae", higher_is_better=False)
 def mae(pred, target, skip_steps: int = 0) -> float:
     """Mean absolute error over all elements (of sequences: after the first ``skip_steps`` steps)."""
     return float(np.mean(np.abs(_errors(pred, target, skip_steps))))
@@ -74,14 +88,20 @@ def confusion_matrix(pred, target, num_classes: int) -> np.ndarray:
     return np.bincount(t * num_classes + p, minlength=num_classes ** 2).reshape(num_classes, num_classes)
 
 
-def get_metric(spec):
-    """``(name, function)`` from ``"accuracy"`` or ``{"type": "mse", "skip_steps": 5}``."""
-    import functools
+def per_class_accuracy(cm: np.ndarray) -> np.ndarray:
+    """Recall of each true class from a confusion matrix (rows true, columns predicted):
+    ``cm[k, k] / cm[k, :].sum()`` (0 for a class with no samples)."""
+    cm = np.asarray(cm)
+    return np.diag(cm) / np.maximum(cm.sum(axis=1), 1)
 
-    if isinstance(spec, dict):
-        options = {k: v for k, v in spec.items() if k != "type"}
-        fn = METRICS.get(spec["type"])
-        METRICS.check_options(spec["type"], options)
-        return fn.registered_name, functools.partial(fn, **options)
-    fn = METRICS.get(spec)
-    return fn.registered_name, fn
+
+def get_metric(spec) -> Metric:
+    """The ``Metric`` of ``"accuracy"`` or ``{"type": "mse", "skip_steps": 5}``."""
+    name, options = (spec["type"], {k: v for k, v in spec.items() if k != "type"}) \
+        if isinstance(spec, dict) else (spec, {})
+    fn = METRICS.get(name)
+    METRICS.check_options(name, options)
+    if not hasattr(fn, "higher_is_better"):
+        raise RegistryError(f"metric '{fn.registered_name}' does not say which way it improves; register "
+                            f"it with @register_metric('{fn.registered_name}', higher_is_better=True or False)")
+    return Metric(fn.registered_name, functools.partial(fn, **options) if options else fn, fn.higher_is_better)

@@ -17,12 +17,13 @@ from ..registry import OPTIMIZERS, register_optimizer
 class Optimizer:
     """Base class: gradient clipping, weight-decay bookkeeping, state and serialization.
 
-    ``params``: the model to update (may be attached later with ``attach``).
+    ``model``: what to update -- anything with ``named_parameters()`` and ``named_gradients()``,
+    e.g. a Layer (may be attached later with ``attach``).
     ``max_grad_norm``: if set, all gradients are scaled down together so that their
     global L2 norm is at most this value.
     """
 
-    def __init__(self, params=None, lr: float = 0.01, weight_decay: float = 0.0,
+    def __init__(self, model=None, lr: float = 0.01, weight_decay: float = 0.0,
                  max_grad_norm: float | None = None):
         if float(lr) < 0:
             raise ValueError(f"lr must be non-negative, not {lr!r}")
@@ -39,8 +40,8 @@ class Optimizer:
         self.last_grad_norm: float | None = None
         self.model = None
         self._buffers: dict = {}    # reusable scratch space, not state: see _scratch
-        if params is not None:
-            self.attach(params)
+        if model is not None:
+            self.attach(model)
 
     @property
     def type_name(self) -> str:
@@ -126,9 +127,9 @@ class SGD(Optimizer):
         p ← p − lr · v                    otherwise   (p − lr · g without momentum)
     """
 
-    def __init__(self, params=None, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
+    def __init__(self, model=None, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0, max_grad_norm: float | None = None):
-        super().__init__(params, lr, weight_decay, max_grad_norm)
+        super().__init__(model, lr, weight_decay, max_grad_norm)
         if not 0.0 <= float(momentum) < 1.0:
             raise ValueError(f"momentum must be in [0, 1), not {momentum!r}")
         if nesterov and not momentum:
@@ -161,9 +162,9 @@ class RMSprop(Optimizer):
         p ← p − lr · g / (sqrt(s) + epsilon)
     """
 
-    def __init__(self, params=None, lr: float = 0.001, rho: float = 0.9, epsilon: float = 1e-7,
+    def __init__(self, model=None, lr: float = 0.001, rho: float = 0.9, epsilon: float = 1e-7,
                  weight_decay: float = 0.0, max_grad_norm: float | None = None):
-        super().__init__(params, lr, weight_decay, max_grad_norm)
+        super().__init__(model, lr, weight_decay, max_grad_norm)
         self.rho, self.epsilon = float(rho), float(epsilon)
 
     def update(self, name, p, g):
@@ -192,9 +193,9 @@ class Adam(Optimizer):
 
     decoupled = False
 
-    def __init__(self, params=None, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
+    def __init__(self, model=None, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
                  epsilon: float = 1e-8, weight_decay: float = 0.0, max_grad_norm: float | None = None):
-        super().__init__(params, lr, weight_decay, max_grad_norm)
+        super().__init__(model, lr, weight_decay, max_grad_norm)
         self.beta1, self.beta2, self.epsilon = float(beta1), float(beta2), float(epsilon)
 
     def update(self, name, p, g):
@@ -229,13 +230,13 @@ class AdamW(Adam):
 
     decoupled = True
 
-    def __init__(self, params=None, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
+    def __init__(self, model=None, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
                  epsilon: float = 1e-8, weight_decay: float = 0.01, max_grad_norm: float | None = None):
-        super().__init__(params, lr, beta1, beta2, epsilon, weight_decay, max_grad_norm)
+        super().__init__(model, lr, beta1, beta2, epsilon, weight_decay, max_grad_norm)
 
 
 def build_optimizer(spec, model=None) -> Optimizer:
     """An optimizer from ``"adam"`` or ``{"type": "sgd", "lr": 0.1, "momentum": 0.9}``."""
     if isinstance(spec, Optimizer):
         return spec.attach(model) if model is not None else spec
-    return OPTIMIZERS.build(spec, params=model)
+    return OPTIMIZERS.build(spec, model=model)

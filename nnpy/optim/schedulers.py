@@ -134,17 +134,21 @@ class CosineLR(Scheduler):
 
 @register_scheduler("plateau", "reduce_on_plateau")
 class ReduceOnPlateau(Scheduler):
-    """Multiply lr by ``factor`` when the monitored metric has not improved by ``min_delta``
-    for ``patience`` epochs; then wait ``cooldown`` epochs. Stateful: carries best and counters.
+    """Multiply lr by ``factor`` when ``monitor`` (a value the loop reports each epoch:
+    ``val_loss``, ``val_accuracy``, ``train_loss``, …; by default the validation loss, or the
+    training loss without validation data) has not improved by ``min_delta`` for ``patience``
+    epochs; then wait ``cooldown`` epochs. Stateful: carries best and counters.
+
+    Which way is an improvement comes from the monitored value (``higher_is_better``, which
+    the training loop sets from the metric; a loss improves downward).
     """
 
-    def __init__(self, optimizer=None, mode: str = "min", factor: float = 0.1, patience: int = 5,
+    def __init__(self, optimizer=None, monitor: str | None = None, factor: float = 0.1, patience: int = 5,
                  min_delta: float = 1e-4, cooldown: int = 0, min_lr: float = 0.0, warmup: int = 0):
-        if mode not in ("min", "max"):
-            raise ValueError(f"mode must be 'min' or 'max', not {mode!r}")
         if not 0 < float(factor) < 1:
             raise ValueError(f"factor must be in (0, 1), not {factor!r}")
-        self.mode, self.factor, self.patience = mode, float(factor), int(patience)
+        self.monitor, self.higher_is_better = monitor, False
+        self.factor, self.patience = float(factor), int(patience)
         self.min_delta, self.cooldown, self.min_lr = float(min_delta), int(cooldown), float(min_lr)
         self.best, self.bad_epochs, self.cooldown_left, self.scale = None, 0, 0, 1.0
         super().__init__(optimizer, "epoch", warmup)
@@ -154,8 +158,8 @@ class ReduceOnPlateau(Scheduler):
 
     def step(self, metric: float | None = None) -> float:
         if metric is not None and self.t >= self.warmup:
-            improved = self.best is None or (
-                metric < self.best - self.min_delta if self.mode == "min" else metric > self.best + self.min_delta)
+            improved = self.best is None or (metric > self.best + self.min_delta if self.higher_is_better
+                                             else metric < self.best - self.min_delta)
             if improved:
                 self.best, self.bad_epochs = float(metric), 0
             elif self.cooldown_left > 0:

@@ -2,7 +2,9 @@
 
 One figure, three panels. Several runs overlay for comparison: one colour per run,
 solid lines for training, dashed for validation, a star on each run's best validation
-value. A run is labelled ``<name>/<timestamp>`` (its folder's parent and its folder).
+value (best in the direction the metric was registered with; a metric nnpy does not know --
+a plugin's not loaded with ``--plugin`` -- gets no star). A run is labelled
+``<name>/<timestamp>`` (its folder's parent and its folder).
 """
 from __future__ import annotations
 
@@ -12,10 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import yaml
 
-from ..errors import DataError
-from ..nn.metrics import HIGHER_IS_BETTER
+from ..errors import DataError, NnpyError
+from ..io.yamlfile import load_yaml
+from ..nn.metrics import get_metric
 from . import new_figure, save_figure
 
 COLUMNS = ("epoch", "lr", "train_loss", "train_metric", "val_loss", "val_metric", "seconds")
@@ -33,9 +35,12 @@ class Run:
     def best_val(self) -> tuple[int, float] | None:
         """(epoch, value) of the best validation metric, or None without validation."""
         values = self.columns["val_metric"]
+        try:
+            higher = get_metric(self.metric).higher_is_better
+        except NnpyError:      # not a registered metric: which way is better is unknown
+            return None
         if not np.isfinite(values).any():
             return None
-        higher = HIGHER_IS_BETTER.get(self.metric, True)
         i = int(np.nanargmax(values) if higher else np.nanargmin(values))
         return int(self.columns["epoch"][i]), float(values[i])
 
@@ -88,10 +93,10 @@ def read_run(path) -> Run:
     config = run_dir / "config.yaml"
     if config.is_file():
         try:
-            cfg = yaml.safe_load(config.read_text()) or {}
+            cfg, _ = load_yaml(config)
             run.metric = _name((cfg.get("train") or {}).get("metric"), run.metric)
             run.loss = _name(cfg.get("loss"), run.loss)
-        except (yaml.YAMLError, AttributeError):
+        except (NnpyError, AttributeError):
             pass   # the names only decorate the axes
     return run
 

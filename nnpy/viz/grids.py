@@ -105,10 +105,10 @@ def kernel_tiles(W: np.ndarray, tile: int = 64) -> list[Image.Image]:
 
 def plot_filters(ckpt, out) -> Path:
     """Write the first convolution's kernels of checkpoint ``ckpt`` as an image grid to ``out``."""
-    from ..engine.experiment import load_for_inference
+    from ..engine.checkpoints import plan_from_checkpoint
 
-    model, cfg, _ = load_for_inference(ckpt)
-    conv = first_conv(model)
+    plan, _ = plan_from_checkpoint(ckpt)
+    cfg, conv = plan.config, first_conv(plan.model)
     if conv is None:
         raise CheckpointError(f"{ckpt}: the model has no Conv2D layer (nothing to show with --filters)")
     W = np.asarray(conv.params["W"])

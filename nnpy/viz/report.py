@@ -6,8 +6,8 @@ as the dataset stores them, i.e. un-normalized with the checkpoint's data statis
 ``report.md`` (accuracy, error, a per-class table, links to both). Regression: ``report.md``
 with MSE and MAE only.
 
-The numbers come from ``validate``'s result; the mistakes need the model's probabilities
-and the images, so this module runs the model over the split once more.
+The numbers, the evaluated images and the model's outputs all come from
+``evaluate_checkpoint``'s result: the model is not run again.
 """
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..engine.demo import softmax
+from ..engine.checkpoints import stats_of
 from ..io.checkpoint import load_checkpoint
+from ..nn.losses import softmax
 from ..nn.metrics import true_labels
 from . import new_figure, save_figure
 from .grids import mistakes_sheet
@@ -101,7 +102,7 @@ def per_class_table(cm: np.ndarray, names: list[str]) -> list[str]:
 
 
 def write_report(ckpt, result: dict, out_dir, command: str | None = None) -> Path:
-    """Write ``report.md`` (and for classification its PNGs) for ``validate(ckpt)``'s ``result``."""
+    """Write ``report.md`` (and for classification its PNGs) for ``evaluate_checkpoint(ckpt)``'s ``result``."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     payload = load_checkpoint(ckpt)
@@ -157,8 +158,8 @@ def _classification_section(ckpt, payload: dict, result: dict, out_dir: Path) ->
 
 
 def _mistakes(payload: dict, result: dict, names: list[str], out_dir: Path) -> list[str]:
-    """Draw ``mistakes.png`` from the data and outputs ``validate`` evaluated; the report's lines."""
-    stats = (payload.get("data") or {}).get("stats") or None
+    """Draw ``mistakes.png`` from the data and outputs ``evaluate_checkpoint`` evaluated; the report's lines."""
+    stats = stats_of(payload)
     split, x, y = result["split"], result["inputs"], result["targets"]
     if x.ndim != 4 or x.shape[1] not in (1, 3):
         return [f"No image grid: the inputs have shape {x.shape[1:]}, not images."]

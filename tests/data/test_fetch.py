@@ -5,7 +5,7 @@ import threading
 import numpy as np
 import pytest
 
-from nnpy.data import fashion_mnist, fetch
+from nnpy.data import FashionMNIST, fetch
 from nnpy.data.fetch import SOURCES, md5sum
 from nnpy.errors import DataError
 
@@ -60,7 +60,7 @@ def test_fetch_lands_verified_files(tmp_path, serve, fashion):
     assert out == dest and sorted(p.name for p in dest.iterdir()) == sorted(FILES)
     assert {f: md5sum(dest / f) for f in FILES} == checksums
     assert set(seen) == set(FILES)
-    ds = fashion_mnist(root=dest, limit=5)
+    ds = FashionMNIST(root=dest).load(limit=5)
     assert ds.x_train.shape == (5, 1, 28, 28)
     # a second fetch finds the files whole and downloads nothing
     fetch("fashion-mnist", dest=dest, base_url="http://127.0.0.1:9/", checksums=checksums)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from nnpy.data import images, iter_image_files, load_digit, mnist
+from nnpy.data import MNIST, images, iter_image_files, load_digit
 from nnpy.errors import DataError
 
 
@@ -82,7 +82,7 @@ def test_tinted_paper_and_forced_polarity(tmp_path):
 
 
 def test_real_mnist_round_trip(tmp_path):
-    digits = mnist(limit=20).x_test
+    digits = MNIST().load(limit=20).x_test
     for k, original in enumerate(digits[:, 0]):
         pixels = np.round(original * 255).astype(np.uint8)
         Image.fromarray(pixels).save(tmp_path / f"{k}.png")

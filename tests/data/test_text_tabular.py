@@ -8,10 +8,10 @@ from click.testing import CliRunner
 
 import nnpy.data  # noqa: F401  (registers the datasets)
 from nnpy.cli import main
-from nnpy.data.tabular import boston_housing, load_boston_raw
-from nnpy.data.text import (decode_reuters, keras_permutation, load_reuters_raw, reuters,
-                            reuters_word_index)
-from nnpy.engine.config import describe_dataset, load_experiment
+from nnpy.data.tabular import BostonHousing, load_boston_raw
+from nnpy.data.text import Reuters, decode_reuters, keras_permutation, load_reuters_raw, reuters_word_index
+from nnpy.engine.experiment_config import load_experiment
+from nnpy.engine.plan import data_source
 from nnpy.errors import ConfigError, DataError
 from nnpy.registry import DATASETS
 
@@ -26,6 +26,11 @@ KERAS_TRAIN_10 = [1, 245, 273, 207, 156, 53, 74, 160, 26, 14, 46, 296, 26, 39, 7
 KERAS_BOSTON_Y_TRAIN_10 = [15.2, 42.3, 50.0, 21.1, 17.7, 18.5, 11.3, 15.6, 15.6, 14.4]
 KERAS_BOSTON_X_TRAIN_0 = [1.23247, 0.0, 8.14, 0.0, 0.538, 6.142, 91.7, 3.9769, 4.0, 307.0, 21.0, 396.9, 18.72]
 
+def load(source, limit=None, **options):
+    """The arrays of dataset class ``source`` built with ``options`` (first ``limit`` samples)."""
+    return source(**options).load(limit=limit)
+
+
 
 @pytest.fixture(scope="module")
 def raw():
@@ -34,12 +39,12 @@ def raw():
 
 @pytest.fixture(scope="module")
 def multi_hot():
-    return reuters()
+    return load(Reuters)
 
 
 @pytest.fixture(scope="module")
 def sequence():
-    return reuters(mode="sequence")
+    return load(Reuters, mode="sequence")
 
 
 def keras_ids(raw, sample: int, num_words: int = 10000) -> list[int]:
@@ -51,12 +56,17 @@ def keras_ids(raw, sample: int, num_words: int = 10000) -> list[int]:
 
 
 def test_registered_and_described():
-    assert DATASETS.get("reuters") is reuters
-    assert DATASETS.get("boston-housing") is boston_housing
-    assert describe_dataset("reuters", {}) == ((10000,), 46, "classification")
-    assert describe_dataset("reuters", {"num_words": 500, "mode": "multi_hot"}) == ((500,), 46, "classification")
-    assert describe_dataset("reuters", {"mode": "sequence", "maxlen": 50}) == ((50,), 46, "classification")
-    assert describe_dataset("boston_housing", {}) == ((13,), 1, "regression")
+    assert DATASETS.get("reuters") is Reuters
+    assert DATASETS.get("boston-housing") is BostonHousing
+
+    def described(name, options):
+        d = DATASETS.build({"type": name, **options}).describe()
+        return d.input_shape, d.outputs, d.task
+
+    assert described("reuters", {}) == ((10000,), 46, "classification")
+    assert described("reuters", {"num_words": 500, "mode": "multi_hot"}) == ((500,), 46, "classification")
+    assert described("reuters", {"mode": "sequence", "maxlen": 50}) == ((50,), 46, "classification")
+    assert described("boston_housing", {}) == ((13,), 1, "regression")
 
 
 def test_reuters_multi_hot_split_and_encoding(multi_hot, raw):
@@ -92,20 +102,20 @@ def test_reuters_sequence_padding_and_truncation(sequence, multi_hot, raw):
     assert (ds.x_train[0, :113] == 0).all() and list(ds.x_train[0, 113:]) == short
     long = keras_ids(raw, 3)                        # 224 ids: the first 24 are cut ('pre')
     assert len(long) == 224 and list(ds.x_train[3]) == long[-200:]
-    small = reuters(mode="sequence", maxlen=5, num_words=50, limit=20)
+    small = load(Reuters, mode="sequence", maxlen=5, num_words=50, limit=20)
     assert small.x_train.shape == (20, 5) and small.x_train.max() < 50
     assert list(small.x_train[0]) == keras_ids(raw, 0, num_words=50)[-5:]
 
 
 def test_reuters_num_words_limit_and_determinism(multi_hot, raw):
-    a = reuters(num_words=100, limit=300)
-    b = reuters(num_words=100, limit=300)
+    a = load(Reuters, num_words=100, limit=300)
+    b = load(Reuters, num_words=100, limit=300)
     assert a.x_train.shape == (300, 100) and a.x_test.shape == (300, 100)
     for key in ("x_train", "y_train", "x_test", "y_test"):
         assert np.array_equal(getattr(a, key), getattr(b, key)), key
     assert (a.x_train[:, 2] == 1).mean() > 0.9    # nearly every newswire has a word ranked ≥ 97
     assert set(np.flatnonzero(a.x_train[5])) == set(keras_ids(raw, 5, num_words=100))
-    c = reuters(limit=50)
+    c = load(Reuters, limit=50)
     assert np.array_equal(c.x_train, multi_hot.x_train[:50]) and np.array_equal(c.x_test, multi_hot.x_test[:50])
     assert np.array_equal(c.y_train, multi_hot.y_train[:50])
 
@@ -114,22 +124,22 @@ def test_reuters_num_words_limit_and_determinism(multi_hot, raw):
                                             ({"maxlen": 0}, "maxlen"), ({"limit": 0}, "limit")])
 def test_reuters_bad_options(options, match):
     with pytest.raises(ConfigError, match=match):
-        reuters(**options)
+        load(Reuters, **options)
 
 
 def test_missing_files_name_the_folder(tmp_path):
     with pytest.raises(DataError, match="reuters.npz not found") as info:
-        reuters(root=tmp_path)
+        load(Reuters, root=tmp_path)
     assert str(tmp_path) in str(info.value)
     with pytest.raises(DataError, match="boston_housing.npz not found"):
-        boston_housing(root=tmp_path)
+        load(BostonHousing, root=tmp_path)
     np.savez(tmp_path / "boston_housing.npz", x=np.zeros((5, 3)), y=np.zeros(5))
     with pytest.raises(DataError, match=r"\(N, 13\)"):
-        boston_housing(root=tmp_path)
+        load(BostonHousing, root=tmp_path)
 
 
 def test_boston_keras_split():
-    ds = boston_housing()
+    ds = load(BostonHousing)
     assert ds.name == "boston_housing" and ds.task == "regression" and ds.input_shape == (13,)
     assert ds.x_train.shape == (404, 13) and ds.x_test.shape == (102, 13)
     assert ds.y_train.shape == (404, 1) and ds.y_test.shape == (102, 1)
@@ -141,26 +151,26 @@ def test_boston_keras_split():
     np.random.RandomState(113).shuffle(perm)
     np.testing.assert_array_equal(np.concatenate([ds.y_train, ds.y_test])[:, 0], y[perm].astype(np.float32))
     np.testing.assert_array_equal(np.concatenate([ds.x_train, ds.x_test]), x[perm].astype(np.float32))
-    again = boston_housing()
+    again = load(BostonHousing)
     assert np.array_equal(again.x_train, ds.x_train) and np.array_equal(again.y_test, ds.y_test)
 
 
 def test_boston_options():
-    other = boston_housing(seed=7, test_split=0.5)
+    other = load(BostonHousing, seed=7, test_split=0.5)
     assert other.x_train.shape == (253, 13) and other.x_test.shape == (253, 13)
-    assert not np.array_equal(other.y_train[:10], boston_housing().y_train[:10])
-    small = boston_housing(limit=10)
+    assert not np.array_equal(other.y_train[:10], load(BostonHousing).y_train[:10])
+    small = load(BostonHousing, limit=10)
     assert small.x_train.shape == (10, 13) and small.y_test.shape == (10, 1)
-    assert np.array_equal(small.x_train, boston_housing().x_train[:10])
+    assert np.array_equal(small.x_train, load(BostonHousing).x_train[:10])
     for bad in ({"test_split": 0}, {"test_split": 1.0}, {"seed": -1}, {"limit": 0}):
         with pytest.raises(ConfigError):
-            boston_housing(**bad)
+            load(BostonHousing, **bad)
 
 
 def test_configs_validate_with_their_models():
     for name, shape in (("reuters", (10000,)), ("reuters-lstm", (200,)), ("boston", (13,))):
-        cfg = load_experiment(REPO / "configs" / f"{name}.yaml")
-        assert describe_dataset(cfg["data"]["dataset"], cfg["data"]["options"])[0] == shape
+        cfg, _ = load_experiment(REPO / "configs" / f"{name}.yaml")
+        assert data_source(cfg).describe().input_shape == shape
 
 
 def run(*args):

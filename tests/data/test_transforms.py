@@ -2,13 +2,13 @@ import numpy as np
 import pytest
 
 from nnpy.data import (Compose, Normalize, RandomAffine, RandomHorizontalFlip, RandomThickness,
-                       build_transforms, mnist)
+                       MNIST, build_transforms)
 from nnpy.errors import ConfigError, DataError
 
 
 @pytest.fixture(scope="module")
 def batch():
-    return mnist(limit=128).x_train
+    return MNIST().load(limit=128).x_train
 
 
 class FixedRng:

@@ -4,8 +4,9 @@ import re
 import pytest
 
 from nnpy.errors import ConfigError
-from nnpy.io.config import (Field, Locator, Section, apply_overrides, config_error, dump_yaml,
-                            load_config, load_yaml, merge, validate)
+from nnpy.io.configfile import apply_overrides, load_config, merge
+from nnpy.io.schema import Field, Section, apply_schema
+from nnpy.io.yamlfile import Locator, dump_yaml, load_yaml
 
 # A sample schema, shaped like the real one will be.
 SCHEMA = Section({
@@ -143,7 +144,7 @@ def test_overrides_parse_yaml_values_and_record_provenance(tmp_path):
     assert loc.where(("optimizer", "type")) == f"{path}:1"
     with pytest.raises(ConfigError, match=r"^--set train\.epochs=0: train\.epochs: must be "
                                           r"positive \(got 0\)$"):
-        validate(apply_overrides(data, ["train.epochs=0"], loc), SCHEMA, loc)
+        apply_schema(apply_overrides(data, ["train.epochs=0"], loc), SCHEMA, loc)
 
 
 @pytest.mark.parametrize("override, message", [
@@ -166,7 +167,7 @@ def test_unknown_override_key_is_caught_by_validation():
     data = apply_overrides({"optimizer": {"type": "SGD"}}, ["train.epoch=3"], loc)
     with pytest.raises(ConfigError, match=r"^--set train\.epoch=3: train: unknown key 'epoch' "
                                           r"\(did you mean 'epochs'\?\); valid keys: epochs,"):
-        validate(data, SCHEMA, loc)
+        apply_schema(data, SCHEMA, loc)
 
 
 # ---- validation -------------------------------------------------------------------------
@@ -174,7 +175,7 @@ def test_unknown_override_key_is_caught_by_validation():
 def validate_text(tmp_path, text):
     path = write(tmp_path, "c.yaml", text)
     data, loc = load_config(path)
-    return validate(data, SCHEMA, loc), path
+    return apply_schema(data, SCHEMA, loc), path
 
 
 def test_defaults_are_filled_and_open_sections_keep_extra_keys(tmp_path):
@@ -249,13 +250,13 @@ def test_check_may_raise_and_types_may_be_tuples():
                                                                    default=1.0),
                       "c": Field(int, default=5, nullable=True), "d": Field(object)})
     loc = Locator("s.yaml")
-    assert validate({"a": "x", "c": None, "d": [1]}, schema, loc) == \
+    assert apply_schema({"a": "x", "c": None, "d": [1]}, schema, loc) == \
         {"a": "x", "b": 1.0, "c": None, "d": [1]}
-    assert validate({"a": 2}, schema, loc)["a"] == 2
+    assert apply_schema({"a": 2}, schema, loc)["a"] == 2
     with pytest.raises(ConfigError, match=r"^s\.yaml: b: must be > 0 \(got -1\.0\)$"):
-        validate({"b": -1}, schema, loc)
+        apply_schema({"b": -1}, schema, loc)
     with pytest.raises(ConfigError, match="expected an integer or a string, got 1.5"):
-        validate({"a": 1.5}, schema, loc)
+        apply_schema({"a": 1.5}, schema, loc)
 
 
 def test_load_config_in_one_call(tmp_path):
@@ -265,12 +266,12 @@ def test_load_config_in_one_call(tmp_path):
     assert cfg["optimizer"] == {"type": "SGD", "lr": 0.2} and cfg["train"]["epochs"] == 4
     assert cfg["train"]["batch_size"] == 32
     with pytest.raises(ConfigError, match=r"c\.yaml:2: train\.epochs: bad"):
-        config_error(loc, ("train", "epochs"), "bad")
+        raise loc.error(("train", "epochs"), "bad")
 
 
 def test_resolved_config_round_trips_through_dump(tmp_path):
     cfg, _ = validate_text(tmp_path, "optimizer: {type: SGD}\nname: '1e-3'\ntags: {on: yes}\n")
     path = write(tmp_path, "dumped.yaml", dump_yaml(cfg))
     again, loc = load_yaml(path)
-    assert again == cfg and validate(again, SCHEMA, loc) == cfg
+    assert again == cfg and apply_schema(again, SCHEMA, loc) == cfg
     assert list(again) == list(cfg)

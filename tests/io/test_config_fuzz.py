@@ -10,7 +10,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 from nnpy.errors import ConfigError
-from nnpy.io.config import apply_overrides, dump_yaml, load_config, validate
+from nnpy.io.configfile import apply_overrides, load_config
+from nnpy.io.schema import apply_schema as validate
+from nnpy.io.yamlfile import dump_yaml
 
 from .test_config import SCHEMA
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from nnpy.errors import ConfigError
-from nnpy.io.yamlfile import (MAX_BYTES, Locator, config_error, dump_yaml, format_keypath,
+from nnpy.io.yamlfile import (MAX_BYTES, Locator, dump_yaml, format_keypath,
                               load_yaml, parse_yaml)
 
 
@@ -49,7 +49,7 @@ def test_provenance_lines(tmp_path):
     assert loc.where(("train", "nope", "deeper")) == f"{path}:2"   # nearest parent
     assert loc.where(()) == path
     with pytest.raises(ConfigError, match=rf"^{path}:4: train\.lr: too big$"):
-        config_error(loc, ("train", "lr"), "too big")
+        raise loc.error(("train", "lr"), "too big")
 
 
 def test_format_keypath():

@@ -20,7 +20,7 @@ def test_gradcheck_with_repeated_ids():
 
 def test_gradcheck_embedding_into_lstm():
     ids = np.random.default_rng(0).integers(0, 9, size=(3, 6))
-    spec = {"type": "Sequential", "layers": [
+    spec = {"type": "Chain", "layers": [
         {"type": "Embedding", "input_dim": 9, "output_dim": 3},
         {"type": "LSTM", "units": 4}]}
     result = nnpy.gradcheck(spec, (6,), x=ids)

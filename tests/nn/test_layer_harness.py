@@ -19,9 +19,10 @@ SAMPLES = {
     "Softmax": ({}, (5,), {}),
     "Flatten": ({}, (2, 3, 4), {}),
     "Reshape": ({"target_shape": [4, -1]}, (2, 3, 4), {}),
+    "Permute": ({"dims": [2, 3, 1]}, (2, 3, 4), {}),
     "Dropout": ({"rate": 0.4}, (10,), {}),
     "BatchNorm": ({}, (3, 4, 5), {"batch": 4}),
-    "Sequential": ({"layers": [{"type": "Dense", "units": 5}, {"type": "Tanh"},
+    "Chain": ({"layers": [{"type": "Dense", "units": 5}, {"type": "Tanh"},
                                {"type": "Dense", "units": 2}]}, (3,), {}),
     "Residual": ({"layers": [{"type": "Conv2D", "filters": 4, "kernel_size": 3, "stride": 2, "padding": 1,
                               "use_bias": False},  # a bias before BatchNorm has gradient 0

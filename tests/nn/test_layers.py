@@ -3,7 +3,7 @@ import pytest
 
 import nnpy
 from nnpy.errors import RegistryError, ShapeError
-from nnpy.nn.layers import BatchNorm, Dense, Dropout, Sequential
+from nnpy.nn.layers import BatchNorm, Dense, Dropout, Chain
 
 
 def test_dropout_is_inverted_and_identity_in_eval():
@@ -61,21 +61,21 @@ def test_bad_option_value_names_the_layer():
 
 
 def test_bad_shape_names_the_layer_and_both_shapes():
-    model = Sequential([{"type": "Dense", "units": 4}, {"type": "BatchNorm"}, {"type": "Flatten"}])
-    model2 = Sequential([{"type": "Dense", "units": 4}])
+    model = Chain([{"type": "Dense", "units": 4}, {"type": "BatchNorm"}, {"type": "Flatten"}])
+    model2 = Chain([{"type": "Dense", "units": 4}])
     with pytest.raises(ShapeError, match=r"layer 'dense_1' \(Dense\) expects .*input shape is \(1, 28, 28\)"):
         model2.initialize((1, 28, 28))
     with pytest.raises(ShapeError, match=r"batchnorm_1"):
-        Sequential([{"type": "Flatten"}, {"type": "Reshape", "target_shape": [2, 2]},
+        Chain([{"type": "Flatten"}, {"type": "Reshape", "target_shape": [2, 2]},
                     {"type": "BatchNorm"}]).initialize((4,))
     assert model.initialize((3,)) == (4,)
 
 
 def test_sequential_names_and_state_dict_round_trip():
-    model = Sequential([Dense(8), {"type": "ReLU"}, Dense(2, name="head")])
+    model = Chain([Dense(8), {"type": "ReLU"}, Dense(2, name="head")])
     model.initialize((3,), rng=np.random.default_rng(0))
     assert list(model.named_parameters()) == ["dense_1.W", "dense_1.b", "head.W", "head.b"]
-    other = Sequential([Dense(8), {"type": "ReLU"}, Dense(2, name="head")])
+    other = Chain([Dense(8), {"type": "ReLU"}, Dense(2, name="head")])
     other.initialize((3,), rng=np.random.default_rng(1))
     other.load_state_dict(model.state_dict())
     x = np.ones((2, 3), np.float32)
@@ -84,7 +84,7 @@ def test_sequential_names_and_state_dict_round_trip():
 
 def test_same_seed_gives_identical_initialization():
     def make(seed):
-        m = Sequential([Dense(5), Dense(3)])
+        m = Chain([Dense(5), Dense(3)])
         m.initialize((4,), rng=np.random.default_rng(seed))
         return m.state_dict()
     a, b, c = make(3), make(3), make(4)
@@ -93,7 +93,7 @@ def test_same_seed_gives_identical_initialization():
 
 
 def test_float64_on_request():
-    m = Sequential([Dense(5)])
+    m = Chain([Dense(5)])
     m.initialize((4,), dtype="float64")
     assert m.params == {} and m.layers[0].params["W"].dtype == np.float64
 

@@ -4,7 +4,7 @@ import pytest
 
 import nnpy
 from nnpy.errors import ShapeError
-from nnpy.nn.layers import GRU, LSTM, RNN, Dense, Sequential
+from nnpy.nn.layers import GRU, LSTM, RNN, Dense, Chain
 
 TYPES = ["RNN", "LSTM", "GRU"]
 
@@ -41,7 +41,7 @@ def test_gradcheck_gru_recurrent_bias():
 
 
 def test_stacked_lstm_gru_gradcheck():
-    spec = {"type": "Sequential", "layers": [
+    spec = {"type": "Chain", "layers": [
         {"type": "LSTM", "units": 3, "return_sequences": True},
         {"type": "GRU", "units": 2}]}
     result = nnpy.gradcheck(spec, (4, 5))
@@ -197,7 +197,7 @@ def test_registry_alias_and_config_round_trip():
 def test_learns_running_sum(kind):
     """kind + Dense(1) learns y_t = (x_1 + … + x_t) / 2 with SGD + momentum in 250 steps."""
     rng = np.random.default_rng(0)
-    model = Sequential([{"type": kind, "units": 16, "return_sequences": True}, Dense(1)])
+    model = Chain([{"type": kind, "units": 16, "return_sequences": True}, Dense(1)])
     model.needs_input_grad = False
     model.initialize((8, 1), rng=np.random.default_rng(0))
     params, grads = model.named_parameters(), model.named_gradients()

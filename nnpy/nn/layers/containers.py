@@ -1,9 +1,9 @@
-"""Layers made of layers: Sequential and the ResNet Residual block."""
+"""Layers made of layers: Chain (one after the other) and the ResNet Residual block."""
 from __future__ import annotations
 
 from collections import Counter
 
-from ...errors import ShapeError
+from ...errors import NnpyError, ShapeError
 from ...registry import register_layer
 from ..layer import Layer, build_layer, snake_case
 
@@ -27,19 +27,26 @@ class _Container(Layer):
             seen.add(layer.name)
 
 
-@register_layer("Sequential")
-class Sequential(_Container):
-    """Layers applied one after the other.
+@register_layer("Chain")
+class Chain(_Container):
+    """Layers applied one after the other (PyTorch's ``nn.Sequential``): a block inside a model.
 
     Input: whatever the first layer takes; output: what the last layer gives.
     ``layers`` holds Layer objects or specs such as ``{"type": "Dense", "units": 10}``.
+    The trainable model ``nnpy.Sequential`` is a Chain with compile / fit / evaluate / save.
     """
 
     def __init__(self, layers=(), name: str | None = None):
         super().__init__(name)
-        self.layers: list[Layer] = [build_layer(spec) for spec in layers]
+        self.layers: list[Layer] = []
+        for i, spec in enumerate(layers):
+            try:
+                self.layers.append(build_layer(spec))
+            except NnpyError as exc:
+                exc.layer_index = i  # the outermost Chain sets it last: a config can point at it
+                raise
 
-    def add(self, layer) -> "Sequential":
+    def add(self, layer) -> "Chain":
         """Append a layer (or a spec); the model must be built again afterwards."""
         self.layers.append(build_layer(layer))
         self.built = False
@@ -56,7 +63,7 @@ class Sequential(_Container):
             try:
                 shape = layer.initialize(shape, self.rng, self.dtype)
             except ShapeError as exc:
-                exc.layer_index = i  # the outermost Sequential sets it last: a config can point at it
+                exc.layer_index = i  # the outermost Chain sets it last: a config can point at it
                 raise
         return shape
 
@@ -94,7 +101,7 @@ class Residual(_Container):
         super().__init__(name)
         if shortcut not in ("auto", "identity", "projection"):
             raise ValueError(f"shortcut must be 'auto', 'identity' or 'projection', not {shortcut!r}")
-        self.main = Sequential(layers, name="main")
+        self.main = Chain(layers, name="main")
         self.shortcut_kind = shortcut
         self.shortcut: Layer | None = None
         self.activation = build_layer(activation) if activation else None
@@ -119,7 +126,7 @@ class Residual(_Container):
             if len(input_shape) != 3 or len(out) != 3:
                 raise self.shape_error("images (C, H, W) for a projection shortcut", input_shape)
             stride = max(1, -(-input_shape[1] // out[1]))
-            self.shortcut = Sequential([
+            self.shortcut = Chain([
                 {"type": "Conv2D", "filters": out[0], "kernel_size": 1, "stride": stride, "use_bias": False},
                 {"type": "BatchNorm"}], name="shortcut")
             got = self.shortcut.initialize(input_shape, self.rng, self.dtype)

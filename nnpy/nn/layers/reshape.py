@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ...registry import register_layer
 from ..layer import Layer
 
-__all__ = ["Flatten", "Reshape"]
+__all__ = ["Flatten", "Permute", "Reshape"]
 
 
 @register_layer("Flatten")
@@ -51,3 +53,29 @@ class Reshape(Layer):
 
     def backward(self, grad_y):
         return grad_y.reshape(grad_y.shape[0], *self.input_shape)
+
+
+@register_layer("Permute")
+class Permute(Layer):
+    """Reorder the sample axes (Keras' ``Permute``): ``dims`` lists them in their new order,
+    numbered from 1, the batch axis staying first. ``Permute((2, 1, 3))`` turns images
+    (N, C, H, W) into (N, H, C, W) -- rows first, as a recurrent layer reads them.
+    """
+
+    def __init__(self, dims, name: str | None = None):
+        super().__init__(name)
+        self.dims = tuple(int(d) for d in dims)
+
+    def build(self, input_shape):
+        if sorted(self.dims) != list(range(1, len(input_shape) + 1)):
+            raise self.shape_error(f"dims that reorder its {len(input_shape)} axes 1..{len(input_shape)}, "
+                                   f"not {self.dims},", input_shape)
+        self.axes = (0, *self.dims)                       # as numpy numbers them, with the batch
+        self.inverse = tuple(int(a) for a in np.argsort(self.axes))
+        return tuple(input_shape[d - 1] for d in self.dims)
+
+    def forward(self, x, training=False):
+        return x.transpose(self.axes)
+
+    def backward(self, grad_y):
+        return grad_y.transpose(self.inverse)

@@ -1,14 +1,14 @@
-"""Configs: YAML files with ``_base_`` inheritance, ``--set`` overrides and a strict schema.
+"""Config files: YAML with ``_base_`` inheritance and ``--set`` overrides, checked by a schema.
 
 The pipeline, each step usable on its own::
 
-    data, loc = load_config("configs/mnist_mlp.yaml")              # file + its _base_ chain
+    data, loc = load_config("configs/mlp.yaml")                    # file + its _base_ chain
     data = apply_overrides(data, ["optimizer.lr=0.01"], loc)       # --set key.path=value
-    cfg = validate(data, SCHEMA, loc)                               # unknown keys, types, defaults
+    cfg = apply_schema(data, SCHEMA, loc)                          # unknown keys, types, defaults
     print(dump_yaml(cfg))                                           # --print-config
 
 or in one call: ``cfg, loc = load_config(path, overrides, SCHEMA)``. Later semantic checks
-(registry names, shapes) point at the right line with ``config_error(loc, keypath, msg)``.
+(registry names, shapes) point at the right line with ``loc.error(keypath, message)``.
 
 Inheritance: ``_base_: base.yaml`` (or a list of files, later ones winning) names files
 relative to the including file; they are loaded first, recursively, and the including file is
@@ -24,12 +24,12 @@ import os
 from typing import Iterable
 
 from ..errors import ConfigError
-from .schema import Field, Section, validate
-from .yamlfile import (MAX_DEPTH, Locator, config_error, depth, dump_yaml, format_keypath,
-                       keypaths, load_yaml, parse_yaml)
+from .schema import Field, Section, apply_schema
+from .yamlfile import (MAX_DEPTH, Locator, depth, dump_yaml, format_keypath, keypaths, load_yaml,
+                       parse_yaml)
 
-__all__ = ["load_yaml", "load_config", "merge", "apply_overrides", "validate", "Field",
-           "Section", "Locator", "config_error", "dump_yaml", "format_keypath"]
+__all__ = ["load_yaml", "load_config", "merge", "apply_overrides", "apply_schema", "Field",
+           "Section", "Locator", "dump_yaml", "format_keypath"]
 
 MAX_BASES = 32   # files in one inheritance tree
 _MISSING = object()
@@ -69,13 +69,13 @@ def merge(base: dict, base_loc: Locator, child: dict, child_loc: Locator) -> tup
 
 def load_config(path, overrides: Iterable[str] = (),
                 schema: Section | None = None) -> tuple[dict, Locator]:
-    """Load ``path`` with its ``_base_`` files merged, apply ``overrides``, and validate
+    """Load ``path`` with its ``_base_`` files merged, apply ``overrides``, and check
     against ``schema`` when one is given: ``(config, locator)``."""
     data, locator = _load(os.fspath(path), (), {})
     if overrides:
         data = apply_overrides(data, overrides, locator)
     if schema is not None:
-        data = validate(data, schema, locator)
+        data = apply_schema(data, schema, locator)
     return data, locator
 
 
@@ -120,7 +120,7 @@ def apply_overrides(cfg: dict, overrides: Iterable[str],
     """Apply ``--set`` overrides such as ``"optimizer.lr=0.01"`` or ``"model.hidden=[256,128]"``.
 
     The value is read as YAML (``3`` an int, ``[1, 2]`` a list, ``null`` None). Missing
-    mappings on the way are created -- unknown keys are left for ``validate`` to report;
+    mappings on the way are created -- unknown keys are left for ``apply_schema`` to report;
     a number in the key path indexes a list (``model.layers.0.units=64``). Returns a new
     dict; ``locator`` (when given) records ``--set key=value`` for every overridden key.
     """

@@ -1,0 +1,143 @@
+"""What a checkpoint holds, and the plan it rebuilds (the file format is ``nnpy.io.checkpoint``).
+
+The payload of a checkpoint::
+
+    config      the run's config, as checked and resolved (the model is rebuilt from it)
+    data        {"description": DataDescription.to_dict(), "stats": normalization or None}
+    model       {"conv2d_1.W": array, …}   parameters and buffers
+    optimizer   moments and step count     (not in inference-only copies)
+    scheduler   position (and plateau state)
+    rng         the dropout generator's state
+    state       TrainState: epoch, batch, best value, history, callback state
+    metrics     the last epoch's logs
+    run_dir     the run's folder, which a resumed run continues
+
+Checkpoints written before ``data.description`` existed kept the shapes in ``config.model_io``;
+they load the same (``_description``).
+"""
+from __future__ import annotations
+
+import copy
+import datetime as _dt
+
+import numpy as np
+
+from ..data.datasets import DataDescription
+from ..errors import CheckpointError, NnpyError, RegistryError
+from ..io.checkpoint import load_checkpoint, save_checkpoint
+from ..io.yamlfile import Locator
+from .experiment_config import check_experiment
+from .plan import Plan, make_plan
+
+_LEGACY_KEYS = ("model_io",)
+
+
+def training_payload(trainer, plan: Plan, stats: dict | None, run_dir=None) -> dict:
+    """Everything needed to evaluate, predict with, or resume the run exactly."""
+    return {
+        "config": plan.config,
+        "data": {"description": plan.data.to_dict(), "stats": stats},
+        "model": trainer.model.state_dict(),
+        "optimizer": trainer.optimizer.state_dict(),
+        "scheduler": trainer.scheduler.state_dict() if trainer.scheduler is not None else None,
+        "rng": trainer.model.rng.bit_generator.state,
+        "state": trainer.state.to_dict(),
+        "metrics": trainer.state.history[-1] if trainer.state.history else {},
+        "run_dir": None if run_dir is None else str(run_dir),
+        "saved_at": _dt.datetime.now().isoformat(timespec="seconds"),
+    }
+
+
+def api_payload(model) -> dict:
+    """What ``nnpy.Sequential.save`` writes: config, weights, optimizer state (no dataset)."""
+    if not model.built:
+        raise CheckpointError("the model has no weights yet: build or fit it before saving")
+    classifier = model.loss is None or model.loss.type_name in ("cross_entropy", "binary_cross_entropy")
+    task = "classification" if classifier else "regression"
+    description = DataDescription(model.input_shape, model.output_shape[-1], task)
+    return {"config": model.config(), "data": {"description": description.to_dict(), "stats": None},
+            "model": model.state_dict(),
+            "optimizer": model.optimizer.state_dict() if model.optimizer is not None else None}
+
+
+def plan_from_checkpoint(path, payload: dict | None = None, optimizer_state: bool = False) -> tuple[Plan, dict]:
+    """The checkpoint's plan with its weights loaded (and, with ``optimizer_state``, the
+    optimizer's moments): ``(plan, payload)``."""
+    payload = load_checkpoint(path) if payload is None else payload
+    config = payload.get("config")
+    if not isinstance(config, dict):
+        raise CheckpointError(f"{path}: no config inside")
+    try:
+        cfg = check_experiment({k: v for k, v in config.items() if k not in _LEGACY_KEYS}, Locator(str(path)))
+        plan = make_plan(cfg, _description(payload, path), Locator(str(path)))
+    except NnpyError as exc:
+        raise CheckpointError(f"{path}: the model in the checkpoint cannot be rebuilt: {_hint(exc)}") from None
+    load_weights(plan.model, payload.get("model"), path)
+    if optimizer_state and isinstance(payload.get("optimizer"), dict):
+        try:
+            plan.model.optimizer.load_state_dict(payload["optimizer"])
+        except Exception as exc:
+            raise CheckpointError(f"{path}: cannot restore the optimizer state: {exc}") from None
+    return plan, payload
+
+
+def _description(payload: dict, path) -> DataDescription:
+    data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+    try:
+        if isinstance(data.get("description"), dict):
+            return DataDescription.from_dict(data["description"])
+        legacy = payload["config"]["model_io"]            # checkpoints of nnpy 0.1.0
+        return DataDescription(tuple(legacy["input_shape"]), int(legacy["outputs"]),
+                               data.get("task") or "classification", data.get("class_names"))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: no description of the model's data inside ({exc})") from None
+
+
+def _hint(exc: NnpyError) -> str:
+    """The error, and for a name nobody registered, how to register it."""
+    cause = exc if isinstance(exc, RegistryError) else exc.__cause__
+    if isinstance(cause, RegistryError) and cause.unknown is not None:
+        return (f"{exc}; if '{cause.unknown}' is your own {cause.kind}, load the Python file that "
+                f"registers it with --plugin FILE.py")
+    return str(exc)
+
+
+def load_weights(model, state, path) -> None:
+    """Copy a checkpoint's arrays into ``model`` after checking every name, shape and dtype."""
+    if not isinstance(state, dict):
+        raise CheckpointError(f"{path}: no model parameters")
+    own = model.state_dict()
+    for key, arr in own.items():
+        got = state.get(key)
+        if not isinstance(got, np.ndarray):
+            raise CheckpointError(f"{path}: parameter '{key}' is missing")
+        if got.shape != arr.shape or got.dtype != arr.dtype:
+            raise CheckpointError(f"{path}: parameter '{key}' has shape {got.shape} {got.dtype}, "
+                                  f"the model needs {arr.shape} {arr.dtype}")
+    extra = sorted(set(state) - set(own))
+    if extra:
+        raise CheckpointError(f"{path}: unexpected parameters {extra[:5]}")
+    model.load_state_dict(state)
+
+
+def stats_of(payload: dict) -> dict | None:
+    """The normalization a checkpoint's model was trained with (None: none)."""
+    data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
+    return data.get("stats") or None
+
+
+def write_inference_copy(src, dst) -> dict:
+    """Write an inference-only copy of ``src``: config, weights, data description and statistics
+    and final metrics, without optimizer moments or generator state (about half the size; not
+    resumable). The config's ``data.root`` (a path on the machine that trained it) becomes null,
+    so the copy looks for its dataset in the usual places."""
+    payload = load_checkpoint(src)
+    plan_from_checkpoint(src, payload)          # it must rebuild before it is worth copying
+    slim = {key: copy.deepcopy(payload[key]) for key in ("config", "model", "data", "metrics") if key in payload}
+    if isinstance(slim["config"].get("data"), dict):
+        slim["config"]["data"]["root"] = None
+    state = payload.get("state") or {}
+    slim["state"] = {k: state.get(k) for k in ("epoch", "best_value", "best_epoch")}
+    slim["exported_from"] = str(src)
+    save_checkpoint(dst, slim)
+    return slim

@@ -1,0 +1,98 @@
+"""From a config's ``data`` section to arrays and a loader: load, limit, split, normalize.
+
+    data = prepare_data(cfg)                 # PreparedData
+    data.train_loader                        # seeded, resumable batches (augmented, normalized)
+    data.val, data.test                      # (x, y), normalized
+    data.stats                               # the normalization used (saved in checkpoints)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..data.loader import DataLoader, split_train_val
+from ..data.transforms import build_transforms
+from ..errors import ConfigError
+from .plan import data_source
+from .seeds import SHUFFLE, VAL_SPLIT, derived_seed
+
+
+@dataclass
+class PreparedData:
+    """What training and evaluation need from the data section."""
+    train_loader: DataLoader
+    val: tuple | None
+    test: tuple
+    stats: dict | None     # {"mean": …, "std": …} actually used, or None
+
+
+def prepare_data(cfg: dict, stats: dict | None = None, augment: bool = True,
+                 fold: tuple | None = None) -> PreparedData:
+    """Load the dataset (first ``data.limit`` samples), split off validation (or fold ``(i, k)``
+    of ``train.kfold``), normalize, and build the training loader.
+
+    ``stats``: the normalization to use (a checkpoint's) instead of the config's.
+    ``augment``: False when only evaluation follows.
+    """
+    d, seed = cfg["data"], cfg["seed"]
+    ds = data_source(cfg).load(limit=d["limit"])
+    x_tr, y_tr, val = ds.x_train, ds.y_train, None
+    if fold is not None:
+        x_tr, y_tr, x_val, y_val = kfold_split(x_tr, y_tr, fold[0], fold[1], seed)
+        val = (x_val, y_val)
+    elif d["val_split"]:
+        x_tr, y_tr, x_val, y_val = _split(x_tr, y_tr, d, seed)
+        val = (x_val, y_val)
+    if stats is None:
+        stats = normalization_stats(d["normalize"], x_tr)
+    loader = DataLoader(x_tr, y_tr, batch_size=d["batch_size"], shuffle=d["shuffle"], drop_last=d["drop_last"],
+                        seed=derived_seed(seed, SHUFFLE),
+                        transform=build_transforms(d["augment"], stats) if augment else None)
+    if val is not None:
+        val = (normalize_array(val[0], stats), val[1])
+    return PreparedData(loader, val, (normalize_array(ds.x_test, stats), ds.y_test), stats)
+
+
+def _split(x, y, data_cfg: dict, seed: int):
+    """``data.val_split`` held out of (x, y); a count that leaves nothing to train on is a
+    config error that says how many samples there are."""
+    val = data_cfg["val_split"]
+    if isinstance(val, int) and val >= len(x):
+        limited = f" (data.limit is {data_cfg['limit']})" if data_cfg["limit"] is not None else ""
+        raise ConfigError(f"data.val_split: {val} validation samples would leave none to train on: the "
+                          f"training split has {len(x)} samples{limited}; give fewer, or a fraction such as 0.1")
+    try:
+        return split_train_val(x, y, val, seed=derived_seed(seed, VAL_SPLIT))
+    except ConfigError as exc:
+        raise ConfigError(f"data.val_split: {exc}") from None
+
+
+def kfold_split(x, y, fold: int, folds: int, seed: int):
+    """Fold ``fold`` (0-based) of ``folds``: (x_train, y_train, x_val, y_val), seeded, order kept."""
+    perm = np.random.default_rng(derived_seed(seed, VAL_SPLIT)).permutation(len(x))
+    val_idx = np.sort(perm[fold::folds])
+    train_idx = np.sort(np.setdiff1d(perm, val_idx, assume_unique=True))
+    return x[train_idx], y[train_idx], x[val_idx], y[val_idx]
+
+
+def normalization_stats(normalize, x_train) -> dict | None:
+    """``{"mean": …, "std": …}`` from the config (numbers) or computed from x_train (``auto``)."""
+    if normalize is None or normalize is False:
+        return None
+    if normalize == "auto":
+        if x_train.ndim == 2:  # feature vectors: one mean/std per feature
+            mean, std = x_train.mean(axis=0), x_train.std(axis=0)
+            std = np.where(std > 0, std, 1.0)
+            return {"mean": mean.astype(np.float64).tolist(), "std": std.astype(np.float64).tolist()}
+        return {"mean": float(x_train.mean()), "std": float(x_train.std() or 1.0)}
+    return {"mean": normalize["mean"], "std": normalize["std"]}
+
+
+def normalize_array(x, stats: dict | None):
+    """``(x - mean) / std`` for float data (scalar or per-feature statistics); others unchanged."""
+    if not stats or not np.issubdtype(x.dtype, np.floating):
+        return x
+    mean = np.asarray(stats["mean"], dtype=x.dtype)
+    std = np.asarray(stats["std"], dtype=x.dtype)
+    return ((x - mean) / std).astype(x.dtype, copy=False)

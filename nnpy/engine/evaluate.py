@@ -1,0 +1,48 @@
+"""``nnpy val``: a checkpoint evaluated on the test or validation split of its dataset."""
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ConfigError
+from ..nn.metrics import confusion_matrix, mae, mse, per_class_accuracy
+from .checkpoints import plan_from_checkpoint, stats_of
+from .data_prep import prepare_data
+from .trainer import Trainer
+
+
+def evaluate_checkpoint(path, split: str = "test", data_root=None) -> dict:
+    """Loss and, for classification, accuracy, error, per-class accuracy and the confusion
+    matrix (rows true, columns predicted); for regression MSE and MAE.
+
+    ``data_root``: where the dataset's files are, instead of the checkpoint's ``data.root``.
+    The result also holds the evaluated ``inputs``, ``targets`` and ``predictions`` (for
+    ``nnpy val --report``).
+    """
+    plan, payload = plan_from_checkpoint(path)
+    cfg = plan.config
+    if cfg["data"]["dataset"] is None:
+        raise ConfigError(f"{path}: saved without a dataset (by Model.save): evaluate it in Python "
+                          f"with nnpy.load(path).evaluate(x, y)")
+    if data_root is not None:
+        cfg = {**cfg, "data": {**cfg["data"], "root": str(data_root)}}
+    data = prepare_data(cfg, stats=stats_of(payload), augment=False)
+    if split == "val" and data.val is None:
+        raise ConfigError(f"{path}: the run had no validation split (data.val_split is 0)")
+    x, y = data.val if split == "val" else data.test
+    model = plan.model
+    trainer = Trainer(model, model.loss, optimizer=None, metric=model.metric,
+                      eval_batch_size=cfg["data"]["eval_batch_size"])
+    result = trainer.evaluate(x, y, return_predictions=True)
+    pred = result.pop("predictions")
+    out = {"loss": result["loss"], "n": int(result["n"]), "split": split}
+    if plan.data.task == "classification":
+        cm = confusion_matrix(pred, y, plan.data.outputs)
+        acc = float(np.trace(cm) / max(cm.sum(), 1))
+        out.update({"accuracy": acc, "error": 1 - acc, "per_class": per_class_accuracy(cm).tolist(),
+                    "confusion": cm.tolist(), "class_names": plan.data.class_names and list(plan.data.class_names)})
+    else:
+        spec = cfg["train"]["metric"]
+        skip = spec.get("skip_steps", 0) if isinstance(spec, dict) else 0
+        out.update({"mse": mse(pred, y, skip_steps=skip), "mae": mae(pred, y, skip_steps=skip), "skip_steps": skip})
+    out["inputs"], out["targets"], out["predictions"] = x, y, pred
+    return out

@@ -1,0 +1,170 @@
+"""The experiment config: its schema, and the checks that need no model and no data.
+
+Sections: name, seed, model, data, loss, optimizer, scheduler, train, checkpoint, log.
+``load_experiment(path, overrides)`` reads the file (``_base_`` merged, ``--set`` applied),
+fills in defaults, checks every registry name and option, resolves what depends on other
+keys (name, seed, checkpoint dir and monitor) and returns ``(config, locator)``; every
+mistake is a ``ConfigError`` naming file, line and key. Building the model (shape checks)
+is the plan's job (``nnpy.engine.plan``).
+"""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from .. import data as _datasets  # noqa: F401  (registers the datasets)
+from ..errors import NnpyError
+from ..io.configfile import apply_overrides, load_config
+from ..io.schema import Field, Section, apply_schema
+from ..io.yamlfile import Locator
+from ..nn.metrics import get_metric
+from ..registry import DATASETS, LOSSES, METRICS, OPTIMIZERS, SCHEDULERS, Registry, did_you_mean
+from .monitor import default_monitor, monitor_names
+
+
+def _positive(v):
+    return v > 0 or "must be positive"
+
+
+def _fraction_or_count(v):
+    if isinstance(v, float) and not 0 <= v < 1:
+        return "a fraction must be in [0, 1)"
+    return v >= 0 or "must be ≥ 0"
+
+
+SCHEMA = Section({
+    "name": Field(str, default=None, doc="run name: checkpoints/<name>/, runs/<name>/"),
+    "seed": Field(int, default=None, doc="drawn at random (and saved) when absent"),
+    "model": Section({}, open=True, required=True,
+                     doc="symbol: <name> plus its options, or layers: [<layer specs>]"),
+    "data": Section({
+        "dataset": Field(str, default=None, doc="required to train or evaluate"),
+        "root": Field(str, default=None),
+        "options": Field(dict, default={}, doc="dataset-specific options, e.g. seq_len for sine"),
+        "limit": Field(int, default=None, check=_positive, doc="use only the first N samples"),
+        "val_split": Field((int, float), default=0.1, check=_fraction_or_count),
+        "batch_size": Field(int, default=64, check=_positive),
+        "eval_batch_size": Field(int, default=256, check=_positive),
+        "shuffle": Field(bool, default=True),
+        "drop_last": Field(bool, default=False),
+        "normalize": Field((str, dict), default=None, doc="auto, or {mean: …, std: …}"),
+        "augment": Field(dict, default=None, doc="{shift, rotate, scale, thickness, hflip}"),
+    }),
+    "loss": Field((str, dict), default="cross_entropy"),
+    "optimizer": Field((str, dict), default={"type": "sgd", "lr": 0.01}),
+    "scheduler": Field((str, dict), default=None),
+    "train": Section({
+        "epochs": Field(int, default=10, check=_positive),
+        "metric": Field((str, dict), default="accuracy", doc="a metric name, or {type: mse, skip_steps: 5}"),
+        "max_time": Field(float, default=None, check=_positive, doc="seconds; stops with a resumable checkpoint"),
+        "max_grad_norm": Field(float, default=None, check=_positive),
+        "kfold": Field(int, default=None, check=lambda k: k >= 2 or "must be at least 2",
+                       doc="K-fold cross-validation on the training set; reports the mean"),
+        "early_stopping": Section({
+            "monitor": Field(str, default="val_loss"),
+            "patience": Field(int, default=5, check=_positive),
+            "min_delta": Field(float, default=0.0),
+        }, nullable=True),
+    }),
+    "checkpoint": Section({
+        "dir": Field(str, default=None, doc="default checkpoints/<name>"),
+        "monitor": Field(str, default=None, doc="default val_<metric> (train_<metric> without validation)"),
+        "save_last": Field(bool, default=True),
+        "save_best": Field(bool, default=True),
+    }),
+    "log": Section({
+        "dir": Field(str, default="runs"),
+    }),
+})
+
+
+def load_experiment(path, overrides=()) -> tuple[dict, Locator]:
+    """Read, merge (``_base_``), override (``--set``), check and resolve a config file."""
+    data, locator = load_config(path)
+    data = apply_overrides(data, list(overrides), locator)
+    return check_experiment(data, locator, str(path)), locator
+
+
+def check_experiment(data: dict, locator: Locator | None = None, path: str | None = None) -> dict:
+    """The schema (defaults filled in), registry names and options, then ``resolve``."""
+    locator = locator or Locator(path or "<config>")
+    cfg = apply_schema(data, SCHEMA, locator)
+    check_names(cfg, locator)
+    resolve(cfg, path)
+    check_monitors(cfg, locator)
+    return cfg
+
+
+def check_names(cfg: dict, locator: Locator) -> None:
+    """Every registry name and option of the config exists (values are checked when built)."""
+    if cfg["data"]["dataset"] is not None:
+        _check_dataset(cfg["data"], locator)
+    _check_spec(LOSSES, cfg["loss"], ("loss",), locator)
+    _check_spec(OPTIMIZERS, cfg["optimizer"], ("optimizer",), locator)
+    if cfg["scheduler"] is not None:
+        _check_spec(SCHEDULERS, cfg["scheduler"], ("scheduler",), locator)
+    _check_spec(METRICS, cfg["train"]["metric"], ("train", "metric"), locator)
+
+
+def _check_dataset(data_cfg: dict, locator: Locator) -> None:
+    name = data_cfg["dataset"]
+    try:
+        DATASETS.get(name)
+    except NnpyError as exc:
+        raise locator.error(("data", "dataset"), str(exc)) from exc
+    try:
+        DATASETS.check_options(name, data_cfg["options"], where=f"dataset '{name}'")
+    except NnpyError as exc:
+        option = getattr(exc, "option", None)
+        raise locator.error(("data", "options") + ((option,) if option else ()), str(exc)) from None
+
+
+def _check_spec(registry: Registry, spec, keypath: tuple, locator: Locator) -> None:
+    """A registry name or ``{type, …}``: the name and every option must exist and fit."""
+    name = spec if isinstance(spec, str) else spec.get("type")
+    if name is None:
+        raise locator.error(keypath, f"missing 'type'; valid {registry.kind}s: {', '.join(registry.names())}")
+    try:
+        registry.get(name)
+    except NnpyError as exc:
+        raise locator.error(keypath + (("type",) if isinstance(spec, dict) else ()), str(exc)) from exc
+    options = {k: v for k, v in spec.items() if k != "type"} if isinstance(spec, dict) else {}
+    for key in registry.context:
+        if key in options:
+            raise locator.error(keypath + (key,), f"'{key}' is set by nnpy, not in the config")
+    try:
+        registry.check_options(name, options, where=f"{registry.kind} '{name}'")
+    except NnpyError as exc:
+        option = getattr(exc, "option", None)
+        raise locator.error(keypath + ((option,) if option else ()), str(exc)) from None
+
+
+def resolve(cfg: dict, path: str | None) -> dict:
+    """Fill in what depends on other keys: name, seed, checkpoint dir and monitor. The one
+    place a config is completed; nothing edits it afterwards."""
+    if cfg["name"] is None:
+        cfg["name"] = Path(path).stem if path else "run"
+    if cfg["seed"] is None:
+        cfg["seed"] = secrets.randbelow(2 ** 31)
+    if cfg["checkpoint"]["dir"] is None:
+        cfg["checkpoint"]["dir"] = str(Path("checkpoints") / cfg["name"])
+    if cfg["checkpoint"]["monitor"] is None:
+        cfg["checkpoint"]["monitor"] = default_monitor(get_metric(cfg["train"]["metric"]), has_validation(cfg))
+    return cfg
+
+
+def has_validation(cfg: dict) -> bool:
+    return bool(cfg["data"]["val_split"] or cfg["train"].get("kfold"))
+
+
+def check_monitors(cfg: dict, locator: Locator) -> None:
+    """Every monitored name (checkpoint, early stopping, plateau) is a value the loop reports."""
+    valid = monitor_names(get_metric(cfg["train"]["metric"]), has_validation(cfg))
+    scheduler = cfg["scheduler"] if isinstance(cfg["scheduler"], dict) else {}
+    early = cfg["train"]["early_stopping"] or {}
+    for keypath, value in ((("checkpoint", "monitor"), cfg["checkpoint"]["monitor"]),
+                           (("train", "early_stopping", "monitor"), early.get("monitor")),
+                           (("scheduler", "monitor"), scheduler.get("monitor"))):
+        if value is not None and value not in valid:
+            raise locator.error(keypath, f"'{value}' is not a value the loop reports"
+                                         f"{did_you_mean(value, valid)}; valid: {', '.join(valid)}")

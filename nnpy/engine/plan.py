@@ -1,0 +1,127 @@
+"""One plan from config to run: everything a command needs, built once, without reading data.
+
+    plan = load_plan("configs/lenet.yaml", ["train.epochs=3"])
+    plan.config        # the checked, resolved config (nothing edits it afterwards)
+    plan.data          # DataDescription: input shape, outputs, task, class names
+    plan.model         # nnpy.Sequential, built with shape inference, compiled: .loss,
+                       # .optimizer, .scheduler, .metric
+
+``nnpy train``, ``val``, ``summary``, ``gradcheck``, ``export`` and ``nnpy.load`` all start
+here (a checkpoint's plan comes from ``nnpy.engine.checkpoints.plan_from_checkpoint``); the
+model is built exactly once per plan.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..data.datasets import DataDescription, DataSource
+from ..errors import NnpyError
+from ..io.yamlfile import Locator
+from ..models import build_model
+from ..nn.losses import build_loss
+from ..optim import build_optimizer, build_scheduler
+from ..registry import DATASETS
+from .experiment_config import load_experiment
+from .model import Sequential
+from .seeds import DROPOUT, INIT, stream
+
+
+@dataclass
+class Plan:
+    """A checked config turned into the objects a run needs (see the module docstring)."""
+    config: dict
+    data: DataDescription
+    model: Sequential
+
+    @property
+    def name(self) -> str:
+        return self.config["name"]
+
+
+def load_plan(path, overrides=()) -> Plan:
+    """The plan of a config file with ``--set`` overrides (every mistake names file:line:key)."""
+    cfg, locator = load_experiment(path, overrides)
+    return make_plan(cfg, locator=locator)
+
+
+def make_plan(cfg: dict, data: DataDescription | None = None, locator: Locator | None = None) -> Plan:
+    """Build the model (once, from the seed) and its loss, optimizer, scheduler and metric.
+
+    ``data``: the description to build for (a checkpoint stores it); by default the config's
+    dataset describes itself from its options.
+    """
+    locator = locator or Locator("<config>")
+    data = data or data_source(cfg, locator).describe()
+    model = _build(cfg, data, locator)
+    optimizer = dict(cfg["optimizer"]) if isinstance(cfg["optimizer"], dict) else {"type": cfg["optimizer"]}
+    if cfg["train"]["max_grad_norm"] is not None:
+        optimizer.setdefault("max_grad_norm", cfg["train"]["max_grad_norm"])
+    parts = {}
+    for key, build, spec in (("optimizer", build_optimizer, optimizer), ("loss", build_loss, cfg["loss"]),
+                             ("scheduler", build_scheduler, cfg["scheduler"])):
+        try:
+            parts[key] = build(spec) if spec is not None else None
+        except NnpyError as exc:   # a value of the right type that the class refuses
+            option = getattr(exc, "option", None)
+            raise locator.error((key, option) if option else (key,), str(exc)) from None
+    model.compile(**parts, metric=cfg["train"]["metric"])
+    return Plan(cfg, data, model)
+
+
+def data_source(cfg: dict, locator: Locator | None = None) -> DataSource:
+    """The config's dataset, its options checked (nothing is read yet)."""
+    locator = locator or Locator("<config>")
+    d = cfg["data"]
+    if d["dataset"] is None:
+        raise locator.error(("data",), "missing required key 'dataset' (nnpy list datasets)")
+    spec = {"type": d["dataset"], **d["options"], **({"root": d["root"]} if d["root"] is not None else {})}
+    try:
+        return DATASETS.build(spec)
+    except NnpyError as exc:
+        where = ("data", "root") if getattr(exc, "option", None) == "root" else ("data", "options")
+        raise locator.error(where, f"dataset '{d['dataset']}': {exc}") from None
+
+
+def _build(cfg: dict, data: DataDescription, locator: Locator) -> Sequential:
+    """The model for ``data``, weights from the seed; errors point at the layer's config key."""
+    seed = cfg["seed"]
+    try:
+        model = build_model(cfg["model"], data.input_shape, data.outputs, rng=stream(seed, INIT),
+                            model_class=Sequential, seed=seed)
+    except NnpyError as exc:
+        raise locator.error(_model_key(cfg, exc), _model_message(cfg, exc, locator)) from exc
+    _check_outputs(model, data, cfg, locator)
+    model.set_rng(stream(seed, DROPOUT))
+    return model
+
+
+def _model_key(cfg: dict, exc: Exception) -> tuple:
+    index, option = getattr(exc, "layer_index", None), getattr(exc, "option", None)
+    if index is not None and cfg["model"].get("layers") is not None:
+        return ("model", "layers", index)
+    return ("model", option) if option else ("model",)
+
+
+def _model_message(cfg: dict, exc: Exception, locator: Locator) -> str:
+    """The error's text; for 'layers' beside inherited symbol options, where those came from."""
+    message = str(exc)
+    extra = [k for k in cfg["model"] if k != "layers"] if cfg["model"].get("layers") is not None else []
+    inherited = {locator.where(("model", k)).split(":")[0] for k in extra} - {locator.file}
+    if extra and inherited:
+        message += (f" (from {', '.join(sorted(inherited))}: a model section merges with its base's; "
+                    f"put '_delete_: true' in it to replace the base's model instead)")
+    return message
+
+
+def _check_outputs(model: Sequential, data: DataDescription, cfg: dict, locator: Locator) -> None:
+    """The model's last axis must give what the dataset asks for (a binary classifier may
+    give one logit for two classes)."""
+    got = model.output_shape[-1] if model.output_shape else None
+    if got == data.outputs or (data.task == "classification" and data.outputs == 2 and got == 1):
+        return
+    what = f"{data.outputs} classes" if data.task == "classification" else f"{data.outputs} output(s) per sample"
+    layers = cfg["model"].get("layers")
+    where = ("model", "layers", len(layers) - 1) if layers else ("model",)
+    raise locator.error(where, f"the model gives {got} values per sample (output shape "
+                               f"{tuple(model.output_shape)}), but dataset '{cfg['data']['dataset']}' has "
+                               f"{what}: make the last layer {{type: Dense, units: {data.outputs}}}")
