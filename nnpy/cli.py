@@ -260,17 +260,41 @@ def gradcheck(config_path, overrides):
 @click.argument("ckpt", type=click.Path(dir_okay=False))
 @click.argument("out", type=click.Path(dir_okay=False))
 def export_cmd(ckpt, out):
-    """Write an inference-only copy of a checkpoint (no optimizer state; about half the size).
+    """Export a checkpoint; OUT's extension picks the format.
 
     \b
-    Example:
-      nnpy export checkpoints/mnist-demo/best.json data/trained_models/mnist.json
-    """
-    from .engine.experiment import export_checkpoint
+    .json  an inference-only checkpoint (no optimizer state; about half the size)
+    .onnx  an ONNX model taking raw inputs, for onnxruntime, Netron and converters
+           (needs: pip install -e ".[onnx]")
 
-    export_checkpoint(ckpt, out)
+    \b
+    Examples:
+      nnpy export checkpoints/mnist-demo/best.json data/trained_models/mnist.json
+      nnpy export data/trained_models/mnist.json mnist.onnx
+    """
+    from .export import OPSET, ExportError, export_onnx, require_onnx
+
+    suffix = Path(out).suffix.lower()
+    if suffix not in (".json", ".onnx"):
+        raise ExportError(f"export: cannot tell the format of '{out}': end it in .json (an inference-only "
+                          f"checkpoint) or .onnx (an ONNX model)")
+    if suffix == ".json":
+        from .engine.experiment import export_checkpoint
+
+        export_checkpoint(ckpt, out)
+        note = f"`nnpy val --ckpt {out}` evaluates it"
+    else:
+        from .engine.experiment import load_for_inference
+
+        require_onnx()
+        model, cfg, info = load_for_inference(ckpt)
+        task = info.get("task") or "classification"
+        export_onnx(model, out, normalization=info.get("stats") or None, class_names=info.get("class_names"),
+                    name=cfg.get("name"), task=task)
+        outputs = "logits, probs" if task == "classification" else "predictions"
+        note = f"ONNX opset {OPSET}: input 'input' {('batch', *model.input_shape)}, outputs {outputs}"
     size = Path(out).stat().st_size
-    click.echo(f"{ckpt} → {out} ({size / 1e6:.2f} MB; `nnpy val --ckpt {out}` evaluates it)")
+    click.echo(f"{ckpt} → {out} ({size / 1e6:.2f} MB; {note})")
 
 
 @main.command(name="list")

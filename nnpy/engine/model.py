@@ -172,6 +172,20 @@ class Model(Sequential):
                    "data": {}}
         save_checkpoint(path, payload)
 
+    def export_onnx(self, path, normalization: dict | None = None, class_names=None):
+        """Write the model as an ONNX file (needs ``pip install -e ".[onnx]"``); see ``nnpy.export``.
+
+        The model does not remember how its data was normalized: pass the ``normalize``
+        given to ``fit`` (``{"mean": …, "std": …}``) and the graph takes raw inputs; without
+        it, the graph takes what ``predict`` takes. A model compiled with a regression loss
+        (mse, mae, huber) outputs ``predictions``; others ``logits`` and ``probs``.
+        """
+        from ..export import export_onnx
+
+        regression = getattr(self.loss, "type_name", None) in ("mse", "mae", "huber")
+        return export_onnx(self, path, normalization=normalization, class_names=class_names, name=self.name,
+                           task="regression" if regression else "classification")
+
 
 def model_from_payload(payload: dict, path) -> Model:
     """Rebuild the model of a checkpoint (from ``nnpy train`` or ``Model.save``) and load its weights."""
