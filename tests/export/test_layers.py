@@ -11,7 +11,7 @@ from nnpy.export import ExportError, onnx_exporter, to_onnx
 from nnpy.nn.layer import Layer
 from nnpy.nn.layers import Sequential
 from nnpy.export.layers import EXPORTERS
-from nnpy.registry import LAYERS, register_layer
+from nnpy.registry import LAYERS
 
 from .common import ATOL, randomize_batchnorm, random_inputs, run_onnx, worst_differences
 
@@ -128,6 +128,15 @@ def test_embedding_takes_int64_ids():
     assert_exports_exactly(model)
 
 
+def test_embedding_after_another_layer_casts_float_ids():
+    model = built([{"type": "Reshape", "target_shape": [2, 3]}, {"type": "Embedding", "input_dim": 9,
+                   "output_dim": 4}], (6,))
+    x = np.random.default_rng(1).integers(0, 9, (7, 6)).astype(np.float32)   # whole numbers, as floats
+    out = run_onnx(to_onnx(model, task="regression"), x)["predictions"]
+    assert "Cast" in op_types(model)
+    assert np.abs(out - model.forward(x)).max() == 0
+
+
 @pytest.mark.parametrize("cell", ["RNN", "LSTM", "GRU"])
 @pytest.mark.parametrize("return_sequences", [False, True])
 def test_recurrent_gate_order_and_return_sequences(cell, return_sequences):
@@ -206,9 +215,8 @@ def test_one_binary_logit_gives_sigmoid_probs():
     assert np.abs(out["probs"] - 1 / (1 + np.exp(-model.forward(x)))).max() <= ATOL
 
 
-@register_layer("OnnxTestScale")
-class Scale(Layer):
-    """y = 2x (a user's layer)."""
+class OnnxTestScale(Layer):
+    """y = 2x: a user's layer (not put in the registry, which the layer harness checks)."""
 
     def forward(self, x, training=False):
         return 2 * x
@@ -218,7 +226,7 @@ class Scale(Layer):
 
 
 def test_a_layer_without_mapping_fails_in_one_line_naming_it():
-    model = built([{"type": "Dense", "units": 4}, {"type": "OnnxTestScale", "name": "double"}], (3,))
+    model = built([{"type": "Dense", "units": 4}, OnnxTestScale(name="double")], (3,))
     with pytest.raises(ExportError) as info:
         to_onnx(model)
     message = str(info.value)
@@ -226,10 +234,14 @@ def test_a_layer_without_mapping_fails_in_one_line_naming_it():
     assert isinstance(info.value, NnpyError)
 
 
-def test_a_user_mapping_makes_the_layer_exportable():
+def test_a_user_mapping_makes_the_layer_exportable(monkeypatch):
+    monkeypatch.setattr("nnpy.export.layers.EXPORTERS", dict(EXPORTERS))   # this test's mapping only
+
     @onnx_exporter("OnnxTestScale")
     def scale(layer, x, g, name):
         return g.op("Mul", [x, g.weight(f"{name}.two", 2.0)], name)
 
-    model = built([{"type": "Dense", "units": 4}, {"type": "OnnxTestScale"}], (3,))
+    model = built([{"type": "Dense", "units": 4}, OnnxTestScale()], (3,))
     assert_exports_exactly(model)
+    with pytest.raises(ValueError, match="already registered"):
+        onnx_exporter("OnnxTestScale")(scale)
