@@ -280,17 +280,41 @@ def gradcheck(config_path, overrides):
 @click.argument("out", type=click.Path(dir_okay=False))
 @plugin_option
 def export_cmd(ckpt, out):
-    """Write an inference-only copy of a checkpoint (no optimizer state; about half the size).
+    """Export a checkpoint; OUT's extension picks the format.
 
     \b
-    Example:
-      nnpy export checkpoints/mnist-demo/best.json data/trained_models/mnist.json
-    """
-    from .engine.checkpoints import write_inference_copy
+    .json  an inference-only checkpoint (no optimizer state; about half the size)
+    .onnx  an ONNX model taking raw inputs, for onnxruntime, Netron and converters
+           (needs: pip install -e ".[onnx]")
 
-    write_inference_copy(ckpt, out)
+    \b
+    Examples:
+      nnpy export checkpoints/mnist-demo/best.json data/trained_models/mnist.json
+      nnpy export data/trained_models/mnist.json mnist.onnx
+    """
+    from .export import OPSET, ExportError, export_onnx, require_onnx
+
+    suffix = Path(out).suffix.lower()
+    if suffix not in (".json", ".onnx"):
+        raise ExportError(f"export: cannot tell the format of '{out}': end it in .json (an inference-only "
+                          f"checkpoint) or .onnx (an ONNX model)")
+    if suffix == ".json":
+        from .engine.checkpoints import write_inference_copy
+
+        write_inference_copy(ckpt, out)
+        note = f"`nnpy val --ckpt {out}` evaluates it"
+    else:
+        from .engine.checkpoints import plan_from_checkpoint, stats_of
+
+        require_onnx()
+        plan, payload = plan_from_checkpoint(ckpt)
+        model, task = plan.model, plan.data.task
+        export_onnx(model, out, normalization=stats_of(payload), class_names=plan.data.class_names,
+                    name=plan.name, task=task)
+        outputs = "logits, probs" if task == "classification" else "predictions"
+        note = f"ONNX opset {OPSET}: input 'input' {('batch', *model.input_shape)}, outputs {outputs}"
     size = Path(out).stat().st_size
-    click.echo(f"{ckpt} → {out} ({size / 1e6:.2f} MB; `nnpy val --ckpt {out}` evaluates it)")
+    click.echo(f"{ckpt} → {out} ({size / 1e6:.2f} MB; {note})")
 
 
 @main.command(name="list")

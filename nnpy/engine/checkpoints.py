@@ -52,9 +52,7 @@ def api_payload(model) -> dict:
     """What ``nnpy.Sequential.save`` writes: config, weights, optimizer state (no dataset)."""
     if not model.built:
         raise CheckpointError("the model has no weights yet: build or fit it before saving")
-    classifier = model.loss is None or model.loss.type_name in ("cross_entropy", "binary_cross_entropy")
-    task = "classification" if classifier else "regression"
-    description = DataDescription(model.input_shape, model.output_shape[-1], task)
+    description = DataDescription(model.input_shape, model.output_shape[-1], model.task)
     return {"config": model.config(), "data": {"description": description.to_dict(), "stats": None},
             "model": model.state_dict(),
             "optimizer": model.optimizer.state_dict() if model.optimizer is not None else None}

@@ -175,6 +175,12 @@ class Sequential(Chain):
             print_fn(text)
         return text
 
+    @property
+    def task(self) -> str:
+        """``classification`` unless the compiled loss is a regression loss (mse, mae, huber)."""
+        return "regression" if getattr(self.loss, "type_name", None) in ("mse", "mae", "huber") \
+            else "classification"
+
     # ---- files -------------------------------------------------------------------------
     def config(self) -> dict:
         """An experiment config describing this model and how it was compiled (no dataset)."""
@@ -189,6 +195,19 @@ class Sequential(Chain):
         """Write a JSON checkpoint (weights, optimizer state, config) atomically."""
         from .checkpoints import api_payload
         save_checkpoint(path, api_payload(self))
+
+    def export_onnx(self, path, normalization: dict | None = None, class_names=None):
+        """Write the model as an ONNX file (needs ``pip install -e ".[onnx]"``); see ``nnpy.export``.
+
+        The model does not remember how its data was normalized: pass the ``normalize``
+        given to ``fit`` (``{"mean": …, "std": …}``) and the graph takes raw inputs; without
+        it, the graph takes what ``predict`` takes. A model compiled with a regression loss
+        (mse, mae, huber) outputs ``predictions``; others ``logits`` and ``probs``.
+        """
+        from ..export import export_onnx
+
+        return export_onnx(self, path, normalization=normalization, class_names=class_names, name=self.name,
+                           task=self.task)
 
 
 def load(path) -> Sequential:

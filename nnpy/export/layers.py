@@ -1,0 +1,228 @@
+"""Each built-in layer as ONNX nodes: one function per layer type, dispatched by type name.
+
+An exporter is ``fn(layer, x, g, name) -> y``: it reads the built ``layer``, appends
+nodes and initializers to the ``GraphBuilder`` ``g`` taking tensor ``x``, and returns
+the name of its output tensor. ``name`` is the layer's full name (``residual_1.main.conv2d_1``).
+Shapes below leave out the batch axis N, as nnpy's layers do; ONNX tensors have it.
+A user's layer gets a mapping with ``@onnx_exporter("MyLayer")``.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import ExportError
+
+EXPORTERS: dict = {}
+
+
+def onnx_exporter(*type_names: str):
+    """Register ``fn(layer, x, g, name) -> y`` as the ONNX mapping of these layer types."""
+    def register(fn):
+        for type_name in type_names:
+            if type_name in EXPORTERS:
+                raise ValueError(f"an ONNX exporter for '{type_name}' is already registered")
+            EXPORTERS[type_name] = fn
+        return fn
+    return register
+
+
+def export_layer(layer, x: str, g, name: str) -> str:
+    """The nodes of ``layer`` (any registered type) on tensor ``x``; its output tensor."""
+    fn = EXPORTERS.get(layer.type_name)
+    if fn is None:
+        raise ExportError(f"ONNX export: layer '{name}' ({layer.type_name}) has no ONNX mapping; give it one "
+                          f"with @nnpy.export.onnx_exporter('{layer.type_name}')")
+    return fn(layer, x, g, name)
+
+
+# --- containers -------------------------------------------------------------------------
+
+@onnx_exporter("Chain")
+def chain(layer, x, g, name):
+    """The layers one after another; a child is named ``<name>.<child>``."""
+    for child in layer.layers:
+        x = export_layer(child, x, g, f"{name}.{child.name}" if name else child.name)
+    return x
+
+
+@onnx_exporter("Residual")
+def residual(layer, x, g, name):
+    """Add(main(x), x or shortcut(x)), then the activation: ``<name>.main``, ``.shortcut``, ``.act``."""
+    y = export_layer(layer.main, x, g, f"{name}.main")
+    skip = x if layer.shortcut is None else export_layer(layer.shortcut, x, g, f"{name}.shortcut")
+    y = g.op("Add", [y, skip], f"{name}.add")
+    if layer.activation is not None:
+        y = export_layer(layer.activation, y, g, f"{name}.act")
+    return y
+
+
+# --- dense, convolution, pooling ------------------------------------------------------------
+
+@onnx_exporter("Dense")
+def dense(layer, x, g, name):
+    """(F,) input: Gemm(x, W, b). (T, F) input: MatMul(x, W), then Add(b), at every step."""
+    weights = [g.weight(f"{name}.W", layer.params["W"])]
+    if layer.use_bias:
+        weights.append(g.weight(f"{name}.b", layer.params["b"]))
+    if len(layer.input_shape) == 1:
+        return g.op("Gemm", [x, *weights], name)
+    if not layer.use_bias:
+        return g.op("MatMul", [x, weights[0]], name)
+    y = g.op("MatMul", [x, weights[0]], f"{name}.matmul")
+    return g.op("Add", [y, weights[1]], name)
+
+
+def _window(layer, kernel) -> dict:
+    """Kernel, strides and pads of a conv / pool layer; ONNX pads are [top, left, bottom, right].
+    ``layer.pads`` is what nnpy resolved at build time, so 'same' with an odd total keeps
+    its extra row/column at the bottom/right."""
+    (top, bottom), (left, right) = layer.pads
+    return {"kernel_shape": list(kernel), "strides": list(layer.stride), "pads": [top, left, bottom, right]}
+
+
+@onnx_exporter("Conv2D")
+def conv2d(layer, x, g, name):
+    """Conv(x, W (F, C, kh, kw), b (F,)): both cross-correlations."""
+    inputs = [x, g.weight(f"{name}.W", layer.params["W"])]
+    if layer.use_bias:
+        inputs.append(g.weight(f"{name}.b", layer.params["b"]))
+    return g.op("Conv", inputs, name, **_window(layer, layer.kernel_size))
+
+
+@onnx_exporter("MaxPool2D")
+def max_pool2d(layer, x, g, name):
+    """MaxPool: padding never wins a max (nnpy pads with -inf); floor output size."""
+    return g.op("MaxPool", [x], name, ceil_mode=0, **_window(layer, layer.pool_size))
+
+
+@onnx_exporter("AvgPool2D")
+def avg_pool2d(layer, x, g, name):
+    """AveragePool with count_include_pad=1: the divisor is always kh·kw, as in nnpy."""
+    return g.op("AveragePool", [x], name, ceil_mode=0, count_include_pad=1, **_window(layer, layer.pool_size))
+
+
+@onnx_exporter("GlobalAvgPool2D")
+def global_avg_pool2d(layer, x, g, name):
+    """GlobalAveragePool gives (C, 1, 1); Flatten makes it (C,)."""
+    y = g.op("GlobalAveragePool", [x], f"{name}.pool")
+    return g.op("Flatten", [y], name, axis=1)
+
+
+# --- shape, dropout, normalization ------------------------------------------------------------
+
+@onnx_exporter("Flatten")
+def flatten(layer, x, g, name):
+    return g.op("Flatten", [x], name, axis=1)
+
+
+@onnx_exporter("Reshape")
+def reshape(layer, x, g, name):
+    """Reshape to (N, *output_shape): the -1 of target_shape is already resolved; N stays dynamic."""
+    return g.op("Reshape", [x, g.ints(f"{name}.shape", [-1, *layer.output_shape])], name)
+
+
+@onnx_exporter("Permute")
+def permute(layer, x, g, name):
+    """Transpose with the batch axis first, as nnpy numbers the axes (``layer.axes``)."""
+    return g.op("Transpose", [x], name, perm=list(layer.axes))
+
+
+@onnx_exporter("Dropout")
+def dropout(layer, x, g, name):
+    """Inference: the identity, so no node at all."""
+    return x
+
+
+@onnx_exporter("BatchNorm")
+def batch_norm(layer, x, g, name):
+    """BatchNormalization with the running statistics; (F,) and (C, H, W) inputs alike."""
+    inputs = [x, g.weight(f"{name}.gamma", layer.params["gamma"]), g.weight(f"{name}.beta", layer.params["beta"]),
+              g.weight(f"{name}.running_mean", layer.buffers["running_mean"]),
+              g.weight(f"{name}.running_var", layer.buffers["running_var"])]
+    return g.op("BatchNormalization", inputs, name, epsilon=layer.epsilon)
+
+
+# --- activations ---------------------------------------------------------------------------------
+
+@onnx_exporter("ReLU")
+def relu(layer, x, g, name):
+    return g.op("Relu", [x], name)
+
+
+@onnx_exporter("LeakyReLU")
+def leaky_relu(layer, x, g, name):
+    return g.op("LeakyRelu", [x], name, alpha=layer.negative_slope)
+
+
+@onnx_exporter("ELU")
+def elu(layer, x, g, name):
+    return g.op("Elu", [x], name, alpha=layer.alpha)
+
+
+@onnx_exporter("Sigmoid")
+def sigmoid(layer, x, g, name):
+    return g.op("Sigmoid", [x], name)
+
+
+@onnx_exporter("Tanh")
+def tanh(layer, x, g, name):
+    return g.op("Tanh", [x], name)
+
+
+@onnx_exporter("Softmax")
+def softmax(layer, x, g, name):
+    """nnpy's axis counts the batch axis too, as ONNX's does."""
+    return g.op("Softmax", [x], name, axis=layer.axis)
+
+
+# --- embedding and recurrent layers ------------------------------------------------------------------
+
+@onnx_exporter("Embedding")
+def embedding(layer, x, g, name):
+    """Gather(E, ids) along E's rows; float ids (a layer in the middle of a net) are cast first."""
+    if x not in g.integer_tensors:
+        x = g.op("Cast", [x], f"{name}.ids", to=g.onnx.TensorProto.INT64)
+    return g.op("Gather", [g.weight(f"{name}.E", layer.params["E"]), x], name, axis=0)
+
+
+def _gate_blocks(a: np.ndarray, order: list[int], units: int) -> np.ndarray:
+    """The gate blocks of the last axis of ``a`` (each ``units`` wide) in ``order``."""
+    return np.concatenate([a[..., k * units:(k + 1) * units] for k in order], axis=-1)
+
+
+def _recurrent(layer, x, g, name, op_type: str, W, R, B, **attrs) -> str:
+    """ONNX RNN/LSTM/GRU on time-major input; nnpy's (N, T, F) in, (N, units) or (N, T, units) out.
+
+    ``W`` (k·units, F), ``R`` (k·units, units), ``B`` (2·k·units,) in ONNX's gate order.
+    """
+    xt = g.op("Transpose", [x], f"{name}.time_major", perm=[1, 0, 2])          # (T, N, F)
+    weights = [g.weight(f"{name}.{key}", value[None]) for key, value in (("W", W), ("U", R), ("B", B))]
+    seq, last = (f"{name}.Y", "") if layer.return_sequences else ("", f"{name}.Y_h")
+    g.op(op_type, [xt, *weights], name, outputs=[seq, last], hidden_size=layer.units, **attrs)
+    if not layer.return_sequences:                                              # Y_h (1, N, units)
+        return g.op("Squeeze", [last, g.ints(f"{name}.direction_axis", [0])], f"{name}.last")
+    y = g.op("Squeeze", [seq, g.ints(f"{name}.direction_axis", [1])], f"{name}.steps")   # (T, N, units)
+    return g.op("Transpose", [y], f"{name}.batch_major", perm=[1, 0, 2])
+
+
+@onnx_exporter("RNN")
+def simple_rnn(layer, x, g, name):
+    """RNN (tanh): W = Wᵀ, R = Uᵀ, B = [b, 0]."""
+    p = layer.params
+    return _recurrent(layer, x, g, name, "RNN", p["W"].T, p["U"].T, np.concatenate([p["b"], 0 * p["b"]]))
+
+
+@onnx_exporter("LSTM")
+def lstm(layer, x, g, name):
+    """LSTM: nnpy's gate blocks i, f, g, o become ONNX's i, o, f, c (c is nnpy's g); B = [b, 0]."""
+    p, u, order = layer.params, layer.units, [0, 3, 1, 2]
+    W, R, b = (_gate_blocks(p[k], order, u) for k in ("W", "U", "b"))
+    return _recurrent(layer, x, g, name, "LSTM", W.T, R.T, np.concatenate([b, 0 * b]))
+
+
+@onnx_exporter("GRU")
+def gru(layer, x, g, name):
+    """GRU, gates z, r, h in both; reset_after is linear_before_reset=1; B = [b, b_rec]."""
+    p = layer.params
+    return _recurrent(layer, x, g, name, "GRU", p["W"].T, p["U"].T, np.concatenate([p["b"], p["b_rec"]]),
+                      linear_before_reset=1)
