@@ -66,10 +66,10 @@ def plan_from_checkpoint(path, payload: dict | None = None, optimizer_state: boo
     if not isinstance(config, dict):
         raise CheckpointError(f"{path}: no config inside")
     try:
-        cfg = check_experiment({k: v for k, v in config.items() if k not in _LEGACY_KEYS}, Locator(str(path)))
-        plan = make_plan(cfg, _description(payload, path), Locator(str(path)))
+        cfg = check_experiment({k: v for k, v in config.items() if k not in _LEGACY_KEYS}, Locator("config"))
+        plan = make_plan(cfg, _description(payload, path), Locator("config"))
     except NnpyError as exc:
-        raise CheckpointError(f"{path}: the model in the checkpoint cannot be rebuilt: {_hint(exc)}") from None
+        raise CheckpointError(f"{path}: {_rebuild_error(exc)}") from None
     load_weights(plan.model, payload.get("model"), path)
     if optimizer_state and isinstance(payload.get("optimizer"), dict):
         try:
@@ -91,13 +91,13 @@ def _description(payload: dict, path) -> DataDescription:
         raise CheckpointError(f"{path}: no description of the model's data inside ({exc})") from None
 
 
-def _hint(exc: NnpyError) -> str:
-    """The error, and for a name nobody registered, how to register it."""
+def _rebuild_error(exc: NnpyError) -> str:
+    """Why the stored config does not rebuild; for a name nobody registered, how to register it."""
     cause = exc if isinstance(exc, RegistryError) else exc.__cause__
     if isinstance(cause, RegistryError) and cause.unknown is not None:
-        return (f"{exc}; if '{cause.unknown}' is your own {cause.kind}, load the Python file that "
-                f"registers it with --plugin FILE.py")
-    return str(exc)
+        return (f"the model uses {cause.kind} '{cause.unknown}', which is not registered; if it is your "
+                f"own, load the Python file that registers it with --plugin FILE.py")
+    return f"the model in the checkpoint cannot be rebuilt: {exc}"
 
 
 def load_weights(model, state, path) -> None:

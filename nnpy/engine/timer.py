@@ -27,9 +27,6 @@ class Timer:
         finally:
             self.totals[name] += time.perf_counter() - start
 
-    def add(self, name: str, seconds: float) -> None:
-        self.totals[name] += seconds
-
     def profile_layers(self, model) -> None:
         """Wrap the forward/backward of every leaf layer of ``model`` with a stopwatch."""
         for layer in model.walk():

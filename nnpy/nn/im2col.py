@@ -28,8 +28,6 @@ from __future__ import annotations
 
 import math
 
-from numpy.lib.stride_tricks import as_strided
-
 from ..backend import xp
 
 BATCH_INNER = (1, 2, 3, 0)   # NCHW -> (C, H, W, N)
@@ -143,12 +141,13 @@ def im2col(xt, kernel: tuple, stride: tuple, out, axes: tuple):
     batch-middle: xt (C, N, Hp, Wp) -> out (C, kh, kw, N, Ho, Wo)
     """
     (kh, kw), (sh, sw) = kernel, stride
-    s_n, s_c, s_h, s_w = to_nchw(xt, axes).strides
-    # strides of the output axes after (C, kh, kw), keyed by NCHW position: N, Ho, Wo
-    step = {0: s_n, 2: s_h * sh, 3: s_w * sw}
-    windows = as_strided(xt, shape=out.shape, strides=(s_c, s_h, s_w, *(step[a] for a in axes[1:])),
-                         writeable=False)
-    xp.copyto(out, windows)
+    size = dict(zip(axes[1:], out.shape[3:]))          # out's last axes N, Ho, Wo by NCHW position
+    ho, wo = size[2], size[3]
+    # windows[n, c, ho, wo, i, j] = x[n, c, sh·ho + i, sw·wo + j]: a strided view, nothing copied yet
+    windows = xp.lib.stride_tricks.sliding_window_view(to_nchw(xt, axes), (kh, kw), axis=(2, 3))
+    windows = windows[:, :, :sh * ho:sh, :sw * wo:sw]
+    # windows' axes 0, 2, 3 (N, Ho, Wo) are numbered as NCHW's: ``axes`` orders them as out does
+    xp.copyto(out, windows.transpose(1, 4, 5, *axes[1:]))
     return out
 
 

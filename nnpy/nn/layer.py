@@ -163,11 +163,7 @@ class Layer:
                 for k in d:
                     if np.issubdtype(d[k].dtype, np.floating):
                         d[k] = d[k].astype(dtype)
-            layer.on_dtype_change()
         return self
-
-    def on_dtype_change(self) -> None:
-        """Hook for layers that cache dtype-dependent buffers."""
 
     def get_config(self) -> dict:
         """``{"type": …, **options}``: enough for ``build_layer`` to make this layer again."""

@@ -10,8 +10,8 @@ from ..layer import Layer
 class Dense(Layer):
     """y = x @ W + b.
 
-    Input (N, in_features) — or (N, T, in_features), applied at every step;
-    output (N, units). ``W``: (in_features, units), ``b``: (units,).
+    Input (N, in_features) — or (N, T, in_features), applied at every step; output
+    (N, units) — or (N, T, units). ``W``: (in_features, units), ``b``: (units,).
     """
 
     def __init__(self, units: int, use_bias: bool = True, init="glorot_uniform",
