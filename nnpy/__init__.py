@@ -22,6 +22,9 @@ _ENGINE_NAMES = ("Sequential", "History", "load")
 
 def __getattr__(name: str):
     """``nnpy.Sequential``, ``nnpy.History``, ``nnpy.load``: the engine, imported on first use."""
+    if name == "load":
+        from .engine.checkpoints import load
+        return load
     if name in _ENGINE_NAMES:
         from .engine import model
         return getattr(model, name)

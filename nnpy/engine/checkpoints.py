@@ -48,16 +48,6 @@ def training_payload(trainer, plan: Plan, stats: dict | None, run_dir=None) -> d
     }
 
 
-def api_payload(model) -> dict:
-    """What ``nnpy.Sequential.save`` writes: config, weights, optimizer state (no dataset)."""
-    if not model.built:
-        raise CheckpointError("the model has no weights yet: build or fit it before saving")
-    description = DataDescription(model.input_shape, model.output_shape[-1], model.task)
-    return {"config": model.config(), "data": {"description": description.to_dict(), "stats": None},
-            "model": model.state_dict(),
-            "optimizer": model.optimizer.state_dict() if model.optimizer is not None else None}
-
-
 def plan_from_checkpoint(path, payload: dict | None = None, optimizer_state: bool = False) -> tuple[Plan, dict]:
     """The checkpoint's plan with its weights loaded (and, with ``optimizer_state``, the
     optimizer's moments): ``(plan, payload)``."""
@@ -116,6 +106,13 @@ def load_weights(model, state, path) -> None:
     if extra:
         raise CheckpointError(f"{path}: unexpected parameters {extra[:5]}")
     model.load_state_dict(state)
+
+
+def load(path):
+    """``nnpy.load``: a model saved by ``nnpy.Sequential.save`` or ``nnpy train``, compiled as
+    it was trained, with its weights and optimizer state."""
+    plan, _ = plan_from_checkpoint(path, optimizer_state=True)
+    return plan.model
 
 
 def stats_of(payload: dict) -> dict | None:

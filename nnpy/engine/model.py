@@ -19,7 +19,9 @@ import numpy as np
 
 from ..data.loader import DataLoader, split_train_val
 from ..data.transforms import Normalize, build_transforms
-from ..io.checkpoint import load_checkpoint, save_checkpoint
+from ..data.datasets import DataDescription
+from ..errors import CheckpointError
+from ..io.checkpoint import save_checkpoint
 from ..nn.layers import Chain
 
 from ..nn.losses import build_loss, softmax
@@ -192,9 +194,15 @@ class Sequential(Chain):
                 "train": {"metric": self.compiled.get("metric", "accuracy")}}
 
     def save(self, path) -> None:
-        """Write a JSON checkpoint (weights, optimizer state, config) atomically."""
-        from .checkpoints import api_payload
-        save_checkpoint(path, api_payload(self))
+        """Write a JSON checkpoint (config, data description, weights, optimizer state)
+        atomically; ``nnpy.load(path)`` reads it back."""
+        if not self.built:
+            raise CheckpointError("the model has no weights yet: build or fit it before saving")
+        description = DataDescription(self.input_shape, self.output_shape[-1], self.task)
+        save_checkpoint(path, {
+            "config": self.config(), "data": {"description": description.to_dict(), "stats": None},
+            "model": self.state_dict(),
+            "optimizer": self.optimizer.state_dict() if self.optimizer is not None else None})
 
     def export_onnx(self, path, normalization: dict | None = None, class_names=None):
         """Write the model as an ONNX file (needs ``pip install -e ".[onnx]"``); see ``nnpy.export``.
@@ -209,9 +217,3 @@ class Sequential(Chain):
         return export_onnx(self, path, normalization=normalization, class_names=class_names, name=self.name,
                            task=self.task)
 
-
-def load(path) -> Sequential:
-    """A model saved by ``Model.save`` or ``nnpy train``, compiled as it was trained."""
-    from .checkpoints import plan_from_checkpoint
-    plan, payload = plan_from_checkpoint(path, load_checkpoint(path), optimizer_state=True)
-    return plan.model

@@ -16,13 +16,13 @@ was built for. Metadata: ``nnpy_version``, ``config_name``, ``task``, ``class_na
 """
 from __future__ import annotations
 
-import importlib.metadata
 import json
 from pathlib import Path
 
 import numpy as np
 
 from ..nn.layer import snake_case
+from ..version import __version__
 from ..nn.layers import Chain
 from . import ExportError, require_onnx
 from .graph import GraphBuilder
@@ -110,12 +110,12 @@ def _model_proto(onnx, g, model, integer_ids: bool, outputs: list[str], graph_na
     outs = [helper.make_tensor_value_info(out, types.FLOAT, ["batch", *model.output_shape]) for out in outputs]
     graph = helper.make_graph(g.nodes, graph_name, inputs, outs, g.initializers)
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)], ir_version=IR_VERSION,
-                             producer_name="nnpy", producer_version=_nnpy_version(),
+                             producer_name="nnpy", producer_version=__version__,
                              doc_string=f"{graph_name}, exported by nnpy")
 
 
 def _metadata(name, task, class_names, normalization) -> dict:
-    props = {"nnpy_version": _nnpy_version(), "task": task}
+    props = {"nnpy_version": __version__, "task": task}
     if name:
         props["config_name"] = str(name)
     if class_names:
@@ -125,9 +125,3 @@ def _metadata(name, task, class_names, normalization) -> dict:
     return props
 
 
-def _nnpy_version() -> str:
-    try:
-        return importlib.metadata.version("nnpy")
-    except importlib.metadata.PackageNotFoundError:   # running from a source tree
-        from .. import __version__
-        return __version__
