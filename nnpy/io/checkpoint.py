@@ -219,35 +219,9 @@ def loads_checkpoint(text: str | bytes, name: str = "<checkpoint>") -> dict:
         raise fail("not a checkpoint: JSON nested too deeply") from None
     except (ValueError, MemoryError) as exc:
         raise fail(f"not a valid checkpoint: corrupt or truncated JSON ({exc})") from None
-    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
-        found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
-        raise fail(f"not an nnpy checkpoint (format {found!r:.40}, expected {FORMAT!r})")
-    version = doc.get("version")
-    if type(version) is not int:
-        raise fail(f"bad 'version' {version!r:.40}: expected an integer")
-    if version > VERSION:
-        raise fail(f"written by a newer nnpy (checkpoint version {version}, "
-                   f"nnpy {str(doc.get('nnpy_version'))[:20]}); this nnpy reads version "
-                   f"{VERSION} -- upgrade nnpy")
-    if version < 1:
-        raise fail(f"unsupported checkpoint version {version}")
-    unknown = set(doc) - {"format", "version", "nnpy_version", "sha256", "payload"}
-    if unknown:
-        raise fail(f"unexpected top-level key {sorted(unknown)[0]!r:.40}")
-    if "payload" not in doc or not isinstance(doc["payload"], dict):
-        raise fail("'payload' is missing or not an object")
-    digest = doc.get("sha256")
-    if not isinstance(digest, str):
-        raise fail("'sha256' is missing or not a string")
-    try:
-        actual = hashlib.sha256(_canonical(doc["payload"]).encode("ascii")).hexdigest()
-    except RecursionError:
-        raise fail("payload nested too deeply") from None
-    except ValueError as exc:   # e.g. 1e999 parsed as inf
-        raise fail(f"payload is not canonical JSON ({exc})") from None
-    if actual != digest.lower():
-        raise fail("checksum mismatch: the file is corrupt or was edited (sha256 of the "
-                   "payload does not match)")
+    problem = _header_problem(doc) or _checksum_problem(doc)
+    if problem:
+        raise fail(problem)
     try:
         payload = _decode(doc["payload"], (), 0)
     except ValueError as exc:
@@ -255,6 +229,43 @@ def loads_checkpoint(text: str | bytes, name: str = "<checkpoint>") -> dict:
     if not isinstance(payload, dict):
         raise fail("'payload' is a tagged value, not a mapping")
     return payload
+
+
+def _header_problem(doc) -> str | None:
+    """What is wrong with the document's format, version and keys, or None."""
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        found = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+        return f"not an nnpy checkpoint (format {found!r:.40}, expected {FORMAT!r})"
+    version = doc.get("version")
+    if type(version) is not int:
+        return f"bad 'version' {version!r:.40}: expected an integer"
+    if version > VERSION:
+        return (f"written by a newer nnpy (checkpoint version {version}, nnpy "
+                f"{str(doc.get('nnpy_version'))[:20]}); this nnpy reads version {VERSION} -- upgrade nnpy")
+    if version < 1:
+        return f"unsupported checkpoint version {version}"
+    unknown = set(doc) - {"format", "version", "nnpy_version", "sha256", "payload"}
+    if unknown:
+        return f"unexpected top-level key {sorted(unknown)[0]!r:.40}"
+    if "payload" not in doc or not isinstance(doc["payload"], dict):
+        return "'payload' is missing or not an object"
+    return None
+
+
+def _checksum_problem(doc: dict) -> str | None:
+    """None when ``sha256`` is the digest of the payload's canonical text."""
+    digest = doc.get("sha256")
+    if not isinstance(digest, str):
+        return "'sha256' is missing or not a string"
+    try:
+        actual = hashlib.sha256(_canonical(doc["payload"]).encode("ascii")).hexdigest()
+    except RecursionError:
+        return "payload nested too deeply"
+    except ValueError as exc:   # e.g. 1e999 parsed as inf
+        return f"payload is not canonical JSON ({exc})"
+    if actual != digest.lower():
+        return "checksum mismatch: the file is corrupt or was edited (sha256 of the payload does not match)"
+    return None
 
 
 def load_checkpoint(path) -> dict:

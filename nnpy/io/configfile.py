@@ -137,35 +137,40 @@ def apply_overrides(cfg: dict, overrides: Iterable[str],
         value, _ = parse_yaml(text, source, lines=False)
         if len(parts) + depth(value) > MAX_DEPTH:
             raise ConfigError(f"{source}: nested deeper than {MAX_DEPTH} levels")
-        node, path = cfg, ()
-        for i, part in enumerate(parts):
-            last = i == len(parts) - 1
-            if isinstance(node, dict):
-                if last:
-                    node[part] = value
-                    path += (part,)
-                    break
-                if node.get(part) is None:
-                    node[part] = {}
-                node, path = node[part], path + (part,)
-            elif isinstance(node, list):
-                if not part.isdigit() or int(part) >= len(node):
-                    raise ConfigError(f"{source}: {format_keypath(path)} is a list of "
-                                      f"{len(node)} items; {part!r} is not an index in it")
-                if last:
-                    node[int(part)] = value
-                    path += (int(part),)
-                    break
-                node, path = node[int(part)], path + (int(part),)
-            else:
-                raise ConfigError(f"{source}: cannot set {part!r} inside {format_keypath(path)},"
-                                  f" which is {type(node).__name__} {node!r:.40}")
+        path = _set(cfg, parts, value, source)
         if locator is not None:
             locator.drop(path)
             locator.set(path, source)
             for kp in keypaths(value, path):
                 locator.set(kp, source)
     return cfg
+
+
+def _set(cfg: dict, parts: list[str], value, source: str) -> tuple:
+    """``cfg[parts[0]][parts[1]]… = value`` (mappings created on the way, numbers index lists);
+    returns the key path that was set."""
+    node, path = cfg, ()
+    for i, part in enumerate(parts):
+        last = i == len(parts) - 1
+        if isinstance(node, dict):
+            if last:
+                node[part] = value
+                return path + (part,)
+            if node.get(part) is None:
+                node[part] = {}
+            node, path = node[part], path + (part,)
+        elif isinstance(node, list):
+            if not part.isdigit() or int(part) >= len(node):
+                raise ConfigError(f"{source}: {format_keypath(path)} is a list of "
+                                  f"{len(node)} items; {part!r} is not an index in it")
+            if last:
+                node[int(part)] = value
+                return path + (int(part),)
+            node, path = node[int(part)], path + (int(part),)
+        else:
+            raise ConfigError(f"{source}: cannot set {part!r} inside {format_keypath(path)},"
+                              f" which is {type(node).__name__} {node!r:.40}")
+    return path
 
 
 def _source(item) -> str:
