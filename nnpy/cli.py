@@ -136,18 +136,32 @@ def val(ckpt, split, as_json, report_dir, data_root):
 
 def print_evaluation(ckpt, split, result):
     """The human-readable output of ``nnpy val``."""
+    from .engine.terminal import terminal_width, wrap_fields
+
     click.echo(f"{ckpt} · {split} split · {result['n']} samples")
     click.echo(f"loss {result['loss']:.4f}")
-    if "accuracy" in result:
-        click.echo(f"accuracy {100 * result['accuracy']:.2f}%  error {100 * result['error']:.2f}%")
-        names = result.get("class_names") or [str(i) for i in range(len(result["per_class"]))]
-        click.echo("per class: " + "  ".join(f"{n} {100 * a:.1f}%" for n, a in zip(names, result["per_class"])))
-        click.echo("confusion matrix (rows: true, columns: predicted):")
-        width = max(len(str(v)) for row in result["confusion"] for v in row) + 1
-        for name, row in zip(names, result["confusion"]):
-            click.echo(f"{str(name)[:12]:>12} " + "".join(str(v).rjust(width) for v in row))
-    else:
+    if "accuracy" not in result:
         click.echo(f"mse {result['mse']:.6f}  mae {result['mae']:.6f}")
+        return
+    click.echo(f"accuracy {100 * result['accuracy']:.2f}%  error {100 * result['error']:.2f}%")
+    names = [str(n) for n in (result.get("class_names") or range(len(result["per_class"])))]
+    per_class = [f"{n} {100 * a:.1f}%" for n, a in zip(names, result["per_class"])]
+    click.echo("\n".join(wrap_fields(["per class:", *per_class], terminal_width(sys.stdout))))
+    for line in confusion_lines(result["confusion"], names):
+        click.echo(line)
+
+
+def confusion_lines(confusion, names: list[str]) -> list[str]:
+    """The confusion matrix as text: one row per true class (``k name``), one column per
+    predicted class, headed by its number ``k``."""
+    k = len(confusion)
+    width = max(len(str(k - 1)), *(len(str(v)) for row in confusion for v in row)) + 1
+    label = max(len(f"{i} {n[:14]}") for i, n in enumerate(names))
+    lines = ["confusion matrix (rows: true class, columns: predicted class, by number):",
+             " " * label + "".join(str(j).rjust(width) for j in range(k))]
+    for i, (name, row) in enumerate(zip(names, confusion)):
+        lines.append(f"{i} {name[:14]}".ljust(label) + "".join(str(v).rjust(width) for v in row))
+    return lines
 
 
 @main.command()
@@ -317,24 +331,44 @@ def export_cmd(ckpt, out):
     click.echo(f"{ckpt} → {out} ({size / 1e6:.2f} MB; {note})")
 
 
+REGISTRIES = ("layers", "symbols", "optimizers", "schedulers", "losses", "metrics", "initializers", "datasets")
+
+
 @main.command(name="list")
-@click.argument("what", type=click.Choice(["layers", "symbols", "optimizers", "schedulers", "losses",
-                                           "metrics", "initializers", "datasets"]))
+@click.argument("what", type=click.Choice(REGISTRIES), metavar="WHAT")
 def list_registry(what):
-    """Print a registry's names.
+    """Print a registry's names, each with the first sentence of its description.
+
+    WHAT is one of: layers, symbols, optimizers, schedulers, losses, metrics, initializers,
+    datasets.
 
     \b
     Example:
       nnpy list layers
     """
+    import shutil
+    import textwrap
+
     from . import registry
     import nnpy.data  # noqa: F401  (registers datasets)
     import nnpy.models  # noqa: F401  (registers symbols)
 
     reg = getattr(registry, what.upper())
-    for name in reg.names():
-        doc = (reg.get(name).__doc__ or "").strip().splitlines()
-        click.echo(f"{name:22s} {doc[0] if doc else ''}")
+    names = reg.names()
+    pad = max(len(n) for n in names) + 2
+    width = max(shutil.get_terminal_size((100, 24)).columns, pad + 30)
+    for name in names:
+        lines = textwrap.wrap(first_sentence(reg.get(name).__doc__), width - pad) or [""]
+        click.echo(f"{name:{pad}s}{lines[0]}")
+        for line in lines[1:]:
+            click.echo(" " * pad + line)
+
+
+def first_sentence(doc: str | None) -> str:
+    """The first sentence of a docstring's first paragraph (lines joined)."""
+    paragraph = " ".join((doc or "").strip().split("\n\n")[0].split())
+    end = paragraph.find(". ")
+    return paragraph if end < 0 else paragraph[:end + 1]
 
 
 @main.group()

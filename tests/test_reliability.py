@@ -64,10 +64,12 @@ def test_interrupt_mid_epoch_then_resume_is_bit_identical(tmp_path, sig, code):
     cut = run_script(tmp_path, 57, sig, None, SMALL + ["checkpoint.dir=cut"])
     assert cut.returncode == code, cut.stdout + cut.stderr
     assert "--resume cut/last.json" in cut.stdout
+    assert "saved cut/last.json (epoch 2, batch 17/40)" in cut.stdout      # one numbering for both
     state = load_checkpoint(tmp_path / "cut" / "last.json")["state"]
     assert (state["epoch"], state["batch"]) == (1, 17)
     resumed = run_script(tmp_path, -1, sig, str(tmp_path / "cut" / "last.json"), SMALL + ["checkpoint.dir=cut"])
     assert resumed.returncode == 0, resumed.stderr
+    assert "last.json: epoch 2, batch 17/40" in resumed.stdout
     a = load_checkpoint(tmp_path / "straight" / "last.json")
     b = load_checkpoint(tmp_path / "cut" / "last.json")
     for key in a["model"]:

@@ -9,65 +9,71 @@ import time
 from pathlib import Path
 
 from .monitor import higher_is_better, improved
+from .terminal import fit_progress, terminal_width, wrap_fields, wrap_line
 from .trainer import Callback
 
 CSV_COLUMNS = ["epoch", "lr", "train_loss", "train_metric", "val_loss", "val_metric", "seconds"]
 
 
-def format_logs(logs: dict, epochs: int) -> str:
-    """``epoch 3/10  train_loss 0.1234  …  lr 0.01  12.3 s  4870 samples/s``."""
-    parts = [f"epoch {logs['epoch']}/{epochs}"]
+def format_logs(logs: dict, epochs: int) -> list[str]:
+    """The fields of an epoch's line: ``epoch 3/10``, ``train_loss 0.1234``, …, ``lr 0.01``,
+    ``12.3 s``, ``4870 samples/s``."""
+    fields = [f"epoch {logs['epoch']}/{epochs}"]
     for key, value in logs.items():
         if key in ("epoch", "lr", "seconds", "samples_per_s"):
             continue
-        parts.append(f"{key} {value:.4f}" if abs(value) >= 1e-3 or value == 0 else f"{key} {value:.2e}")
-    parts.append(f"lr {logs['lr']:.3g}")
-    parts.append(f"{logs['seconds']:.1f} s")
-    parts.append(f"{logs['samples_per_s']:.0f} samples/s")
-    return "  ".join(parts)
+        fields.append(f"{key} {value:.4f}" if abs(value) >= 1e-3 or value == 0 else f"{key} {value:.2e}")
+    return fields + [f"lr {logs['lr']:.3g}", f"{logs['seconds']:.1f} s", f"{logs['samples_per_s']:.0f} samples/s"]
 
 
 class ConsoleLogger(Callback):
-    """One plain line per epoch on ``stream``; a live progress bar on stderr when it is a terminal."""
+    """One line per epoch on ``stream`` (and the log file); a live progress line on stderr when
+    it is a terminal. On a terminal, lines wrap between fields and the progress line always fits
+    (the width is read again every epoch)."""
 
     def __init__(self, stream=None, progress: bool | None = None, log_file=None):
         self.stream = stream or sys.stdout
         self.progress = sys.stderr.isatty() if progress is None else progress
         self.log_file = log_file
 
-    def write(self, line: str) -> None:
-        print(line, file=self.stream, flush=True)
+    def write(self, text: str) -> None:
+        """Each line of ``text``, fitted to the terminal; unchanged in the log file."""
+        width = terminal_width(self.stream)
+        for line in text.split("\n"):
+            print("\n".join(wrap_line(line, width)), file=self.stream, flush=True)
         if self.log_file is not None:
-            print(line, file=self.log_file, flush=True)
+            print(text, file=self.log_file, flush=True)
+
+    def write_fields(self, fields: list[str]) -> None:
+        """A status line of fields: wrapped between fields on a terminal, one line in the log."""
+        print("\n".join(wrap_fields(fields, terminal_width(self.stream))), file=self.stream, flush=True)
+        if self.log_file is not None:
+            print("  ".join(fields), file=self.log_file, flush=True)
 
     def on_epoch_begin(self, trainer):
         self.start = time.perf_counter()
         self.start_batch = trainer.state.batch
+        self.width = terminal_width(sys.stderr)
 
     def on_batch_end(self, trainer):
         if not self.progress:
             return
-        st, total = trainer.state, self.total_batches(trainer)
-        done = st.batch
+        st, total = trainer.state, max(trainer.batches_per_epoch, 1)
         elapsed = time.perf_counter() - self.start
-        rate = (done - self.start_batch) / max(elapsed, 1e-9)
-        eta = (total - done) / max(rate, 1e-9)
+        rate = (st.batch - self.start_batch) / max(elapsed, 1e-9)
         n = max(st.partial["n"], 1)
-        width = 24
-        filled = int(width * done / max(total, 1))
-        bar = "#" * filled + "-" * (width - filled)
-        sys.stderr.write(f"\repoch {st.epoch + 1}/{trainer.epochs} [{bar}] {done}/{total} "
-                         f"loss {st.partial['loss'] / n:.4f} {trainer.metric.name} {st.partial['metric'] / n:.4f} "
-                         f"{st.partial['n'] / max(elapsed, 1e-9):.0f} samples/s ETA {eta:.0f} s ")
+        fields = {"epoch": f"epoch {st.epoch + 1}/{trainer.epochs}", "bar": "", "count": f"{st.batch}/{total}",
+                  "loss": f"loss {st.partial['loss'] / n:.4f}",
+                  "metric": f"{trainer.metric.name} {st.partial['metric'] / n:.4f}",
+                  "speed": f"{st.partial['n'] / max(elapsed, 1e-9):.0f} samples/s",
+                  "eta": f"ETA {(total - st.batch) / max(rate, 1e-9):.0f} s"}
+        sys.stderr.write("\r" + fit_progress(fields, self.width, st.batch / total) + "\033[K")
         sys.stderr.flush()
-
-    def total_batches(self, trainer) -> int:
-        return getattr(trainer, "batches_per_epoch", 0) or 1
 
     def on_epoch_end(self, trainer, logs):
         if self.progress:
             sys.stderr.write("\r\033[K")
-        self.write(format_logs(logs, trainer.epochs))
+        self.write_fields(format_logs(logs, trainer.epochs))
 
 
 class CSVLogger(Callback):

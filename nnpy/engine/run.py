@@ -133,7 +133,9 @@ def _report(console, trainer: Trainer, cfg: dict, command: str | None) -> None:
         last = ck_dir / "last.json"
         console.write(f"saved {last} ({position(st, trainer.batches_per_epoch)}); resume with:\n"
                       f"  {command or 'nnpy train --config <config>'} --resume {last}")
-    console.write(trainer.timer.report())
+    console.write_fields(trainer.timer.phase_fields())
+    for line in trainer.timer.report().split("\n")[1:]:      # per layer, with --profile
+        console.write(line)
     if st.best_value is not None:
         console.write(f"best {cfg['checkpoint']['monitor']} {st.best_value:.4f} at epoch {st.best_epoch} "
                       f"→ {ck_dir / 'best.json'}")

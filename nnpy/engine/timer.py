@@ -50,11 +50,16 @@ class Timer:
             layer.__dict__.pop(method, None)
         self._wrapped.clear()
 
-    def report(self) -> str:
-        """Lines like ``forward   41.2%  12.3 s``; per-layer lines when profiled."""
+    def phase_fields(self) -> list[str]:
+        """``time per phase:``, ``data 1.2% (0.30 s)``, ``forward 41.2% (12.3 s)``, …"""
         total = sum(self.totals[p] for p in PHASES) or 1e-12
-        lines = ["time per phase: " + "  ".join(
-            f"{p} {100 * self.totals[p] / total:.1f}% ({self.totals[p]:.2f} s)" for p in PHASES)]
+        return ["time per phase:", *(f"{p} {100 * self.totals[p] / total:.1f}% ({self.totals[p]:.2f} s)"
+                                     for p in PHASES)]
+
+    def report(self) -> str:
+        """``time per phase: data 1.2% (0.30 s)  forward …``; per-layer lines when profiled."""
+        fields = self.phase_fields()
+        lines = [fields[0] + " " + "  ".join(fields[1:])]
         if self.layer_totals:
             layer_total = sum(self.layer_totals.values()) or 1e-12
             lines.append("time per layer (forward/backward):")

@@ -15,17 +15,23 @@ def model_layers(model_cfg: dict, input_shape, outputs: int) -> list:
     if cfg.get("layers") is not None:
         extra = sorted(set(cfg) - {"layers"})
         if extra:
-            raise RegistryError(f"model: 'layers' cannot be combined with {', '.join(map(repr, extra))}",
-                                option=extra[0])
+            raise RegistryError(f"'layers' cannot be combined with {', '.join(map(repr, extra))}")
         return list(cfg["layers"])
     cfg.pop("layers", None)
     name = cfg.pop("symbol", None)
     if name is None:
-        raise RegistryError("model: give either 'symbol' (nnpy list symbols) or 'layers' (a list of layer specs)")
+        raise RegistryError("give either 'symbol' (nnpy list symbols) or 'layers' (a list of layer specs)")
     factory = SYMBOLS.get(name)
+    for key in SYMBOLS.context:
+        if key in cfg:
+            raise RegistryError(f"model symbol '{name}': '{key}' is set by nnpy from the dataset "
+                                f"({outputs if key == 'outputs' else tuple(input_shape)}), not in the config",
+                                option=key)
     SYMBOLS.check_options(name, cfg, where=f"model symbol '{name}'")
     try:
         return factory(tuple(input_shape), int(outputs), **cfg)
+    except RegistryError as exc:
+        raise RegistryError(f"model symbol '{name}': {exc}", option=exc.option) from None
     except (TypeError, ValueError) as exc:
         raise RegistryError(f"model symbol '{name}': {exc}") from None
 

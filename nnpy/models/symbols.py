@@ -7,6 +7,7 @@ registry, so a symbol can be written out as ``model.layers`` in YAML just the sa
 """
 from __future__ import annotations
 
+from ..errors import RegistryError
 from ..registry import register_symbol
 
 
@@ -29,9 +30,11 @@ def _sizes(name: str, value, count: int | None = None) -> list[int]:
     sizes = [value] if isinstance(value, int) and not isinstance(value, bool) else value
     if not isinstance(sizes, (list, tuple)) or not all(
             isinstance(v, int) and not isinstance(v, bool) and v > 0 for v in sizes):
-        raise ValueError(f"{name} must be a list of positive integers, e.g. [512, 256], not {value!r}")
+        raise RegistryError(f"option '{name}' must be a list of positive integers, e.g. [512, 256], "
+                            f"not {value!r}", option=name)
     if count is not None and len(sizes) != count:
-        raise ValueError(f"{name} must list {count} sizes, not {len(sizes)} ({list(sizes)})")
+        raise RegistryError(f"option '{name}' must list {count} sizes, not {len(sizes)} ({list(sizes)})",
+                            option=name)
     return [int(v) for v in sizes]
 
 
@@ -80,7 +83,8 @@ def lenet(input_shape, outputs: int, widths=(32, 64), fc: int = 128, dropout=(0.
           batchnorm: bool = False, activation: str = "ReLU") -> list[dict]:
     """conv w0@3×3 → conv w1@3×3 → maxpool 2 → (dropout) → fc → (dropout) → fc (Keras' MNIST CNN)."""
     if not isinstance(dropout, (list, tuple)) or len(dropout) != 2:
-        raise ValueError(f"dropout must be two rates [after the pooling, before the last layer], not {dropout!r}")
+        raise RegistryError(f"option 'dropout' must be two rates [after the pooling, before the last "
+                            f"layer], not {dropout!r}", option="dropout")
     layers: list[dict] = []
     for filters in _sizes("widths", widths):
         layers.append({"type": "Conv2D", "filters": int(filters), "kernel_size": 3, "use_bias": not batchnorm})

@@ -91,6 +91,10 @@ class Layer:
 
     def add_param(self, key: str, shape, init) -> np.ndarray:
         """Create ``self.params[key]`` with initializer ``init`` (name, spec or callable)."""
+        if self.rng is None:
+            raise RuntimeError(f"layer '{self.name or self.type_name}' has no random generator yet: build it "
+                               f"with layer.initialize(input_shape) (optionally rng=np.random.default_rng(seed)), "
+                               f"which sets the generator and dtype and then calls build")
         self.params[key] = get_initializer(init)(tuple(shape), self.rng, self.dtype)
         return self.params[key]
 
