@@ -11,7 +11,17 @@ from .nn.initializers import build_initializer
 from .nn.losses import build_loss
 from .optim import build_optimizer, build_scheduler
 from . import optim
-from .engine.model import History, Model, load
 
-#: ``nnpy.Sequential([...])``: the trainable model (``compile``/``fit``/``evaluate``/``save``).
-Sequential = Model
+# The trainable model needs the engine (and through it Pillow and PyYAML); it is imported
+# on first use, so ``import nnpy.nn`` / ``import nnpy.autograd`` work without them.
+_FROM_ENGINE = {"History": "History", "Model": "Model", "load": "load",
+                "Sequential": "Model"}  # ``nnpy.Sequential([...])``: the trainable model
+
+
+def __getattr__(name: str):
+    if name in _FROM_ENGINE:
+        from .engine import model
+        value = getattr(model, _FROM_ENGINE[name])
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'nnpy' has no attribute '{name}'")
