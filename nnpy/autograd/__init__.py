@@ -11,7 +11,9 @@ their forward alone.
 Modules: ``tensor`` (Tensor, no_grad), ``function`` (the Function base: forward and
 backward side by side), ``backprop`` (backward, grad), the operations ``arith``,
 ``elementwise``, ``shape``, ``reduce``, ``losses``, ``conv``; ``layer``
-(AutogradLayer, AutogradLoss, Parameters) and ``dot`` (to_dot).
+(AutogradLayer, AutogradLoss), ``parameters`` (Parameters: Tensors for nnpy's
+optimizers), ``dot`` (to_dot) and ``gradcheck``
+(check_grad: a function's gradients against finite differences).
 Imports only ``nnpy.backend``, ``nnpy.errors``, ``nnpy.registry`` and ``nnpy.nn``.
 """
 from .tensor import Tensor, is_grad_enabled, no_grad, set_grad_enabled  # first: the operations import it
@@ -21,8 +23,10 @@ from .conv import conv2d, max_pool2d
 from .dot import to_dot
 from .elementwise import abs, cos, dropout, exp, log, maximum, relu, sigmoid, sin, sqrt, tanh, where  # noqa: A004
 from .function import Function
-from .layer import AutogradLayer, AutogradLoss, Parameters
+from .gradcheck import check_grad
+from .layer import AutogradLayer, AutogradLoss
 from .losses import cross_entropy, log_softmax, mse, softmax
+from .parameters import Parameters
 from .reduce import max, mean, sum  # noqa: A004
 from .shape import broadcast_to, concatenate, flatten, reshape, stack, sum_to, transpose
 
@@ -31,4 +35,3 @@ __all__ = ["Tensor", "Function", "grad", "no_grad", "set_grad_enabled", "is_grad
            "matmul", "sum", "mean", "max", "reshape", "transpose", "flatten", "broadcast_to", "sum_to",
            "concatenate", "stack", "softmax", "log_softmax", "cross_entropy", "mse", "conv2d", "max_pool2d",
            "AutogradLayer", "AutogradLoss", "Parameters", "to_dot", "check_grad"]
-from .gradcheck import check_grad

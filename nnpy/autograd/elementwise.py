@@ -111,9 +111,9 @@ class Maximum(Function):
     mismatch = "cannot be broadcast together (trailing axes must be equal or 1)"
 
     def forward(self, a, b):
-        half = a.dtype.type(0.5) if a.dtype.kind == "f" else 0.5
-        self.to_a = (a > b) + half * (a == b)
-        return xp.maximum(a, b)
+        y = xp.maximum(a, b)
+        self.to_a = xp.where(a == b, 0.5, a > b).astype(y.dtype)   # a's share of the gradient
+        return y
 
     def backward(self, gy):
         a, b = self.inputs

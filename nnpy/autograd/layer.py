@@ -34,8 +34,9 @@ from .backprop import backprop
 from .tensor import Tensor, no_grad
 
 
-def _tensor_forward_of(tensor_forward, run):
-    """The array-level ``forward`` for a class whose ``forward`` works on Tensors."""
+def _array_forward(tensor_forward, run):
+    """The contract's ``forward`` (arrays in, array out) around a ``forward`` written with Tensors:
+    ``run(self, tensor_forward, x, …)`` records the graph; a Tensor argument goes straight through."""
     @functools.wraps(tensor_forward)
     def forward(self, x, *args, **kwargs):
         if isinstance(x, Tensor):      # called inside another Tensor computation
@@ -56,7 +57,7 @@ class AutogradLayer(Layer):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "forward" in cls.__dict__:
-            cls.forward = _tensor_forward_of(cls.__dict__["forward"], AutogradLayer._record)
+            cls.forward = _array_forward(cls.__dict__["forward"], AutogradLayer._record)
 
     def __init__(self, name: str | None = None):
         super().__init__(name)
@@ -64,13 +65,18 @@ class AutogradLayer(Layer):
         self._penalties: list = []
         self._graph = None
 
+    @property
+    def label(self) -> str:
+        """``layer 'dense_1' (TensorDense)`` for messages."""
+        return f"layer '{self.name or self.type_name}' ({self.type_name})"
+
     # ---- what a subclass uses ---------------------------------------------------------------
     def param(self, key: str) -> Tensor:
         """``self.params[key]`` as a Tensor of the current forward pass (same array, no copy)."""
         t = self._param_tensors.get(key)
         if t is None:
             if key not in self.params:
-                raise AutogradError(f"layer '{self.name or self.type_name}' has no parameter '{key}' "
+                raise AutogradError(f"{self.label} has no parameter '{key}' "
                                     f"(it has {sorted(self.params) or 'none'}; create it in build)")
             t = self._param_tensors[key] = Tensor(self.params[key], requires_grad=True, name=key)
         return t
@@ -82,7 +88,7 @@ class AutogradLayer(Layer):
         """
         if not isinstance(term, Tensor) or term.size != 1:
             shape = tuple(term.shape) if hasattr(term, "shape") else type(term).__name__
-            raise ShapeError(f"layer '{self.name or self.type_name}': add_penalty needs a one-element Tensor, "
+            raise ShapeError(f"{self.label}: add_penalty needs a one-element Tensor, "
                              f"got {shape}")
         self._penalties.append(term)
 
@@ -106,10 +112,9 @@ class AutogradLayer(Layer):
         try:
             y = tensor_forward(self, x_t, training, **kwargs)
         except ShapeError as exc:
-            raise ShapeError(f"layer '{self.name or self.type_name}' ({self.type_name}): {exc}") from None
+            raise ShapeError(f"{self.label}: {exc}") from None
         if not isinstance(y, Tensor):
-            raise AutogradError(f"layer '{self.name or self.type_name}' ({self.type_name}): forward must return "
-                                f"a Tensor, not {type(y).__name__}")
+            raise AutogradError(f"{self.label}: forward must return a Tensor, not {type(y).__name__}")
         penalties = [p for layer in layers for p in layer._penalties]
         for layer in layers:
             layer.penalty = float(sum(p.item() for p in layer._penalties))
@@ -118,12 +123,12 @@ class AutogradLayer(Layer):
 
     def backward(self, grad_y):
         if self._graph is None:
-            raise AutogradError(f"layer '{self.name or self.type_name}': backward() without a forward() before it")
+            raise AutogradError(f"{self.label}: backward() without a forward() before it")
         x, y, penalties, layers = self._graph
         self._graph = None
         if tuple(grad_y.shape) != tuple(y.shape):
-            raise ShapeError(f"layer '{self.name or self.type_name}' ({self.type_name}): backward got a gradient "
-                             f"of shape {tuple(grad_y.shape)} for its output of shape {tuple(y.shape)}")
+            raise ShapeError(f"{self.label}: backward got a gradient of shape {tuple(grad_y.shape)} for its "
+                             f"output of shape {tuple(y.shape)}")
         roots = [t for t in (y, *penalties) if t.requires_grad]
         seeds = [Tensor(grad_y) if t is y else Tensor(xp.ones_like(t.data)) for t in roots]
         found = backprop(roots, seeds) if roots else {}
@@ -150,7 +155,7 @@ class AutogradLoss(Loss):
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "forward" in cls.__dict__:
-            cls.forward = _tensor_forward_of(cls.__dict__["forward"], AutogradLoss._record)
+            cls.forward = _array_forward(cls.__dict__["forward"], AutogradLoss._record)
 
     def _record(self, tensor_forward, pred, target):
         pred_t = Tensor(pred, requires_grad=True)
@@ -170,30 +175,3 @@ class AutogradLoss(Loss):
             return xp.zeros_like(pred.data)
         found = backprop([value], [Tensor(xp.ones_like(value.data))])
         return found[id(pred)][1].data if id(pred) in found else xp.zeros_like(pred.data)
-
-
-class Parameters:
-    """Named leaf Tensors that nnpy's optimizers can update: ``build_optimizer("adam", Parameters(w=w, b=b))``.
-
-    Optimizers call ``named_parameters()`` and ``named_gradients()`` (arrays, same keys);
-    a Tensor without a gradient yet counts as zeros. ``zero_grad()`` clears every ``.grad``.
-    """
-
-    def __init__(self, tensors: dict | None = None, **named: Tensor):
-        self.tensors = {**(tensors or {}), **named}
-        for key, t in self.tensors.items():
-            if not isinstance(t, Tensor) or not t.requires_grad:
-                raise AutogradError(f"Parameters: '{key}' must be a Tensor with requires_grad=True")
-
-    def named_parameters(self) -> dict:
-        return {k: t.data for k, t in self.tensors.items()}
-
-    def named_gradients(self) -> dict:
-        return {k: t.grad.data if t.grad is not None else xp.zeros_like(t.data) for k, t in self.tensors.items()}
-
-    def zero_grad(self) -> None:
-        for t in self.tensors.values():
-            t.grad = None
-
-    def __iter__(self):
-        return iter(self.tensors.values())

@@ -66,7 +66,6 @@ class Tensor:
 
     __slots__ = ("data", "grad", "requires_grad", "creator", "name", "__weakref__")
     __array_ufunc__ = None        # ndarray + Tensor calls Tensor.__radd__, not numpy
-    __array_priority__ = 1000
 
     def __init__(self, data, requires_grad: bool = False, name: str | None = None):
         if isinstance(data, Tensor):
