@@ -1,6 +1,7 @@
 """Training-step time of the configs/mlp.yaml MLP with AutogradLayer dense layers vs the built-in ones.
 
     python benchmarks/bench_autograd.py [--batch 128] [--steps 200] [--json]
+    OMP_NUM_THREADS=1 python benchmarks/bench_autograd.py --cpu-time    # steadier on a busy machine
 
 784-512-512-10 with ReLU and dropout 0.25 (configs/mlp.yaml), cross-entropy, SGD with
 Nesterov momentum and weight decay, float32, on MNIST-shaped random data. Three models,
@@ -96,12 +97,15 @@ def make_step(layers, batch: int):
     return step, losses
 
 
+CLOCK = time.perf_counter
+
+
 def time_steps(step, n: int) -> list[float]:
     out = []
     for _ in range(n):
-        t = time.perf_counter()
+        t = CLOCK()
         step()
-        out.append(time.perf_counter() - t)
+        out.append(CLOCK() - t)
     return out
 
 
@@ -111,7 +115,12 @@ def main(argv=None) -> dict:
     p.add_argument("--steps", type=int, default=200, help="timed steps per model")
     p.add_argument("--warmup", type=int, default=10)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--cpu-time", action="store_true",
+                   help="time the process's CPU seconds instead of wall time (steadier on a busy machine; "
+                        "use with OMP_NUM_THREADS=1)")
     args = p.parse_args(argv)
+    global CLOCK
+    CLOCK = time.process_time if args.cpu_time else time.perf_counter
 
     models = {"builtin": make_step(builtin_layers(), args.batch),
               "dense": make_step(builtin_layers(TensorDense), args.batch),
@@ -119,20 +128,22 @@ def main(argv=None) -> dict:
     for step, _ in models.values():
         time_steps(step, args.warmup)
     first = {name: losses[:args.warmup] for name, (_, losses) in models.items()}
-    np.testing.assert_allclose(first["dense"], first["builtin"], rtol=1e-4)   # same network, same numbers
+    for name in ("dense", "whole"):       # same network, same weights, same dropout masks: same losses
+        np.testing.assert_allclose(first[name], first["builtin"], rtol=1e-4)
     times = {name: [] for name in models}
     for _ in range(max(1, args.steps // 5)):
         for name, (step, _) in models.items():
             times[name] += time_steps(step, 5)
     ms = {name: 1000 * statistics.median(t) for name, t in times.items()}
-    result = {"batch": args.batch, "steps": len(times["builtin"]),
+    result = {"batch": args.batch, "steps": len(times["builtin"]), "clock": "cpu" if args.cpu_time else "wall",
               "ms_per_step": {k: round(v, 3) for k, v in ms.items()},
               "ratio_dense": round(ms["dense"] / ms["builtin"], 3),
               "ratio_whole": round(ms["whole"] / ms["builtin"], 3)}
     if args.json:
         print(json.dumps(result))
     else:
-        print(f"MLP 784-512-512-10, batch {args.batch}, {result['steps']} steps each, median ms/step:")
+        print(f"MLP 784-512-512-10, batch {args.batch}, {result['steps']} steps each, median ms/step "
+              f"({result['clock']} time):")
         for name, value in ms.items():
             print(f"  {name:8s} {value:8.2f} ms   {value / ms['builtin']:.3f}× builtin")
     return result

@@ -104,27 +104,31 @@ class AutogradLayer(Layer):
         self._graph = None
         return tuple(y.shape[1:])
 
+    def _autograd_layers(self) -> list:
+        """This layer and the AutogradLayers inside it (their parameters join this graph)."""
+        return [layer for layer in self.walk() if isinstance(layer, AutogradLayer)]
+
     def _record(self, tensor_forward, x, training=False, **kwargs):
-        layers = [layer for layer in self.walk() if isinstance(layer, AutogradLayer)]
+        layers = self._autograd_layers()
         for layer in layers:
             layer._param_tensors, layer._penalties = {}, []
-        x_t = Tensor(x, requires_grad=self.needs_input_grad and xp.asarray(x).dtype.kind == "f")
+        x = xp.asarray(x)
+        x_t = Tensor(x, requires_grad=self.needs_input_grad and x.dtype.kind == "f")
         try:
             y = tensor_forward(self, x_t, training, **kwargs)
         except ShapeError as exc:
             raise ShapeError(f"{self.label}: {exc}") from None
         if not isinstance(y, Tensor):
             raise AutogradError(f"{self.label}: forward must return a Tensor, not {type(y).__name__}")
-        penalties = [p for layer in layers for p in layer._penalties]
         for layer in layers:
             layer.penalty = float(sum(p.item() for p in layer._penalties))
-        self._graph = (x_t, y, penalties, layers)
+        self._graph = (x_t, y, [p for layer in layers for p in layer._penalties])
         return y.data
 
     def backward(self, grad_y):
         if self._graph is None:
             raise AutogradError(f"{self.label}: backward() without a forward() before it")
-        x, y, penalties, layers = self._graph
+        x, y, penalties = self._graph
         self._graph = None
         if tuple(grad_y.shape) != tuple(y.shape):
             raise ShapeError(f"{self.label}: backward got a gradient of shape {tuple(grad_y.shape)} for its "
@@ -132,7 +136,7 @@ class AutogradLayer(Layer):
         roots = [t for t in (y, *penalties) if t.requires_grad]
         seeds = [Tensor(grad_y) if t is y else Tensor(xp.ones_like(t.data)) for t in roots]
         found = backprop(roots, seeds) if roots else {}
-        for layer in layers:
+        for layer in self._autograd_layers():
             for key, grad in layer.grads.items():
                 t = layer._param_tensors.get(key)
                 if t is not None and id(t) in found:

@@ -100,6 +100,13 @@ class Tensor:
     def __len__(self) -> int:
         return len(self.data)
 
+    def __iter__(self):
+        """The rows ``t[0], t[1], …`` (each a Tensor in the graph)."""
+        return (self[i] for i in range(len(self)))
+
+    def __bool__(self) -> bool:
+        return bool(self.data)
+
     def numpy(self):
         """The array itself (shares memory: changing it changes the tensor)."""
         return self.data

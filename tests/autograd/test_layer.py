@@ -1,6 +1,8 @@
 """AutogradLayer and AutogradLoss inside the framework: same numbers as the hand-written
 layers, and the same tools (gradcheck, containers, profiler, summary, optimizers) work."""
 import copy
+import gc
+import weakref
 
 import numpy as np
 import pytest
@@ -250,3 +252,20 @@ def test_deepcopy_of_a_used_layer():
     clone = copy.deepcopy(ours)
     clone.backward(np.ones((2, 7), np.float32))
     assert np.abs(clone.grads["W"]).sum() > 0
+
+
+def test_a_layer_holds_its_graph_until_backward_and_no_longer():
+    gc.disable()
+    try:
+        layer, _ = pair_of_dense()
+        layer.forward(np.ones((2, 5), np.float32), training=True)
+        product = weakref.ref(layer._graph[1].creator.inputs[0].data)     # x @ W, inside the graph
+        assert product() is not None
+        layer.backward(np.ones((2, 7), np.float32))
+        assert product() is None
+        layer.forward(np.ones((2, 5), np.float32), training=True)
+        product = weakref.ref(layer._graph[1].creator.inputs[0].data)
+        del layer                                   # no reference cycles: freed without the collector
+        assert product() is None
+    finally:
+        gc.enable()

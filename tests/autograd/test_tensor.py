@@ -30,6 +30,15 @@ def test_default_dtype_follows_the_backend(monkeypatch):
     assert Tensor(1.5).dtype == np.float64
 
 
+def test_iteration_gives_rows_in_the_graph():
+    x = Tensor(np.arange(6.0).reshape(3, 2), requires_grad=True)
+    rows = list(x)
+    assert len(rows) == 3 and all(r.shape == (2,) for r in rows)
+    (rows[0] * 2 + rows[2]).sum().backward()
+    np.testing.assert_array_equal(x.grad.data, [[2, 2], [0, 0], [1, 1]])
+    assert bool(Tensor(1.0)) and not bool(Tensor(0.0))
+
+
 def test_comparisons_return_plain_arrays():
     x = Tensor([1.0, 2.0, 3.0], requires_grad=True)
     for result in (x > 2, x >= 2, x < 2, x <= 2, x == 2, x != 2, 2 < x, np.float32(2) > x):
