@@ -232,7 +232,7 @@ def summary(config_path, overrides):
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="File to write; its extension is the format (svg, png, pdf; .dot for the text) "
-                   "[default: <config name>-graph.svg].")
+                   "[default: <config file stem>-graph.svg].")
 def graph(config_path, overrides, out):
     """Draw the model of a config: layers with type and output shape, Residual branches.
 

@@ -50,6 +50,18 @@ def seed_gradient(root: Tensor, grad) -> Tensor:
     return grad
 
 
+def input_gradients(f, gy: Tensor) -> list:
+    """``[(input, dL/dinput)]`` from ``f.backward(gy)`` for the inputs that need one, shapes checked."""
+    pairs = []
+    for x, gx, needed in zip(f.inputs, f.backward(gy), f.needs_grad):
+        if needed and gx is not None:
+            if gx.shape != x.shape:
+                raise AutogradError(f"{f.name}.backward gave a gradient of shape {tuple(gx.shape)} for an "
+                                    f"input of shape {tuple(x.shape)}")
+            pairs.append((x, gx))
+    return pairs
+
+
 def backprop(roots, seeds, create_graph: bool = False, retain_graph: bool | None = None,
              wanted=()) -> dict:
     """Gradients of ``sum(root · seed)`` by every leaf that requires one, and by ``wanted``.
@@ -78,13 +90,8 @@ def backprop(roots, seeds, create_graph: bool = False, retain_graph: bool | None
             if gy is not None:
                 if f in wanted_creators:
                     found[id(wanted_creators[f])] = (wanted_creators[f], gy)
-                grads = f.backward(gy)
-                for x, gx, needed in zip(f.inputs, grads, f.needs_grad):
-                    if needed and gx is not None:
-                        if gx.shape != x.shape:
-                            raise AutogradError(f"{f.name}.backward gave a gradient of shape {tuple(gx.shape)} "
-                                                f"for an input of shape {tuple(x.shape)}")
-                        deposit(x, gx)
+                for x, gx in input_gradients(f, gy):
+                    deposit(x, gx)
             if not retain:
                 f.release()
     return found

@@ -222,3 +222,37 @@ def test_imports_without_pillow_yaml_or_click():
             "assert not any(m.startswith(('nnpy.engine', 'nnpy.data', 'nnpy.io')) for m in sys.modules)\n")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+# ---- a Function of one's own ---------------------------------------------------------------------
+class Cube(ag.Function):
+    """y = x³;  dx = gy · 3x² (in Tensor operations, so it can be differentiated again)."""
+
+    def forward(self, x):
+        return x ** 3
+
+    def backward(self, gy):
+        x = self.inputs[0]
+        return (gy * 3 * x * x,)
+
+
+def test_a_user_function_is_checked_and_differentiated_twice():
+    assert max(ag.check_grad(lambda x: Cube()(x), np.random.default_rng(0).normal(size=(3, 2)))) < 1e-8
+    x = Tensor(np.array([2.0]), requires_grad=True)
+    (g,) = grad(Cube()(x), x, create_graph=True)
+    (g2,) = grad(g, x)
+    assert g.item() == 12.0 and g2.item() == 12.0
+
+
+def test_a_backward_of_the_wrong_shape_is_caught():
+    class Broken(ag.Function):
+        def forward(self, x):
+            return x.sum()
+
+        def backward(self, gy):
+            return (gy,)                     # should be broadcast back to x's shape
+
+    x = Tensor(np.ones(3), requires_grad=True)
+    with pytest.raises(AutogradError, match=r"broken.backward gave a gradient of shape \(\) for an input of "
+                                            r"shape \(3,\)"):
+        Broken()(x).backward()
