@@ -1,7 +1,8 @@
 """Compare every backward pass against central finite differences, in float64.
 
 For a random input x and a random upstream gradient g we check the gradients of
-the scalar ``L = sum(forward(x) * g)``:  dL/dx and dL/dθ for every parameter θ.
+the scalar ``L = sum(forward(x) * g) + penalties``:  dL/dx and dL/dθ for every
+parameter θ (``penalties``: the terms layers add to the loss, ``Layer.total_penalty``).
 The error reported per tensor is ``|a - n|₂ / max(|a|₂ + |n|₂, 1e-12)`` over the
 checked entries (a = analytic, n = numeric); below 1e-6 is a pass.
 """
@@ -74,8 +75,8 @@ def gradcheck(layer, input_shape, batch: int = 2, eps: float = 1e-6, max_entries
     y = run()
     g = rng.normal(size=y.shape)
 
-    def loss() -> float:
-        return float(np.sum(run() * g))
+    def loss() -> float:   # plus the penalties (activity regularizers) the layers add to the loss
+        return float(np.sum(run() * g)) + layer.total_penalty()
 
     run()
     analytic_dx = layer.backward(g.copy())

@@ -1,12 +1,16 @@
 """One harness for every registered layer: gradient check in float64, shapes, config round trip.
 
-Adding a layer to the registry without adding a sample here fails ``test_every_layer_has_a_sample``.
+Adding a layer to the registry without adding a sample here fails ``test_every_layer_has_a_sample``
+(the example plugins' layers included: they are imported here).
 """
 import numpy as np
 import pytest
 
 import nnpy
 from nnpy.registry import LAYERS
+from tests.plugins import load_plugin
+
+load_plugin("plugins/layernorm.py")   # the forward-only example layers are checked like the others
 
 # registered name -> (spec options, input shape without batch, extra gradcheck kwargs)
 SAMPLES = {
@@ -38,6 +42,9 @@ SAMPLES = {
     "GRU": ({"units": 4}, (5, 3), {}),
     "Embedding": ({"input_dim": 7, "output_dim": 3}, (5,),
                   {"x": np.array([[1, 2, 3, 6, 0], [0, 0, 5, 5, 4]])}),
+    # examples/plugins/layernorm.py (AutogradLayers: the backward is derived)
+    "LayerNorm": ({"epsilon": 1e-3}, (3, 5), {}),
+    "Swish": ({"beta": 1.5}, (6,), {}),
 }
 
 
