@@ -307,7 +307,7 @@ def validate(path, split: str = "test", data_root=None) -> dict:
 
     ``data_root``: where the dataset's files are, instead of the checkpoint's ``data.root``.
     """
-    from ..nn.metrics import confusion_matrix, mae, mse
+    from ..nn.metrics import confusion_matrix, mae, mse, per_class_accuracy
 
     model, cfg, info = load_for_inference(path)
     if data_root is not None:
@@ -331,7 +331,7 @@ def validate(path, split: str = "test", data_root=None) -> dict:
         k = data.outputs
         cm = confusion_matrix(pred, y, k)
         acc = float(np.trace(cm) / max(cm.sum(), 1))
-        per_class = (np.diag(cm) / np.maximum(cm.sum(axis=1), 1)).tolist()
+        per_class = per_class_accuracy(cm).tolist()
         out.update({"accuracy": acc, "error": 1 - acc, "per_class": per_class, "confusion": cm.tolist(),
                     "class_names": data.class_names})
     else:
