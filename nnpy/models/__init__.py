@@ -16,6 +16,8 @@ def model_layers(model_cfg: dict, input_shape, outputs: int) -> list:
         extra = sorted(set(cfg) - {"layers", "symbol"})
         if extra or cfg.get("symbol"):
             raise RegistryError(f"model: 'layers' cannot be combined with {extra or ['symbol']}")
+        if not isinstance(cfg["layers"], list):
+            raise RegistryError(f"model: 'layers' must be a list of layer specs, not {cfg['layers']!r:.60}")
         return list(cfg["layers"])
     cfg.pop("layers", None)
     name = cfg.pop("symbol", None)
