@@ -15,6 +15,8 @@ from PIL import Image, ImageDraw
 from nnpy.cli import main
 from nnpy.viz.grids import kernel_tiles
 
+from .prerequisites import require_module
+
 REPO = Path(__file__).resolve().parents[1]
 INSTALL_HINT = 'pip install -e ".[plot]"'
 
@@ -78,7 +80,7 @@ def digit_image(path: Path) -> Path:
 # --- nnpy plot: training curves ---------------------------------------------------------------
 
 def test_plot_curves_of_one_run_and_of_several(mlp, tmp_path):
-    pytest.importorskip("matplotlib")
+    require_module("matplotlib")
     run_dir, _ = mlp
     r = run("plot", run_dir)
     assert r.exit_code == 0, r.output
@@ -109,7 +111,7 @@ def test_plot_explains_a_folder_without_metrics(mlp):
 # --- nnpy val --report --------------------------------------------------------------------------
 
 def test_val_report_writes_figures_and_markdown(mlp, tmp_path):
-    pytest.importorskip("matplotlib")
+    require_module("matplotlib")
     out = tmp_path / "report"
     r = run("val", "--ckpt", mlp[1], "--report", out)
     assert r.exit_code == 0, r.output
@@ -124,7 +126,7 @@ def test_val_report_writes_figures_and_markdown(mlp, tmp_path):
 
 
 def test_val_report_of_a_regression_has_no_pictures(tmp_path, monkeypatch):
-    pytest.importorskip("matplotlib")
+    require_module("matplotlib")
     monkeypatch.chdir(tmp_path)
     _, ckpt = train(tmp_path, "function.yaml", "data.options={n_train: 300, n_test: 100}",
                     "data.val_split=50", "train.epochs=1", "model.hidden=[8]")
@@ -138,7 +140,7 @@ def test_val_report_of_a_regression_has_no_pictures(tmp_path, monkeypatch):
 # --- nnpy demo --explain ------------------------------------------------------------------------
 
 def test_demo_explain_saves_one_picture_per_input(mlp, tmp_path):
-    pytest.importorskip("matplotlib")
+    require_module("matplotlib")
     seven = digit_image(tmp_path / "seven.png")
     r = run("demo", seven, "--ckpt", mlp[1], "--explain", tmp_path / "why")
     assert r.exit_code == 0, r.output

@@ -4,7 +4,7 @@ import pytest
 import nnpy.data  # noqa: F401  (registers the datasets)
 from nnpy.data import Dataset, fashion_mnist, function, mnist, parity, sine
 from nnpy.data.datasets import FASHION_CLASSES, SINE_OMEGA
-from nnpy.errors import ConfigError, DataError
+from nnpy.errors import ConfigError, DataError, RegistryError
 from nnpy.registry import DATASETS
 
 MNIST_TRAIN_COUNTS = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
@@ -62,7 +62,7 @@ def test_missing_dataset_one_line_with_hint(tmp_path):
 
 
 def test_bad_limit():
-    with pytest.raises(ConfigError, match="limit"):
+    with pytest.raises(ConfigError, match=r"^limit must be an integer >= 1, not 0$"):
         mnist(limit=0)
 
 
@@ -111,5 +111,7 @@ def test_parity():
 
 
 def test_unknown_option_is_rejected_by_registry():
-    with pytest.raises(Exception, match="did you mean 'limit'"):
+    with pytest.raises(RegistryError) as info:
         DATASETS.build({"type": "mnist", "limt": 5})
+    assert str(info.value) == ("dataset 'mnist': unknown option 'limt' (did you mean 'limit'?); "
+                               "valid options: root, limit")
