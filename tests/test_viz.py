@@ -16,6 +16,7 @@ from click.testing import CliRunner
 from PIL import Image, ImageDraw
 
 from nnpy.cli import main
+from nnpy.io.checkpoint import load_checkpoint
 from nnpy.viz.grids import kernel_tiles
 from nnpy.viz.report import confusion_figure
 
@@ -75,6 +76,7 @@ def assert_picture(path: Path, min_width: int, min_height: int) -> Image.Image:
 
 # --- reading charts back -------------------------------------------------------------------------
 C0, C1 = (31, 119, 180), (255, 127, 14)      # matplotlib's first two colours: train, validation
+C3, GREY_BAR = (214, 39, 40), (166, 166, 166)  # the explain picture's winning and other bars
 
 
 def pixels(path: Path) -> np.ndarray:
@@ -144,6 +146,38 @@ def assert_hottest_mistake(path: Path, cm: np.ndarray) -> None:
     clearly_lower = off & (fraction < fraction[hot] - 0.03)
     assert (grey[clearly_lower] > grey[hot]).all(), (hot, grey[hot], grey[clearly_lower].min())
     assert (grey[cm == 0] > 240).all(), grey[cm == 0].min()
+
+
+def probability_bars(path: Path) -> list:
+    """(colour, length in pixels) of each horizontal bar of the explain picture's bar panel, top first."""
+    a = pixels(path)
+    a = a[:, int(0.6 * a.shape[1]):]                               # the bar panel is on the right
+    red, grey = (np.abs(a - C3).sum(axis=2) < 30), (np.abs(a - GREY_BAR).sum(axis=2) < 30)
+
+    def longest(row):
+        return max((len(r) for r in spans(np.flatnonzero(row))), default=0)
+
+    bars = []
+    rows = np.array([longest(red[y] | grey[y]) >= 3 for y in range(len(a))])
+    for run in spans(np.flatnonzero(rows)):
+        if len(run) >= 8:                                          # a bar, not anti-aliased text
+            y = int(run.mean())
+            bars.append(("red" if red[y].sum() > grey[y].sum() else "grey", longest(red[y] | grey[y])))
+    return bars
+
+
+def kernel_tiles_in(path: Path) -> list:
+    """The tiles of a filters sheet, row by row: each is the grey image inside a (170, 170, 170) outline."""
+    a = pixels(path)
+    outline = (a == 170).all(axis=2)
+    corner = outline[:-1, :-1] & outline[:-1, 1:] & outline[1:, :-1] & ~outline[1:, 1:]   # top-left inside
+    tiles = []
+    for y, x in sorted(zip(*np.nonzero(corner))):
+        y, x = y + 1, x + 1
+        w = int(np.argmax(outline[y, x:]))                      # to the right edge of the outline
+        h = int(np.argmax(outline[y:, x]))
+        tiles.append(a[y:y + h, x:x + w, 0])
+    return tiles
 
 
 def digit_image(path: Path) -> Path:
@@ -249,6 +283,12 @@ def test_demo_explain_saves_one_picture_per_input(mlp, tmp_path):
     assert r.exit_code == 0, r.output
     assert "explained 1 image" in r.output
     assert_picture(tmp_path / "why" / "seven.png", 700, 250)
+    # one bar per class, top to bottom; the red one is the predicted class; lengths ∝ probabilities
+    probs = np.array(list(json.loads(run("demo", seven, "--ckpt", mlp[1], "--json").stdout)[0]["probs"].values()))
+    bars = probability_bars(tmp_path / "why" / "seven.png")
+    assert [c for c, _ in bars] == ["red" if i == probs.argmax() else "grey" for i in range(10)], bars
+    lengths = np.array([n for _, n in bars], dtype=float)
+    np.testing.assert_allclose(lengths / lengths.max(), probs / probs.max(), atol=0.03)
 
 
 # --- nnpy plot --filters (Pillow only) ----------------------------------------------------------
@@ -257,6 +297,15 @@ def test_plot_filters_needs_no_matplotlib(lenet, no_matplotlib, tmp_path):
     r = run("plot", "--filters", lenet)
     assert r.exit_code == 0, r.output
     img = assert_picture(lenet.with_name("best-filters.png"), 4 * 64 // 2, 64)
+    # the sheet shows the checkpoint's 4 first-layer kernels in order, each from black to white
+    W = load_checkpoint(lenet)["model"]["conv2d_1.W"]
+    tiles = kernel_tiles_in(lenet.with_name("best-filters.png"))
+    assert len(tiles) == len(W) == 4
+    for tile, kernel in zip(tiles, W[:, 0].astype(np.float64)):
+        k = tile.shape[0] // kernel.shape[0]
+        shown = tile[k // 2::k, k // 2::k]                         # one pixel per kernel weight
+        expected = np.round((kernel - kernel.min()) / (kernel.max() - kernel.min()) * 255)
+        np.testing.assert_array_equal(shown, expected)
     r = run("plot", "--filters", lenet, "--out", tmp_path / "k.png")
     assert r.exit_code == 0 and (tmp_path / "k.png").is_file()
     assert img.size == Image.open(tmp_path / "k.png").size
