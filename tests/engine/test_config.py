@@ -6,7 +6,6 @@ covered without editing this file. Each is tried through the public paths: a con
 (exit 2, one line). A typo must never train silently with the default value.
 """
 import copy
-from pathlib import Path
 
 import pytest
 import yaml
