@@ -52,6 +52,19 @@ def test_forward_only_layers_train_resume_exactly_and_evaluate(workdir):
     assert accuracy > 50, r.output
 
 
+def test_the_plugin_option_trains_forward_only_layers_in_a_fresh_process(tmp_path):
+    """As a user runs it: a new process, the layers known only through --plugin."""
+    import subprocess
+    import sys
+
+    plugin = REPO / "examples" / "plugins" / "layernorm.py"
+    args = [sys.executable, "-m", "nnpy.cli", "train", "--config", str(CONFIG), "--plugin", str(plugin),
+            *SMALL, "--set", "train.epochs=1"]
+    r = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert "LayerNorm" in r.stdout and "Swish" in r.stdout and "epoch 1/1" in r.stdout
+
+
 def test_summary_and_gradcheck_commands_see_the_plugin_layers():
     r = run("summary", "--config", CONFIG)
     assert r.exit_code == 0 and "LayerNorm" in r.output and "Swish" in r.output, r.output
