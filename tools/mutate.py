@@ -65,7 +65,7 @@ MUTATIONS = [
       'xp.add(to_nchw(yt, axes), self.params["b"][:, None, None], out=y)', "xp.copyto(y, to_nchw(yt, axes))",
       "Conv2D forward forgets the bias"),
     M("im2col-column-stride", "nnpy/nn/im2col.py",
-      "step = {0: s_n, 2: s_h * sh, 3: s_w * sw}", "step = {0: s_n, 2: s_h * sh, 3: s_w}",
+      "windows = windows[:, :, :sh * ho:sh, :sw * wo:sw]", "windows = windows[:, :, :sh * ho:sh, :wo]",
       "im2col ignores the horizontal stride (windows one column apart)"),
     M("same-padding-extra-on-top", "nnpy/nn/im2col.py",
       "pads.append((total // 2, total - total // 2))", "pads.append((total - total // 2, total // 2))",
