@@ -1,13 +1,22 @@
-"""Time full training steps (forward, loss, backward, optimizer) of the configs' models.
+"""Time full training steps (forward, loss, backward, optimizer) of the configs' models, and
+the inference throughput of the shipped models, against PyTorch on the same CPU.
 
     python benchmarks/bench_train.py --model alexnet --batch 64 [--steps 30] [--json] [--vs-torch]
+    python benchmarks/bench_train.py --inference mnist.json --batch 256 [--vs-torch]
+    python benchmarks/bench_train.py --all          # every row of TARGETS, as a markdown table
 
-Data is random but MNIST-shaped (rnn: sequences of length 50 with 1 feature, a tanh RNN
-with hidden 64 and a per-step linear head, MSE). Reported: median ms/step and
-samples/s after warm-up, achieved GFLOP/s (forward + backward = 3 × forward FLOPs) and its
-ratio to numpy's float32 GEMM GFLOP/s measured in the same run, peak memory (RSS). With
-``--vs-torch`` (PyTorch importable), the same model in PyTorch — same threads, float32, same
-batch, SGD with momentum — is timed alternately with nnpy and the ratio nnpy/torch printed.
+Training data is random but MNIST-shaped (rnn: sequences of length 50 with 1 feature, a tanh
+RNN with hidden 64 and a per-step linear head, MSE). Reported: median ms/step and samples/s
+after warm-up, achieved GFLOP/s (forward + backward = 3 × forward FLOPs) and its ratio to
+numpy's float32 GEMM GFLOP/s measured in the same run, peak memory (RSS). With
+``--vs-torch`` (PyTorch importable), the same network in PyTorch (``torch_twin.py``: built
+from the nnpy model, layer by layer) — same threads, float32, same batch, SGD with momentum —
+is timed alternately with nnpy, 5 steps at a time, and the ratio nnpy/torch printed.
+
+``--inference FILE``: a model of ``data/trained_models`` evaluated as ``nnpy val`` does
+(``forward(x, training=False)`` over batches of ``--batch`` images) against its twin with the
+same weights in ``eval()`` mode under ``torch.no_grad()``; images/s, and a check that both
+predict the same classes.
 """
 from __future__ import annotations
 
@@ -22,6 +31,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+sys.path.insert(0, os.path.dirname(__file__))                # torch_twin
 
 import nnpy  # noqa: E402
 from nnpy.models import build_model  # noqa: E402
@@ -32,9 +42,12 @@ MODELS = {
     "mlp": ({"symbol": "mlp", "hidden": [512, 1024]}, (1, 28, 28), 10),
     "alexnet": ({"symbol": "alexnet"}, (1, 28, 28), 10),
     "lenet": ({"symbol": "lenet", "dropout": [0, 0]}, (1, 28, 28), 10),
+    # the model of configs/resnet-fashion.yaml
+    "resnet": ({"symbol": "resnet", "widths": [32, 64, 128], "blocks": [2, 2, 2], "stem_stride": 2}, (1, 28, 28), 10),
     "rnn": ({"layers": [{"type": "RNN", "units": 64, "return_sequences": True}, {"type": "Dense", "units": 1}]},
             (50, 1), 1),
 }
+TRAINED = os.path.join(os.path.dirname(__file__), "..", "data", "trained_models")
 
 
 def blas_info() -> str:
@@ -75,34 +88,17 @@ def make_nnpy(model_name: str, batch: int):
         loss.forward(pred, y)
         model.backward(loss.backward())
         opt.step()
-    return step, model.flops() * batch * 3
+    return step, model.flops() * batch * 3, model
 
 
-def make_torch(model_name: str, batch: int):
+def make_torch(model, model_name: str, batch: int):
+    """A training step of ``model``'s PyTorch twin on random data of the same shapes."""
     import torch
     import torch.nn as tnn
+    from torch_twin import torch_twin
 
     torch.manual_seed(0)
-    if model_name == "mlp":
-        net = tnn.Sequential(tnn.Flatten(), tnn.Linear(784, 512), tnn.ReLU(), tnn.Linear(512, 1024), tnn.ReLU(),
-                             tnn.Linear(1024, 10))
-    elif model_name == "alexnet":
-        net = tnn.Sequential(tnn.Conv2d(1, 32, 4, 2), tnn.ReLU(), tnn.Conv2d(32, 64, 3, 2, 1), tnn.ReLU(),
-                             tnn.Conv2d(64, 128, 3, 2, 1), tnn.ReLU(), tnn.Flatten(), tnn.Linear(2048, 1024),
-                             tnn.ReLU(), tnn.Linear(1024, 10))
-    elif model_name == "lenet":
-        net = tnn.Sequential(tnn.Conv2d(1, 32, 3), tnn.ReLU(), tnn.Conv2d(32, 64, 3), tnn.ReLU(), tnn.MaxPool2d(2),
-                             tnn.Flatten(), tnn.Linear(9216, 128), tnn.ReLU(), tnn.Linear(128, 10))
-    else:
-        class Seq(tnn.Module):
-            def __init__(self):
-                super().__init__()
-                self.rnn = tnn.RNN(1, 64, batch_first=True)
-                self.head = tnn.Linear(64, 1)
-
-            def forward(self, x):
-                return self.head(self.rnn(x)[0])
-        net = Seq()
+    net = torch_twin(model).train()
     shape = MODELS[model_name][1]
     x = torch.randn(batch, *shape)
     if model_name == "rnn":
@@ -118,6 +114,46 @@ def make_torch(model_name: str, batch: int):
     return step
 
 
+def make_inference(file: str, batch: int, vs_torch: bool):
+    """``nnpy val``'s evaluation loop body for a shipped model, and its twin's (or None)."""
+    from nnpy.engine.checkpoints import plan_from_checkpoint
+
+    plan, _ = plan_from_checkpoint(os.path.join(TRAINED, file))
+    model = plan.model
+    x = np.random.default_rng(2).random((batch, *plan.data.input_shape), dtype=np.float32)
+    x = (x - 0.2) / 0.35                    # normalized, as the data loader gives them
+
+    def step():
+        return model.forward(x, training=False)
+    if not vs_torch:
+        return step, None, model
+    import torch
+    from torch_twin import torch_twin
+
+    net = torch_twin(model, copy_weights=True).eval()
+    tx = torch.from_numpy(x)
+
+    def torch_step():
+        with torch.no_grad():
+            return net(tx)
+    ours, theirs = step(), torch_step().numpy()
+    if not np.array_equal(ours.argmax(1), theirs.argmax(1)) or np.abs(ours - theirs).max() > 1e-3:
+        raise SystemExit(f"{file}: the PyTorch twin does not predict what nnpy predicts "
+                         f"(largest difference {np.abs(ours - theirs).max():.2g})")
+    return step, torch_step, model
+
+
+def torch_available() -> bool:
+    """PyTorch importable; it then uses as many threads as BLAS (``OMP_NUM_THREADS`` or every CPU)."""
+    try:
+        import torch
+    except ImportError:
+        print("PyTorch is not installed: --vs-torch skipped", file=sys.stderr)
+        return False
+    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", os.cpu_count() or 1)))
+    return True
+
+
 def time_steps(step, n: int) -> list[float]:
     out = []
     for _ in range(n):
@@ -127,9 +163,11 @@ def time_steps(step, n: int) -> list[float]:
     return out
 
 
-#: The issue's targets: (model, batch) -> the largest acceptable nnpy/torch step-time ratio.
-TARGETS = {("mlp", 64): 1.3, ("mlp", 256): 1.3, ("alexnet", 64): 1.5, ("alexnet", 256): 1.5,
-           ("lenet", 64): 1.5, ("lenet", 128): 1.5, ("rnn", 32): 2.0}
+#: The targets of issue 17: (model or shipped file, batch) -> the largest acceptable
+#: nnpy/torch ratio of step times (training) or of times per batch (inference).
+TARGETS = {("mlp", 64): 1.0, ("mlp", 256): 1.0, ("alexnet", 64): 1.0, ("alexnet", 256): 1.0,
+           ("lenet", 64): 1.0, ("lenet", 128): 1.0, ("resnet", 64): 1.0, ("rnn", 32): 1.0,
+           ("mnist.json", 256): 1.0, ("fashion-mnist.json", 256): 1.0}
 
 
 def run_all(steps: int) -> None:
@@ -137,16 +175,18 @@ def run_all(steps: int) -> None:
     print(f"BLAS: {blas_info()}")
     rows = []
     for (model, batch), target in TARGETS.items():
-        r = main(["--model", model, "--batch", str(batch), "--steps", str(steps), "--vs-torch", "--json"],
-                 quiet=True)
+        what = ["--inference", model] if model.endswith(".json") else ["--model", model]
+        r = main([*what, "--batch", str(batch), "--steps", str(steps), "--vs-torch", "--json"], quiet=True)
         rows.append((r, target))
-    print(f"numpy float32 GEMM: {rows[0][0]['gemm_gflops']:.0f} GFLOP/s (2048³, measured before each model)\n")
+    gemms = [r["gemm_gflops"] for r, _ in rows]
+    print(f"numpy float32 GEMM: {min(gemms):.0f}–{max(gemms):.0f} GFLOP/s (2048³, measured before each row)\n")
     print("| model | batch | nnpy ms/step | samples/s | GFLOP/s | % of GEMM | PyTorch ms/step | nnpy/torch | target |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r, target in rows:
         ratio = r.get("ratio_vs_torch")
         ok = "" if ratio is None else (" ✓" if ratio <= target else " ✗")
-        print(f"| {r['model']} | {r['batch']} | {r['ms_per_step']:.2f} | {r['samples_per_s']:.0f} | {r['gflops']:.1f} | "
+        name = f"{r['model']} (inference)" if r["inference"] else r["model"]
+        print(f"| {name} | {r['batch']} | {r['ms_per_step']:.2f} | {r['samples_per_s']:.0f} | {r['gflops']:.1f} | "
               f"{100 * r['efficiency']:.0f}% | {r.get('torch_ms_per_step', float('nan')):.2f} | "
               f"{ratio if ratio is not None else 'n/a'}{ok} | ≤ {target} |")
 
@@ -154,6 +194,7 @@ def run_all(steps: int) -> None:
 def main(argv=None, quiet: bool = False) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", choices=sorted(MODELS))
+    p.add_argument("--inference", metavar="FILE", help="a file of data/trained_models: time nnpy val's forward")
     p.add_argument("--all", action="store_true", help="every model and batch of the targets, vs PyTorch")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--steps", type=int, default=30)
@@ -164,19 +205,19 @@ def main(argv=None, quiet: bool = False) -> dict:
     if args.all:
         run_all(args.steps)
         return {}
-    if args.model is None:
-        p.error("give --model or --all")
+    if (args.model is None) == (args.inference is None):
+        p.error("give --model, --inference or --all")
 
     gemm = gemm_gflops()
-    step, flops = make_nnpy(args.model, args.batch)
     torch_step = None
-    if args.vs_torch:
-        try:
-            import torch
-            torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", os.cpu_count() or 1)))
-            torch_step = make_torch(args.model, args.batch)
-        except ImportError:
-            print("PyTorch is not installed: --vs-torch skipped", file=sys.stderr)
+    vs_torch = args.vs_torch and torch_available()
+    if args.inference:
+        step, torch_step, model = make_inference(args.inference, args.batch, vs_torch)
+        flops = model.flops() * args.batch                      # forward only
+    else:
+        step, flops, model = make_nnpy(args.model, args.batch)
+        if vs_torch:
+            torch_step = make_torch(model, args.model, args.batch)
     time_steps(step, args.warmup)
     if torch_step:
         time_steps(torch_step, args.warmup)
@@ -187,7 +228,8 @@ def main(argv=None, quiet: bool = False) -> dict:
         if torch_step:
             theirs += time_steps(torch_step, 5)
     ms = 1000 * statistics.median(ours)
-    result = {"model": args.model, "batch": args.batch, "ms_per_step": round(ms, 3),
+    result = {"model": args.inference or args.model, "inference": bool(args.inference), "batch": args.batch,
+              "ms_per_step": round(ms, 3),
               "samples_per_s": round(args.batch / ms * 1000, 1),
               "gflops": round(flops / (ms / 1000) / 1e9, 2), "gemm_gflops": round(gemm, 1),
               "efficiency": round(flops / (ms / 1000) / 1e9 / gemm, 3),
@@ -203,7 +245,7 @@ def main(argv=None, quiet: bool = False) -> dict:
     else:
         print(f"BLAS: {blas_info()}")
         print(f"numpy float32 GEMM (2048³): {gemm:.1f} GFLOP/s")
-        print(f"{args.model} batch {args.batch}: {ms:.2f} ms/step (median of {len(ours)}), "
+        print(f"{result['model']} batch {args.batch}: {ms:.2f} ms/step (median of {len(ours)}), "
               f"{result['samples_per_s']:.0f} samples/s, {result['gflops']:.1f} GFLOP/s = "
               f"{100 * result['efficiency']:.1f}% of GEMM, peak RSS {result['peak_mb']:.0f} MB")
         if theirs:

@@ -23,12 +23,17 @@ Reshaped to (C·kh·kw, ·) it is the right-hand side of the convolution GEMM.
 col2im is its adjoint: for each kernel offset (i, j) the slice ``cols[:, i, j]``
 is added onto the strided window ``xt[..., i::sh, j::sw, ...]`` (kh·kw vectorized
 adds, never ``np.add.at``).
+
+The channel axis comes first in both layouts, so every copy here is split over channels
+between threads (``nnpy.nn.parallel``): each channel's values are computed exactly as on
+one thread.
 """
 from __future__ import annotations
 
 import math
 
 from ..backend import xp
+from .parallel import parallel_for
 
 BATCH_INNER = (1, 2, 3, 0)   # NCHW -> (C, H, W, N)
 BATCH_MIDDLE = (1, 0, 2, 3)  # NCHW -> (C, N, H, W)
@@ -122,7 +127,8 @@ def pad_into(x, pads: tuple[tuple, tuple], xt, axes: tuple):
     """Copy x (N, C, H, W) into the interior of the padded xt (layout ``axes``); the border is left alone."""
     (top, _), (left, _) = pads
     _, _, h, w = x.shape
-    copy_from_nchw(to_nchw(xt, axes)[:, :, top:top + h, left:left + w], x)
+    interior = to_nchw(xt, axes)[:, :, top:top + h, left:left + w]
+    parallel_for(x.shape[1], lambda lo, hi: copy_from_nchw(interior[:, lo:hi], x[:, lo:hi]), 2 * x.nbytes)
     return xt
 
 
@@ -130,7 +136,8 @@ def crop_from(xt, pads: tuple[tuple, tuple], out, axes: tuple):
     """Inverse of ``pad_into``: the interior of xt (layout ``axes``) into out (N, C, H, W)."""
     (top, _), (left, _) = pads
     _, _, h, w = out.shape
-    xp.copyto(out, to_nchw(xt, axes)[:, :, top:top + h, left:left + w])
+    interior = to_nchw(xt, axes)[:, :, top:top + h, left:left + w]
+    parallel_for(out.shape[1], lambda lo, hi: xp.copyto(out[:, lo:hi], interior[:, lo:hi]), 2 * out.nbytes)
     return out
 
 
@@ -147,12 +154,19 @@ def im2col(xt, kernel: tuple, stride: tuple, out, axes: tuple):
     windows = xp.lib.stride_tricks.sliding_window_view(to_nchw(xt, axes), (kh, kw), axis=(2, 3))
     windows = windows[:, :, :sh * ho:sh, :sw * wo:sw]
     # windows' axes 0, 2, 3 (N, Ho, Wo) are numbered as NCHW's: ``axes`` orders them as out does
-    xp.copyto(out, windows.transpose(1, 4, 5, *axes[1:]))
+    windows = windows.transpose(1, 4, 5, *axes[1:])                    # (C, kh, kw, ·) as out
+    parallel_for(len(out), lambda lo, hi: xp.copyto(out[lo:hi], windows[lo:hi]), 2 * out.nbytes)
     return out
 
 
 def col2im(cols, stride: tuple, out, axes: tuple):
     """Sum cols (C, kh, kw, ·) into the padded image out (layout ``axes``), overwriting it."""
+    parallel_for(len(cols), lambda lo, hi: _col2im(cols[lo:hi], stride, out[lo:hi], axes),
+                 cols.nbytes + out.nbytes)
+    return out
+
+
+def _col2im(cols, stride: tuple, out, axes: tuple) -> None:
     (sh, sw), (kh, kw) = stride, cols.shape[1:3]
     ho, wo = to_nchw(cols[:, 0, 0], axes).shape[2:]
     image = to_nchw(out, axes)                                          # view (N, C, Hp, Wp)
@@ -171,4 +185,3 @@ def col2im(cols, stride: tuple, out, axes: tuple):
                 xp.copyto(window, to_nchw(cols[:, i, j], axes))
             else:
                 window += to_nchw(cols[:, i, j], axes)
-    return out

@@ -7,11 +7,18 @@ names as the parameters, so ``state_dict()`` serializes to JSON checkpoints.
 from __future__ import annotations
 
 import math
+import threading
 
 import numpy as np
 
 from ..backend import xp
+from ..nn.parallel import parallel_for
 from ..registry import OPTIMIZERS, register_optimizer
+
+# The piece of a parameter this thread is updating (see ``Optimizer._update``): (start, stop)
+# in the flattened parameter, and the whole parameter.
+_piece = threading.local()
+_new_slot = threading.Lock()
 
 
 class Optimizer:
@@ -21,7 +28,11 @@ class Optimizer:
     e.g. a Layer (may be attached later with ``attach``).
     ``max_grad_norm``: if set, all gradients are scaled down together so that their
     global L2 norm is at most this value.
+    ``elementwise``: True when ``update`` treats each weight on its own (no shapes, norms or
+    sums over a parameter), so that ``step`` may hand it contiguous pieces of a parameter.
     """
+
+    elementwise = False
 
     def __init__(self, model=None, lr: float = 0.01, weight_decay: float = 0.0,
                  max_grad_norm: float | None = None):
@@ -57,20 +68,28 @@ class Optimizer:
         self.model.zero_grad()
 
     def _slot(self, name: str, key: str, like: np.ndarray) -> np.ndarray:
-        """The state array ``key`` of parameter ``name`` (zeros at first use)."""
+        """The state array ``key`` of parameter ``name`` (zeros at first use); inside a piece
+        of a split update (see ``_update``), the matching piece of it."""
+        piece = getattr(_piece, "range", None)
         slots = self.state.setdefault(name, {})
         if key not in slots:
-            slots[key] = xp.zeros_like(like)
-        return slots[key]
+            with _new_slot:
+                if key not in slots:
+                    slots[key] = xp.zeros_like(like if piece is None else piece[2])
+        if piece is None:
+            return slots[key]
+        return slots[key].reshape(-1)[piece[0]:piece[1]]
 
     def _scratch(self, like: np.ndarray, k: int = 0) -> np.ndarray:
-        """Scratch array ``k`` shaped like ``like``, reused across parameters and steps.
+        """Scratch array ``k`` shaped like ``like``, reused across parameters and steps
+        (each piece of a split update has its own).
 
         The update formulas write their intermediate terms here (``out=``) instead of
         allocating a parameter-sized temporary per term: fresh large arrays cost page
         faults, and on a 4-million-weight layer that doubled the optimizer's time.
         """
-        key = (like.dtype.str, k)
+        piece = getattr(_piece, "range", None)
+        key = (like.dtype.str, k) if piece is None else (like.dtype.str, k, threading.get_ident())
         buf = self._buffers.get(key)
         if buf is None or buf.size < like.size:
             buf = self._buffers[key] = xp.empty(like.size, like.dtype)
@@ -101,9 +120,28 @@ class Optimizer:
             self.last_grad_norm = self.clip_gradients(grads)
         self.iterations += 1
         for name, p in params.items():
-            self.update(name, p, grads[name])
+            self._update(name, p, grads[name])
+
+    def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
+        """``update(name, p, g)``; for a large parameter of an ``elementwise`` optimizer, split
+        into pieces updated at once on several threads (``nnpy.nn.parallel``). Each weight gets
+        the same arithmetic either way, bit for bit. (SGD with Nesterov momentum and weight
+        decay on alexnet's 2048x1024 dense layer: ? -> ? ms.)"""
+        if not (self.elementwise and p.flags.c_contiguous and g.flags.c_contiguous):
+            self.update(name, p, g)
+            return
+        flat_p, flat_g = p.reshape(-1), g.reshape(-1)
+
+        def part(lo, hi):
+            _piece.range = (lo, hi, p)
+            try:
+                self.update(name, flat_p[lo:hi], flat_g[lo:hi])
+            finally:
+                _piece.range = None
+        parallel_for(p.size, part, 4 * p.nbytes)
 
     def update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
+        """Update ``p`` (a parameter, or a contiguous piece of it) in place from its gradient ``g``."""
         raise NotImplementedError
 
     def state_dict(self) -> dict:
@@ -126,6 +164,8 @@ class SGD(Optimizer):
         p ← p − lr · (g + momentum · v)   if nesterov
         p ← p − lr · v                    otherwise   (p − lr · g without momentum)
     """
+
+    elementwise = True
 
     def __init__(self, model=None, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0, max_grad_norm: float | None = None):
@@ -162,6 +202,8 @@ class RMSprop(Optimizer):
         p ← p − lr · g / (sqrt(s) + epsilon)
     """
 
+    elementwise = True
+
     def __init__(self, model=None, lr: float = 0.001, rho: float = 0.9, epsilon: float = 1e-7,
                  weight_decay: float = 0.0, max_grad_norm: float | None = None):
         super().__init__(model, lr, weight_decay, max_grad_norm)
@@ -190,6 +232,8 @@ class Adam(Optimizer):
         m ← β1 · m + (1 − β1) · g;   v ← β2 · v + (1 − β2) · g²
         p ← p − lr / (1 − β1ᵗ) · m / (sqrt(v) / sqrt(1 − β2ᵗ) + epsilon)
     """
+
+    elementwise = True
 
     decoupled = False
 

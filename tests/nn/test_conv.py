@@ -80,11 +80,15 @@ def test_both_layouts(layout, options, shape):
     np.testing.assert_allclose(layer.forward(x), ref, rtol=1e-10, atol=1e-12)
 
 
-def test_layout_follows_output_row_length():
-    wide, narrow = Conv2D(filters=2, kernel_size=3), Conv2D(filters=2, kernel_size=3, stride=2, padding=1)
-    wide.initialize((3, 28, 28))
-    narrow.initialize((3, 13, 13))
-    assert wide.axes == BATCH_MIDDLE and narrow.axes == BATCH_INNER
+def test_output_and_input_gradient_keep_the_batch_inner_memory_order():
+    layer = Conv2D(filters=2, kernel_size=3, padding=1)
+    layer.initialize((3, 6, 6), rng=np.random.default_rng(0))
+    x = np.random.default_rng(1).normal(size=(4, 3, 6, 6)).astype(np.float32)
+    y = layer.forward(x, training=True)
+    assert layer.axes == BATCH_INNER and y.shape == (4, 2, 6, 6)
+    assert y.transpose(BATCH_INNER).flags.c_contiguous                  # (C, H, W, N) in memory
+    dx = layer.backward(np.ones_like(y))
+    assert dx.shape == x.shape and dx.transpose(BATCH_INNER).flags.c_contiguous
 
 
 def test_same_padding_puts_the_extra_row_bottom_right():

@@ -4,6 +4,7 @@ from __future__ import annotations
 from ...backend import xp
 from ...registry import register_layer
 from ..layer import Layer
+from ..parallel import elementwise, outer_axis, parallel_for
 
 __all__ = ["BatchNorm"]
 
@@ -39,8 +40,9 @@ class BatchNorm(Layer):
         axes = (0,) if x.ndim == 2 else (0, 2, 3)
         shape = (1, -1) if x.ndim == 2 else (1, -1, 1, 1)  # broadcast per feature / channel
         if training:
-            mean = x.mean(axis=axes)
-            var = x.var(axis=axes)
+            mean = self._channel_mean(x, axes)
+            x_centered = _apply(xp.subtract, x, mean.reshape(shape))
+            var = self._channel_mean(_apply(xp.multiply, x_centered, x_centered), axes)   # as np.var does it
             n = x.size // mean.size
             m = self.momentum
             self.buffers["running_mean"] *= m
@@ -49,21 +51,46 @@ class BatchNorm(Layer):
             self.buffers["running_var"] += (1 - m) * var * (n / max(n - 1, 1))
         else:
             mean, var = self.buffers["running_mean"], self.buffers["running_var"]
+            x_centered = _apply(xp.subtract, x, mean.reshape(shape))
         self.training = training
         self.inv_std = (1.0 / xp.sqrt(var + self.epsilon)).astype(x.dtype)
-        self.x_hat = (x - mean.reshape(shape)) * self.inv_std.reshape(shape)
+        self.x_hat = _apply(xp.multiply, x_centered, self.inv_std.reshape(shape), out=x_centered)
         self.axes, self.shape = axes, shape
-        return self.x_hat * self.params["gamma"].reshape(shape) + self.params["beta"].reshape(shape)
+        y = _apply(xp.multiply, self.x_hat, self.params["gamma"].reshape(shape))
+        return _apply(xp.add, y, self.params["beta"].reshape(shape), out=y)
 
     def backward(self, grad_y):
         axes, shape = self.axes, self.shape
-        self.grads["beta"][...] = grad_y.sum(axis=axes)
-        self.grads["gamma"][...] = (grad_y * self.x_hat).sum(axis=axes)
+        self.grads["beta"][...] = self._channel_sum(grad_y, axes)
+        self.grads["gamma"][...] = self._channel_sum(_apply(xp.multiply, grad_y, self.x_hat), axes)
         scale = (self.params["gamma"] * self.inv_std).reshape(shape)
         if not self.training:
-            return grad_y * scale
+            return _apply(xp.multiply, grad_y, scale)
         # dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy · x̂)), means over the normalized axes
         n = grad_y.size // self.params["gamma"].size
         mean_dy = (self.grads["beta"] / n).reshape(shape)
         mean_dy_xhat = (self.grads["gamma"] / n).reshape(shape)
-        return scale * (grad_y - mean_dy - self.x_hat * mean_dy_xhat)
+        dx = _apply(xp.subtract, grad_y, mean_dy)
+        dx = _apply(xp.subtract, dx, _apply(xp.multiply, self.x_hat, mean_dy_xhat), out=dx)
+        return _apply(xp.multiply, dx, scale, out=dx)
+
+    @staticmethod
+    def _channel_sum(a, axes):
+        """a.sum(axis=axes), split over channels between threads when they are a's outer axis
+        in memory (each channel's sum is then the same numbers added in the same order)."""
+        out = xp.empty(a.shape[1], a.dtype)
+        if outer_axis(a) != 1:
+            return a.sum(axis=axes, out=out)
+        parallel_for(a.shape[1], lambda lo, hi: a[:, lo:hi].sum(axis=axes, out=out[lo:hi]), a.nbytes)
+        return out
+
+    def _channel_mean(self, a, axes):
+        """a.mean(axis=axes) as numpy computes it (a sum, then a division by the count)."""
+        return xp.true_divide(self._channel_sum(a, axes), a.size // a.shape[1])
+
+
+def _apply(op, a, b, out=None):
+    """op(a, b) for an array a and a per-channel b broadcast against it, in a's memory order,
+    split over threads when large (``nnpy.nn.parallel``)."""
+    out = xp.empty_like(a, dtype=xp.result_type(a, b)) if out is None else out
+    return elementwise(op, a, xp.broadcast_to(b, a.shape), out=out)

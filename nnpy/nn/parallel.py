@@ -1,0 +1,136 @@
+"""Large element-wise passes and copies split over a small persistent thread pool.
+
+numpy runs a ufunc or a copy on one thread, but it releases the GIL inside the loop, so two
+threads that each work on one half of an array keep two cores busy. BLAS already uses every
+core for the matrix products; this module gives the passes between them (ReLU and its mask,
+bias adds, im2col and col2im copies, pooling folds, optimizer updates) the same cores::
+
+    parallel_for(len(out), lambda lo, hi: np.maximum(x[lo:hi], 0, out=out[lo:hi]), out.nbytes)
+
+Measured on the 2-core development machine (numpy 2.4): ReLU 1.56x faster at 5.5 MB and
+1.76x at 19 MB, a plain copy 0.80x (slower) at 5.5 MB but 1.76x at 19 MB, a wash or worse
+at 2 MB. So passes below ``MIN_BYTES`` run on the calling thread.
+
+Each element is computed by the same numpy operation as without threads, so results are
+bit-identical whatever the thread count. Reductions (sums, means) are never split here: that
+would change their rounding.
+
+The thread count is ``NNPY_NUM_THREADS``, else ``OMP_NUM_THREADS`` (what BLAS uses), else the
+number of CPUs this process may run on (at most 4); ``set_num_threads`` changes it.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
+
+#: passes over fewer bytes than this (all operands together) run on the calling thread
+MIN_BYTES = 4 << 20
+
+_state = threading.local()   # .busy: this thread is running a part already (no nesting)
+_pool: ThreadPoolExecutor | None = None
+_threads: int | None = None
+
+
+def _default_threads() -> int:
+    for var in ("NNPY_NUM_THREADS", "OMP_NUM_THREADS"):
+        value = os.environ.get(var, "").strip()
+        if value.isdigit() and int(value) > 0:
+            return int(value)
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, min(cpus, 4))
+
+
+def num_threads() -> int:
+    """How many threads a large pass is split over (1: no splitting)."""
+    global _threads
+    if _threads is None:
+        _threads = _default_threads()
+    return _threads
+
+
+def set_num_threads(n: int) -> None:
+    """Split large passes over ``n`` threads from now on (1 turns splitting off)."""
+    global _threads, _pool
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+        raise ValueError(f"the number of threads must be a positive integer, not {n!r}")
+    if _pool is not None:
+        _pool.shutdown(wait=True)
+        _pool = None
+    _threads = n
+
+
+def _forget_pool_after_fork() -> None:
+    global _pool
+    _pool = None      # a forked child has no worker threads: it makes its own pool on first use
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_pool_after_fork)
+
+
+def _run_part(body, lo: int, hi: int) -> None:
+    _state.busy = True
+    try:
+        body(lo, hi)
+    finally:
+        _state.busy = False
+
+
+def parallel_for(n: int, body: Callable[[int, int], None], nbytes: int) -> None:
+    """Call ``body(lo, hi)`` on contiguous ranges that cover ``range(n)``, one per thread.
+
+    ``nbytes``: the bytes the whole pass touches; below ``MIN_BYTES``, with one thread, or
+    when called from inside a part, ``body(0, n)`` runs alone on the calling thread.
+    ``body`` must write disjoint data for disjoint ranges.
+    """
+    global _pool
+    threads = min(num_threads(), n)
+    if threads < 2 or nbytes < MIN_BYTES or getattr(_state, "busy", False):
+        body(0, n)
+        return
+    if _pool is None:
+        _pool = ThreadPoolExecutor(max_workers=threads - 1, thread_name_prefix="nnpy")
+    bounds = [n * k // threads for k in range(threads + 1)]
+    futures = [_pool.submit(_run_part, body, bounds[k], bounds[k + 1]) for k in range(1, threads)]
+    try:
+        _run_part(body, bounds[0], bounds[1])
+    finally:
+        for f in futures:
+            f.result()          # waits for every part; re-raises a part's exception
+
+
+def outer_axis(a) -> int:
+    """The axis whose slices are the largest contiguous blocks of ``a`` (its largest stride,
+    among axes longer than 1): splitting along it gives each thread its own stretch of memory."""
+    axes = [k for k in range(a.ndim) if a.shape[k] > 1] or [0]
+    return max(axes, key=lambda k: abs(a.strides[k]))
+
+
+def along(axis: int, lo: int, hi: int, ndim: int) -> tuple:
+    """The index ``[:, …, lo:hi, …]`` that slices axis ``axis`` of an ``ndim``-D array."""
+    return (slice(None),) * axis + (slice(lo, hi),) + (slice(None),) * (ndim - axis - 1)
+
+
+def elementwise(op, *inputs, out):
+    """``op(*inputs, out=out)`` for a numpy ufunc ``op``, split along ``out``'s outer axis.
+
+    Every input has ``out``'s shape or is a scalar (a Python or numpy number); returns ``out``.
+    """
+    if out.ndim == 0:
+        op(*inputs, out=out)
+        return out
+    axis = outer_axis(out)
+    arrays = [getattr(a, "ndim", 0) > 0 for a in inputs]
+
+    def part(lo, hi):
+        view = along(axis, lo, hi, out.ndim)
+        op(*(a[view] if is_array else a for a, is_array in zip(inputs, arrays)), out=out[view])
+
+    nbytes = out.nbytes + sum(a.nbytes for a, is_array in zip(inputs, arrays) if is_array)
+    parallel_for(out.shape[axis], part, nbytes)
+    return out

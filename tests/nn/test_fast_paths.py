@@ -1,0 +1,269 @@
+"""The speed tricks against their plain references: threaded passes against one thread, the
+2×2 max-pool pair passes against the window-by-window routing, ReLU after MaxPool against
+the order the layers are listed in, batch-inner layouts against NCHW inputs, Dense's
+transposed backward, the optimizers' split updates. Each is exact (bit for bit) unless said."""
+import threading
+
+import numpy as np
+import pytest
+
+import nnpy
+from nnpy.models import build_model
+from nnpy.nn import parallel
+from nnpy.nn.layers import BatchNorm, Chain, Conv2D, Dense, MaxPool2D, ReLU
+from nnpy.nn.layers.containers import pool_before_relu
+from nnpy.optim import build_optimizer
+
+
+@pytest.fixture(autouse=True)
+def keep_thread_count():
+    before = parallel.num_threads()
+    yield
+    parallel.set_num_threads(before)
+
+
+@pytest.fixture
+def split_everything(monkeypatch):
+    """Split every pass over 3 threads, however small (the tests' arrays are tiny)."""
+    monkeypatch.setattr(parallel, "MIN_BYTES", 0)
+    parallel.set_num_threads(3)
+
+
+def in_memory_order(a, perm):
+    """a (N, C, H, W) with its memory laid out in the axis order ``perm``, same shape and values."""
+    return np.ascontiguousarray(a.transpose(perm)).transpose(np.argsort(perm))
+
+
+def run_layer(layer, x, g, training=True):
+    y = layer.forward(x, training=training)
+    dx = layer.backward(g)
+    return [np.array(y), None if dx is None else np.array(dx), *(np.array(v) for v in layer.grads.values())]
+
+
+def assert_identical(a, b):
+    assert len(a) == len(b)
+    for u, v in zip(a, b):
+        if u is None or v is None:
+            assert u is v
+        else:
+            assert u.dtype == v.dtype and u.shape == v.shape
+            np.testing.assert_array_equal(u, v)
+
+
+# ---- the thread pool --------------------------------------------------------------------------
+
+def test_parallel_for_covers_the_range_once_on_several_threads(split_everything):
+    seen, parts, names = np.zeros(1000, int), [], set()
+
+    def body(lo, hi):
+        seen[lo:hi] += 1
+        parts.append((lo, hi))
+        names.add(threading.current_thread().name)
+    parallel.parallel_for(1000, body, nbytes=1)
+    assert (seen == 1).all() and len(parts) == 3 and len(names) >= 2
+
+
+def test_small_passes_and_nested_calls_run_on_the_calling_thread(monkeypatch):
+    parallel.set_num_threads(2)                 # (the fixture restores the count)
+    calls = []
+    parallel.parallel_for(10, lambda lo, hi: calls.append((lo, hi)), nbytes=parallel.MIN_BYTES - 1)
+    assert calls == [(0, 10)]
+    monkeypatch.setattr(parallel, "MIN_BYTES", 0)
+    inner = []
+    parallel.parallel_for(4, lambda lo, hi: parallel.parallel_for(
+        6, lambda a, b: inner.append((a, b)), nbytes=10 ** 9), nbytes=10 ** 9)
+    assert sorted(inner) == [(0, 6), (0, 6)]        # each part ran its inner loop whole
+
+
+def test_an_exception_in_a_part_reaches_the_caller(split_everything):
+    def body(lo, hi):
+        if lo > 0:
+            raise ValueError(f"part {lo}")
+    with pytest.raises(ValueError, match="part"):
+        parallel.parallel_for(9, body, nbytes=1)
+
+
+def test_thread_count_must_be_positive():
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="positive integer"):
+            parallel.set_num_threads(bad)
+
+
+def test_elementwise_splits_along_the_outer_memory_axis(split_everything):
+    x = in_memory_order(np.random.default_rng(0).normal(size=(5, 7, 3, 4)), (1, 2, 3, 0))
+    assert parallel.outer_axis(x) == 1
+    out = np.empty_like(x)
+    parallel.elementwise(np.maximum, x, 0.0, out=out)
+    np.testing.assert_array_equal(out, np.maximum(x, 0.0))
+    assert out.transpose(1, 2, 3, 0).flags.c_contiguous
+
+
+# ---- layers: threaded == one thread, bit for bit ----------------------------------------------
+
+LAYERS = [
+    (lambda: Conv2D(filters=6, kernel_size=3, padding=1), (4, 9, 8)),
+    (lambda: Conv2D(filters=5, kernel_size=3), (3, 10, 10)),
+    (lambda: Conv2D(filters=4, kernel_size=4, stride=2), (3, 11, 12)),
+    (lambda: MaxPool2D(2), (4, 8, 6)),
+    (lambda: MaxPool2D(3, stride=2), (4, 9, 9)),
+    (lambda: ReLU(), (4, 6, 5)),
+    (lambda: BatchNorm(), (6, 5, 4)),
+    (lambda: BatchNorm(), (12,)),
+]
+
+
+@pytest.mark.parametrize("make,shape", LAYERS)
+@pytest.mark.parametrize("training", [True, False])
+def test_layers_give_the_same_bits_on_one_thread_and_on_three(make, shape, training, monkeypatch):
+    rng = np.random.default_rng(0)
+    x = np.round(rng.normal(size=(6, *shape)), 1).astype(np.float32)     # rounded: ties for the pools
+    results = []
+    for threads in (1, 3):
+        parallel.set_num_threads(threads)
+        monkeypatch.setattr(parallel, "MIN_BYTES", 0)
+        layer = make()
+        out = layer.initialize(shape, rng=np.random.default_rng(1), dtype=np.float32)
+        g = np.random.default_rng(2).normal(size=(6, *out)).astype(np.float32)
+        results.append(run_layer(layer, x, g, training))
+    assert_identical(*results)
+
+
+def test_a_whole_resnet_step_is_bit_identical_on_one_and_three_threads(monkeypatch):
+    spec = {"symbol": "resnet", "widths": [4, 8], "blocks": [1, 1], "stem_stride": 2}
+    x = np.random.default_rng(0).normal(size=(5, 1, 12, 12)).astype(np.float32)
+    weights = []
+    for threads in (1, 3):
+        parallel.set_num_threads(threads)
+        monkeypatch.setattr(parallel, "MIN_BYTES", 0)
+        model = build_model(spec, (1, 12, 12), 3, rng=np.random.default_rng(1))
+        opt = build_optimizer({"type": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True,
+                               "weight_decay": 1e-3}, model)
+        for _ in range(2):
+            y = model.forward(x, training=True)
+            model.backward(np.ones_like(y))
+            opt.step()
+        weights.append([np.array(v) for v in model.state_dict().values()])
+    assert_identical(*weights)
+
+
+# ---- MaxPool2D: the 2×2 pair passes against the window-by-window routing ------------------------
+
+@pytest.mark.parametrize("perm", [(0, 1, 2, 3), (1, 0, 2, 3), (1, 2, 3, 0)])
+def test_max_pool_pairs_match_the_window_routing(perm):
+    rng = np.random.default_rng(0)
+    x = in_memory_order(rng.integers(-2, 3, size=(3, 4, 6, 8)).astype(np.float64), perm)   # many ties
+    g = rng.normal(size=(3, 4, 3, 4))
+    fast, plain = MaxPool2D(2), MaxPool2D(2)
+    fast.initialize((4, 6, 8), dtype=np.float64)
+    plain.initialize((4, 6, 8), dtype=np.float64)
+    y = fast.forward(x, training=True)
+    assert fast.pairs is not None
+    plain.forward(np.ascontiguousarray(x), training=True)
+    plain.pairs = None                                     # the reference: MaxPool2D._route
+    np.testing.assert_array_equal(y, plain.y)
+    dx, ref = fast.backward(g), plain.backward(g)
+    np.testing.assert_array_equal(dx, ref)
+    # the first maximum of each window, in row-major order, got its gradient
+    windows = x.reshape(3, 4, 3, 2, 4, 2).transpose(0, 1, 2, 4, 3, 5).reshape(3, 4, 3, 4, 4)
+    first = windows.argmax(axis=-1)
+    picked = dx.reshape(3, 4, 3, 2, 4, 2).transpose(0, 1, 2, 4, 3, 5).reshape(3, 4, 3, 4, 4)
+    np.testing.assert_array_equal(np.take_along_axis(picked, first[..., None], -1)[..., 0], g)
+    assert y.transpose(perm).flags.c_contiguous and dx.transpose(perm).flags.c_contiguous
+
+
+def test_max_pool_pairs_need_rows_contiguous_in_memory():
+    layer = MaxPool2D(2)
+    layer.initialize((3, 4, 4), dtype=np.float64)
+    x = in_memory_order(np.random.default_rng(0).normal(size=(2, 3, 4, 4)), (0, 1, 3, 2))   # W before H
+    y = layer.forward(x, training=True)
+    assert layer.pairs is None
+    np.testing.assert_array_equal(y, x.reshape(2, 3, 2, 2, 2, 2).max(axis=(3, 5)))
+
+
+# ---- ReLU after MaxPool2D ---------------------------------------------------------------------
+
+def test_chain_runs_a_relu_after_the_max_pool_that_follows_it():
+    layers = [Conv2D(2, 3), ReLU(), MaxPool2D(2), ReLU(), Dense(3)]
+    order = pool_before_relu(layers)
+    assert order == [layers[0], layers[2], layers[1], layers[3], layers[4]]
+    assert pool_before_relu([ReLU(), Dense(2)])[0].type_name == "ReLU"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_then_max_pool_in_either_order_gives_the_same_bits(dtype):
+    specs = [{"type": "Conv2D", "filters": 3, "kernel_size": 3, "padding": 1}, {"type": "ReLU"},
+             {"type": "MaxPool2D", "pool_size": 2}, {"type": "Flatten"}, {"type": "Dense", "units": 2}]
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(4, 2, 6, 6)).astype(dtype)
+    x[:, :, :3] = -1.0                                     # windows whose max is <= 0, and ties
+    chain = Chain(specs)
+    chain.initialize((2, 6, 6), rng=np.random.default_rng(1), dtype=dtype)
+    chain.layers[0].params["b"][:] = [-0.5, 0.0, 0.5]
+    g = rng.normal(size=(4, 2)).astype(dtype)
+    y, dx = chain.forward(x, training=True), chain.backward(g)
+    assert chain._ran[1:3] == [chain.layers[2], chain.layers[1]]          # it did run them swapped
+    fused = [np.array(y), np.array(dx), *(v.copy() for v in chain.named_gradients().values())]
+    h = x
+    for layer in chain.layers:                             # the listed order, one layer at a time
+        h = layer.forward(h, training=True)
+    grad = g
+    for layer in reversed(chain.layers):
+        grad = layer.backward(grad)
+    assert_identical(fused, [np.array(h), np.array(grad), *(v.copy() for v in chain.named_gradients().values())])
+
+
+def test_relu_max_pool_chain_passes_the_gradient_check():
+    spec = {"type": "Chain", "layers": [{"type": "Conv2D", "filters": 3, "kernel_size": 3},
+                                        {"type": "ReLU"}, {"type": "MaxPool2D", "pool_size": 2}]}
+    for first_layer in (True, False):
+        result = nnpy.gradcheck(spec, (2, 8, 8), batch=3, needs_input_grad=not first_layer)
+        assert result.passed, str(result)
+
+
+# ---- layouts between layers -------------------------------------------------------------------
+
+@pytest.mark.parametrize("perm", [(0, 1, 2, 3), (1, 0, 2, 3), (1, 2, 3, 0)])
+def test_conv_gives_the_same_bits_whatever_the_input_memory_order(perm):
+    conv = Conv2D(filters=3, kernel_size=3, padding=1)
+    conv.initialize((2, 5, 6), rng=np.random.default_rng(0), dtype=np.float64)
+    x = np.random.default_rng(1).normal(size=(4, 2, 5, 6))
+    g = np.random.default_rng(2).normal(size=(4, 3, 5, 6))
+    reference = run_layer(conv, x, g)
+    assert_identical(run_layer(conv, in_memory_order(x, perm), in_memory_order(g, perm)), reference)
+
+
+def test_dense_after_a_flattened_conv_returns_dx_in_the_conv_memory_order():
+    conv_out = in_memory_order(np.random.default_rng(0).normal(size=(5, 3, 2, 2)), (1, 2, 3, 0))
+    x = conv_out.reshape(5, 12)                            # a view: Flatten of (C, H, W, N) memory
+    assert x.flags.f_contiguous and not x.flags.c_contiguous
+    dense = Dense(4)
+    dense.initialize((12,), rng=np.random.default_rng(1), dtype=np.float64)
+    g = np.random.default_rng(2).normal(size=(5, 4))
+    dense.forward(x, training=True)
+    dx = dense.backward(g)
+    np.testing.assert_allclose(dx, g @ dense.params["W"].T, rtol=1e-13)   # the same product, transposed
+    assert dx.reshape(5, 3, 2, 2).transpose(1, 2, 3, 0).flags.c_contiguous
+
+
+# ---- optimizers: a split update == the whole update ---------------------------------------------
+
+@pytest.mark.parametrize("spec", [{"type": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01},
+                                  {"type": "rmsprop", "lr": 0.01, "weight_decay": 0.01},
+                                  {"type": "adam", "lr": 0.01}, {"type": "adamw", "lr": 0.01}])
+def test_optimizer_steps_split_over_threads_give_the_same_bits(spec, monkeypatch):
+    rng = np.random.default_rng(0)
+    p0, grads = rng.normal(size=(37, 11)), [rng.normal(size=(37, 11)) for _ in range(3)]
+    finals = []
+    for threads in (1, 3):
+        parallel.set_num_threads(threads)
+        monkeypatch.setattr(parallel, "MIN_BYTES", 0)
+        layer = Dense(11, use_bias=False)
+        layer.initialize((37,), dtype=np.float64)
+        layer.params["W"][...] = p0
+        opt = build_optimizer(spec, layer)
+        for g in grads:          # the first step creates the state inside the pieces
+            layer.grads["W"][...] = g
+            opt.step()
+        finals.append([layer.params["W"].copy(), *(np.array(v) for v in opt.state["W"].values())])
+        assert all(v.shape == (37, 11) for v in opt.state["W"].values())
+    assert_identical(*finals)
