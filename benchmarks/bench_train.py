@@ -170,16 +170,43 @@ TARGETS = {("mlp", 64): 1.0, ("mlp", 256): 1.0, ("alexnet", 64): 1.0, ("alexnet"
            ("mnist.json", 256): 1.0, ("fashion-mnist.json", 256): 1.0}
 
 
+def cpu_seconds() -> tuple[float, float, float] | None:
+    """(busy CPU seconds of the whole machine, of them stolen by the hypervisor, of this process)
+    from /proc/stat (Linux); None elsewhere."""
+    try:
+        with open("/proc/stat") as f:
+            fields = [int(v) for v in f.readline().split()[1:]]
+    except OSError:
+        return None
+    tick = os.sysconf("SC_CLK_TCK")
+    user, nice, system, idle, iowait, irq, softirq, steal = (fields + [0] * 8)[:8]
+    own = os.times()
+    return (user + nice + system + irq + softirq + steal) / tick, steal / tick, own.user + own.system
+
+
+def others_share(before, after, wall: float) -> str:
+    """What other processes (and the hypervisor's steal) used of the CPUs during a run."""
+    if before is None or after is None or wall <= 0:
+        return "unknown (no /proc/stat)"
+    busy, steal, own = (b - a for a, b in zip(before, after))
+    others = max(busy - steal - own, 0.0)
+    return (f"other processes {100 * others / wall:.0f}% of one CPU, hypervisor steal "
+            f"{100 * steal / wall:.0f}% (a quiet machine shows a few %)")
+
+
 def run_all(steps: int) -> None:
     """Every (model, batch) of TARGETS against PyTorch, as a markdown table."""
     print(f"BLAS: {blas_info()}")
     rows = []
+    start, t0 = cpu_seconds(), time.perf_counter()
     for (model, batch), target in TARGETS.items():
         what = ["--inference", model] if model.endswith(".json") else ["--model", model]
         r = main([*what, "--batch", str(batch), "--steps", str(steps), "--vs-torch", "--json"], quiet=True)
         rows.append((r, target))
     gemms = [r["gemm_gflops"] for r, _ in rows]
-    print(f"numpy float32 GEMM: {min(gemms):.0f}–{max(gemms):.0f} GFLOP/s (2048³, measured before each row)\n")
+    print(f"numpy float32 GEMM: {min(gemms):.0f}–{max(gemms):.0f} GFLOP/s (2048³, measured before each row)")
+    print(f"during the run ({time.perf_counter() - t0:.0f} s): "
+          f"{others_share(start, cpu_seconds(), time.perf_counter() - t0)}\n")
     print("| model | batch | nnpy ms/step | samples/s | GFLOP/s | % of GEMM | PyTorch ms/step | nnpy/torch | target |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r, target in rows:

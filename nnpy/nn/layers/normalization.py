@@ -39,28 +39,38 @@ class BatchNorm(Layer):
     def forward(self, x, training=False):
         axes = (0,) if x.ndim == 2 else (0, 2, 3)
         shape = (1, -1) if x.ndim == 2 else (1, -1, 1, 1)  # broadcast per feature / channel
-        if training:
-            mean = self._channel_mean(x, axes)
-            x_centered = _apply(xp.subtract, x, mean.reshape(shape))
-            var = self._channel_mean(_apply(xp.multiply, x_centered, x_centered), axes)   # as np.var does it
-            n = x.size // mean.size
-            m = self.momentum
-            self.buffers["running_mean"] *= m
-            self.buffers["running_mean"] += (1 - m) * mean
-            self.buffers["running_var"] *= m
-            self.buffers["running_var"] += (1 - m) * var * (n / max(n - 1, 1))
-        else:
-            mean, var = self.buffers["running_mean"], self.buffers["running_var"]
-            x_centered = _apply(xp.subtract, x, mean.reshape(shape))
-        self.training = training
+        self.axes, self.shape, self.training = axes, shape, training
+        if not training:
+            return self._evaluate(x)
+        mean = self._channel_mean(x, axes)
+        x_centered = _apply(xp.subtract, x, mean.reshape(shape))
+        var = self._channel_mean(_apply(xp.multiply, x_centered, x_centered), axes)   # as np.var does it
+        n = x.size // mean.size
+        m = self.momentum
+        self.buffers["running_mean"] *= m
+        self.buffers["running_mean"] += (1 - m) * mean
+        self.buffers["running_var"] *= m
+        self.buffers["running_var"] += (1 - m) * var * (n / max(n - 1, 1))
         self.inv_std = (1.0 / xp.sqrt(var + self.epsilon)).astype(x.dtype)
         self.x_hat = _apply(xp.multiply, x_centered, self.inv_std.reshape(shape), out=x_centered)
-        self.axes, self.shape = axes, shape
         y = _apply(xp.multiply, self.x_hat, self.params["gamma"].reshape(shape))
         return _apply(xp.add, y, self.params["beta"].reshape(shape), out=y)
 
+    def _evaluate(self, x):
+        """Evaluation: y = x·a + b with a = γ/σ and b = β − μ·a from the running statistics, two
+        passes instead of four (the same map as γ·(x − μ)/σ + β, rounded a few ulp differently;
+        the shipped models' test accuracies are unchanged)."""
+        mean, var = self.buffers["running_mean"], self.buffers["running_var"]
+        self.x, self.inv_std = x, (1.0 / xp.sqrt(var + self.epsilon)).astype(x.dtype)
+        scale = self.params["gamma"] * self.inv_std
+        y = _apply(xp.multiply, x, scale.reshape(self.shape))
+        return _apply(xp.add, y, (self.params["beta"] - mean * scale).reshape(self.shape), out=y)
+
     def backward(self, grad_y):
         axes, shape = self.axes, self.shape
+        if not self.training:   # after an evaluation forward: x̂ from the running statistics
+            x_centered = _apply(xp.subtract, self.x, self.buffers["running_mean"].reshape(shape))
+            self.x_hat = _apply(xp.multiply, x_centered, self.inv_std.reshape(shape), out=x_centered)
         self.grads["beta"][...] = self._channel_sum(grad_y, axes)
         self.grads["gamma"][...] = self._channel_sum(_apply(xp.multiply, grad_y, self.x_hat), axes)
         scale = (self.params["gamma"] * self.inv_std).reshape(shape)

@@ -139,7 +139,9 @@ class MaxPool2D(_Pool2D):
     def forward(self, x, training=False):
         self._check(x)
         self.x_shape, self.pairs = x.shape, None
-        if self.tiled and self.pool_size == (2, 2) and self.x_shape[2] % 2 == 0 == self.x_shape[3] % 2:
+        # training: the pair passes, which also find where the gradient goes; evaluation: the
+        # plain fold below, 2-3x faster for the values alone (a backward after it routes by x and y)
+        if training and self.tiled and self.pool_size == (2, 2) and self.x_shape[2] % 2 == 0 == self.x_shape[3] % 2:
             self.pairs = _Pairs2x2.of(x, self._ws)
         if self.pairs is not None:
             self.x, self.y = x, self.pairs.forward(x)
