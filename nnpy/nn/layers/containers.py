@@ -39,8 +39,8 @@ def pool_before_relu(layers: list) -> list:
     exactly, and the gradients agree bit for bit too (a window whose max is <= 0 gets zero
     gradient both ways; otherwise both send it to the first maximum). Run this way, the ReLU
     and its backward mask work on the pooled map, 4x smaller with 2x2 windows (lenet, batch 64:
-    8.2 -> 2.1 ms per step on one thread). The layers themselves are unchanged: a config, a
-    checkpoint and an exported model see them in their own order.
+    the ReLU's forward + backward 3.1 -> 0.7 ms on one thread). The layers themselves are
+    unchanged: a config, a checkpoint and an exported model see them in their own order.
     """
     order = list(layers)
     for i in range(len(order) - 1):

