@@ -184,38 +184,42 @@ def cpu_seconds() -> tuple[float, float, float] | None:
     return (user + nice + system + irq + softirq + steal) / tick, steal / tick, own.user + own.system
 
 
-def others_share(before, after, wall: float) -> str:
-    """What other processes (and the hypervisor's steal) used of the CPUs during a run."""
+def others_share(before, after, wall: float) -> tuple[float, float] | None:
+    """(% of one CPU used by other processes, % stolen by the hypervisor) during a run."""
     if before is None or after is None or wall <= 0:
-        return "unknown (no /proc/stat)"
+        return None
     busy, steal, own = (b - a for a, b in zip(before, after))
-    others = max(busy - steal - own, 0.0)
-    return (f"other processes {100 * others / wall:.0f}% of one CPU, hypervisor steal "
-            f"{100 * steal / wall:.0f}% (a quiet machine shows a few %)")
+    return round(100 * max(busy - steal - own, 0.0) / wall, 1), round(100 * steal / wall, 1)
+
+
+def print_table(rows: list[dict]) -> None:
+    """The markdown table of ``main(..., quiet=True)`` results, with each row's target."""
+    gemms = [r["gemm_gflops"] for r in rows]
+    print(f"numpy float32 GEMM: {min(gemms):.0f}–{max(gemms):.0f} GFLOP/s (2048³, measured before each row)")
+    shares = [r["others"] for r in rows if r.get("others")]
+    if shares:
+        print(f"other processes used at most {max(o for o, _ in shares):.0f}% of one CPU during a row, "
+              f"the hypervisor stole at most {max(s for _, s in shares):.0f}%")
+    print("\n| model | batch | nnpy ms/step | samples/s | GFLOP/s | % of GEMM | PyTorch ms/step | nnpy/torch | target |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        target = TARGETS.get((r["model"], r["batch"]))
+        ratio = r.get("ratio_vs_torch")
+        ok = "" if ratio is None or target is None else (" ✓" if ratio <= target else " ✗")
+        name = f"{r['model']} (inference)" if r["inference"] else r["model"]
+        print(f"| {name} | {r['batch']} | {r['ms_per_step']:.2f} | {r['samples_per_s']:.0f} | {r['gflops']:.1f} | "
+              f"{100 * r['efficiency']:.0f}% | {r.get('torch_ms_per_step', float('nan')):.2f} | "
+              f"{ratio if ratio is not None else 'n/a'}{ok} | {'' if target is None else f'≤ {target}'} |")
 
 
 def run_all(steps: int) -> None:
     """Every (model, batch) of TARGETS against PyTorch, as a markdown table."""
     print(f"BLAS: {blas_info()}")
     rows = []
-    start, t0 = cpu_seconds(), time.perf_counter()
-    for (model, batch), target in TARGETS.items():
+    for model, batch in TARGETS:
         what = ["--inference", model] if model.endswith(".json") else ["--model", model]
-        r = main([*what, "--batch", str(batch), "--steps", str(steps), "--vs-torch", "--json"], quiet=True)
-        rows.append((r, target))
-    gemms = [r["gemm_gflops"] for r, _ in rows]
-    print(f"numpy float32 GEMM: {min(gemms):.0f}–{max(gemms):.0f} GFLOP/s (2048³, measured before each row)")
-    print(f"during the run ({time.perf_counter() - t0:.0f} s): "
-          f"{others_share(start, cpu_seconds(), time.perf_counter() - t0)}\n")
-    print("| model | batch | nnpy ms/step | samples/s | GFLOP/s | % of GEMM | PyTorch ms/step | nnpy/torch | target |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for r, target in rows:
-        ratio = r.get("ratio_vs_torch")
-        ok = "" if ratio is None else (" ✓" if ratio <= target else " ✗")
-        name = f"{r['model']} (inference)" if r["inference"] else r["model"]
-        print(f"| {name} | {r['batch']} | {r['ms_per_step']:.2f} | {r['samples_per_s']:.0f} | {r['gflops']:.1f} | "
-              f"{100 * r['efficiency']:.0f}% | {r.get('torch_ms_per_step', float('nan')):.2f} | "
-              f"{ratio if ratio is not None else 'n/a'}{ok} | ≤ {target} |")
+        rows.append(main([*what, "--batch", str(batch), "--steps", str(steps), "--vs-torch", "--json"], quiet=True))
+    print_table(rows)
 
 
 def main(argv=None, quiet: bool = False) -> dict:
@@ -223,6 +227,7 @@ def main(argv=None, quiet: bool = False) -> dict:
     p.add_argument("--model", choices=sorted(MODELS))
     p.add_argument("--inference", metavar="FILE", help="a file of data/trained_models: time nnpy val's forward")
     p.add_argument("--all", action="store_true", help="every model and batch of the targets, vs PyTorch")
+    p.add_argument("--table", metavar="JSONL", help="print the table of rows saved with --json, one a line")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--steps", type=int, default=30)
     p.add_argument("--warmup", type=int, default=5)
@@ -232,8 +237,12 @@ def main(argv=None, quiet: bool = False) -> dict:
     if args.all:
         run_all(args.steps)
         return {}
+    if args.table:
+        with open(args.table) as f:
+            print_table([json.loads(line) for line in f if line.strip()])
+        return {}
     if (args.model is None) == (args.inference is None):
-        p.error("give --model, --inference or --all")
+        p.error("give --model, --inference, --all or --table")
 
     gemm = gemm_gflops()
     torch_step = None
@@ -250,17 +259,20 @@ def main(argv=None, quiet: bool = False) -> dict:
         time_steps(torch_step, args.warmup)
     ours, theirs = [], []
     rounds = max(1, args.steps // 5)
+    before, t0 = cpu_seconds(), time.perf_counter()
     for _ in range(rounds):  # interleave in rounds of 5 steps so drift hits both alike
         ours += time_steps(step, 5)
         if torch_step:
             theirs += time_steps(torch_step, 5)
+    others = others_share(before, cpu_seconds(), time.perf_counter() - t0)
     ms = 1000 * statistics.median(ours)
     result = {"model": args.inference or args.model, "inference": bool(args.inference), "batch": args.batch,
               "ms_per_step": round(ms, 3),
               "samples_per_s": round(args.batch / ms * 1000, 1),
               "gflops": round(flops / (ms / 1000) / 1e9, 2), "gemm_gflops": round(gemm, 1),
               "efficiency": round(flops / (ms / 1000) / 1e9 / gemm, 3),
-              "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
+              "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+              "others": others, "blas": blas_info()}
     if theirs:
         torch_ms = 1000 * statistics.median(theirs)
         result["torch_ms_per_step"] = round(torch_ms, 3)
@@ -277,6 +289,8 @@ def main(argv=None, quiet: bool = False) -> dict:
               f"{100 * result['efficiency']:.1f}% of GEMM, peak RSS {result['peak_mb']:.0f} MB")
         if theirs:
             print(f"PyTorch {result['torch_ms_per_step']:.2f} ms/step → nnpy/torch = {result['ratio_vs_torch']:.2f}")
+        if others:
+            print(f"during the timed steps: other processes {others[0]:.0f}% of one CPU, steal {others[1]:.0f}%")
     return result
 
 
