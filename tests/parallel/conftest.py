@@ -13,6 +13,8 @@ import pytest
 from nnpy.engine.parallel.launch import THREAD_VARIABLES
 from nnpy.io.checkpoint import load_checkpoint
 
+from ..prerequisites import missing as missing_prerequisite
+
 REPO = Path(__file__).resolve().parents[2]
 RUN_TRAIN = Path(__file__).with_name("run_train.py")
 
@@ -25,15 +27,13 @@ def find_mpiexec() -> str | None:
 
 @pytest.fixture(scope="session")
 def mpiexec():
-    """The launcher; CI installs the mpi extra (.ci/run), so there a missing one fails."""
+    """The launcher; a missing one skips the test (fails it under CI=true: .ci/run installs the extra)."""
     found = find_mpiexec()
     missing = [m for m in ("mpi4py", "threadpoolctl") if importlib.util.find_spec(m) is None]
     if found and not missing:
         return found
-    reason = f"the mpi extra is not installed (missing: {', '.join(missing + ['mpiexec'] * (not found))})"
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"{reason}: CI must run these tests (.ci/run installs .[test,mpi])")
-    pytest.skip(f"{reason}: pip install -e \".[mpi]\"")
+    missing_prerequisite(f"the mpi extra is not installed (missing: {', '.join(missing + ['mpiexec'] * (not found))}; "
+                         f"pip install -e \".[mpi]\", as .ci/run does)")
 
 
 def train(processes: int, cwd: Path, args, mpiexec=None, timeout: float = 180, **popen):
