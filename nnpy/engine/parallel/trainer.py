@@ -11,7 +11,9 @@ Each step, process ``r`` of ``N``:
 
 Why ``n_r / m``: a loss is a mean over its batch, so process ``r``'s gradient is
 ``g_r = (1/n_r) Σ_{i∈r} ∇ℓ_i``, and the one-process gradient of the global batch is
-``g = (1/m) Σ_i ∇ℓ_i = Σ_r (n_r/m) g_r`` — exactly, also for an uneven last batch.
+``g = (1/m) Σ_i ∇ℓ_i = Σ_r (n_r/m) g_r`` — exactly, also for an uneven last batch. A
+penalty a layer adds (``Layer.penalty``) comes out right when it depends on the parameters
+alone (``Σ_r n_r/m = 1``) or is a mean over the batch.
 
 Stops are agreed: a signal, a time limit or a non-finite value on any process stops all of
 them after the same step (``agree_on_stop``, one integer ``Allreduce`` per step).
@@ -86,7 +88,7 @@ class DataParallelTrainer(Trainer):
         part = self.dropout.part = self.loader.part(st.batch)
         with timer.phase("forward"):
             pred = self.model.forward(xb, training=True)
-            loss = self.loss.forward(pred, yb)
+            loss = self.loss.forward(pred, yb) + self.model.total_penalty()
         finite = math.isfinite(loss)
         metric = 0.0
         if finite:
