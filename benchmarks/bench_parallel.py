@@ -120,12 +120,13 @@ def projection(compute_s: float, gradient_bytes: int) -> list[dict]:
 
 
 def report(setups: dict, rows: list[dict], compute_s: float, gradient_bytes: int) -> str:
-    lines = ["| set-up | global batch | ms/step | samples/s | Allreduce share | |",
-             "|---|---|---|---|---|---|"]
+    lines = ["| set-up | global batch | ms/step | per round (ms/step) | samples/s | Allreduce share | |",
+             "|---|---|---|---|---|---|---|"]
     for name, runs in setups.items():
         step = statistics.median(r["step_s"] for r in runs)
         share = statistics.median(r["allreduce_share"] for r in runs)
-        lines.append(f"| {name} | {BATCH} | {1e3 * step:.1f} | {BATCH / step:.0f} | "
+        rounds = " ".join(f"{1e3 * r['step_s']:.0f}" for r in runs)
+        lines.append(f"| {name} | {BATCH} | {1e3 * step:.1f} | {rounds} | {BATCH / step:.0f} | "
                      f"{'—' if runs[0]['processes'] == 1 else f'{100 * share:.1f}%'} | measured |")
     lines += ["", f"Projection: t_c = {1e3 * compute_s:.1f} ms per step of {PER_PROCESS} samples per process, "
               f"B = {gradient_bytes / 1e6:.2f} MB of float32 gradients.", "",
