@@ -9,11 +9,11 @@ from .fetch import fetch
 from .idx import read_idx, write_idx
 from .images import iter_image_files, load_digit, read_grey, to_mnist
 from .loader import DataLoader, split_train_val
-from .transforms import (Compose, Normalize, RandomAffine, RandomHorizontalFlip, RandomThickness,
-                         build_transforms)
+from .transforms import (Compose, Normalize, RandomAffine, RandomContinentalStrokes,
+                         RandomHorizontalFlip, RandomThickness, build_transforms)
 
 __all__ = ["Compose", "DIGIT_CLASSES", "DataLoader", "Dataset", "FASHION_CLASSES", "Normalize",
-           "RandomAffine", "RandomHorizontalFlip", "RandomThickness", "build_transforms", "fashion_mnist", "fetch",
+           "RandomAffine", "RandomContinentalStrokes", "RandomHorizontalFlip", "RandomThickness", "build_transforms", "fashion_mnist", "fetch",
            "function", "iter_image_files", "load_digit", "mnist", "parity", "read_grey",
            "read_idx", "sine", "split_train_val", "to_mnist", "write_idx"]
 from .text import reuters  # noqa: E402,F401  (registers the 'reuters' dataset)

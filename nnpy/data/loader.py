@@ -28,7 +28,8 @@ class DataLoader:
     """Batches ``(xb, yb)`` of ``x`` ``(N, ...)`` and ``y`` ``(N, ...)``.
 
     ``xb`` is float32 unless ``x`` is integer; float ``yb`` is float32 and
-    integer ``yb`` keeps its dtype. ``transform(xb, rng)`` is applied to ``xb``.
+    integer ``yb`` keeps its dtype. ``transform(xb, rng)`` is applied to ``xb`` (with
+    ``transform(xb, rng, yb)`` when the transform's ``uses_labels`` is true).
     ``len(loader)`` is the number of batches per epoch; the last one is smaller
     unless ``drop_last``. ``iter(loader)`` runs epoch ``loader.epoch`` and
     advances it, so successive ``for`` loops see epochs 0, 1, 2, …
@@ -75,7 +76,11 @@ class DataLoader:
             idx = order[b * self.batch_size:(b + 1) * self.batch_size]
             xb, yb = _as_batch(self.x[idx]), _as_batch(self.y[idx])
             if self.transform is not None:
-                xb = self.transform(xb, np.random.default_rng([self.seed, epoch, b]))
+                rng = np.random.default_rng([self.seed, epoch, b])
+                if getattr(self.transform, "uses_labels", False):
+                    xb = self.transform(xb, rng, yb)
+                else:
+                    xb = self.transform(xb, rng)
             yield xb, yb
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
