@@ -135,32 +135,43 @@ def print_evaluation(ckpt, split, result):
         click.echo(f"mse {result['mse']:.6f}  mae {result['mae']:.6f}")
 
 
-@main.command()
+@main.command(epilog="Exit status: 0 when every input was read, 1 when some inputs could not "
+                     "be read (each has its own error line; the others are still read), 2 for "
+                     "usage and config errors (a bad option, a missing or corrupt checkpoint).")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--ckpt", type=click.Path(dir_okay=False), default=None,
               help="Checkpoint to use (default: the shipped MNIST model).")
 @click.option("--topk", type=click.IntRange(1, 100), default=3, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of {path, label, probs}.")
+@click.option("--multi", is_flag=True, help="Each image is a row of digits: print the string.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON: a list of {path, label, probs, box} (--multi: {path, text, digits}).")
 @click.option("--explain", "explain_dir", type=click.Path(file_okay=False), default=None,
-              help="Save per image a PNG: input, the 28x28 the model saw, probabilities (needs matplotlib).")
-def demo(paths, ckpt, topk, as_json, explain_dir):
-    """Read hand-written digits from image files or folders.
+              help="Save per image a PNG of every preprocessing stage and the probabilities, "
+                   "also for images that fail (needs matplotlib).")
+def demo(paths, ckpt, topk, multi, as_json, explain_dir):
+    """Read hand-written digits (one per image, or a row with --multi) from files or folders.
 
     \b
     Example:
       nnpy demo data/samples/ --topk 3
       nnpy demo photo_of_a_seven.jpg --ckpt checkpoints/alexnet/best.json --json
+      nnpy demo data/samples/row-1234567890.jpg --multi
       nnpy demo data/samples/ --explain explained/
     """
-    from .engine.demo import predict_files
+    from .engine.demo import predict_files, public
 
     if explain_dir:
         from .viz import require_matplotlib
         require_matplotlib("nnpy demo --explain")
     ckpt = ckpt or str(DEFAULT_DEMO_CKPT)
-    results, failures = predict_files(paths, ckpt, topk)
+    results, failures = predict_files(paths, ckpt, topk, multi=multi, keep_stages=bool(explain_dir))
     if as_json:
-        click.echo(json.dumps(results))
+        click.echo(json.dumps([public(r) for r in results]))
+    elif multi:
+        for r in results:
+            sure = min((d["probs"][d["label"]] for d in r["digits"]), default=0.0)
+            click.echo(f"{r['path']}: {r['text']}   ({len(r['digits'])} digits, "
+                       f"least sure {100 * sure:.1f}%)")
     else:
         for r in results:
             top = "  ".join(f"{label} {100 * p:.1f}%" for label, p in r["top"])
@@ -168,10 +179,10 @@ def demo(paths, ckpt, topk, as_json, explain_dir):
     if explain_dir:
         from .viz.explain import explain_results
 
-        written = explain_results(results, explain_dir)
-        click.echo(f"explained {len(written)} image(s) in {explain_dir}", err=as_json)
-    for message in failures:
-        click.echo(f"nnpy: error: {message}", err=True)
+        for source, picture in explain_results(results, failures, explain_dir):
+            click.echo(f"explained {source} -> {picture}", err=as_json)
+    for failure in failures:
+        click.echo(f"nnpy: error: {failure['error']}", err=True)
     if failures:
         sys.exit(1)
 

@@ -142,7 +142,8 @@ def test_demo_explain_saves_one_picture_per_input(mlp, tmp_path):
     seven = digit_image(tmp_path / "seven.png")
     r = run("demo", seven, "--ckpt", mlp[1], "--explain", tmp_path / "why")
     assert r.exit_code == 0, r.output
-    assert "explained 1 image" in r.output
+    picture = tmp_path / "why" / "seven.png"
+    assert f"explained {seven} -> {picture}" in r.output
     assert_picture(tmp_path / "why" / "seven.png", 700, 250)
 
 

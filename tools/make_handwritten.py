@@ -280,18 +280,19 @@ def paper_image(rng, w, h, digit_h):
     return paper
 
 
-def render_mask(strokes, w, h, rng):
+def render_mask(strokes, w, h, rng, fill=(0.4, 0.82), pens=("fine", "pen", "felt", "marker")):
     """Ink coverage ``(h, w)`` in [0, 1] of ``strokes`` placed on a ``w``×``h`` canvas, and the
     digit height in px."""
     allp = np.vstack(strokes)
     lo, hi = allp.min(0), allp.max(0)
     ext = hi - lo
     # Pen width relative to the digit height: fine liner, ball point, felt tip, marker.
-    kind = rng.choice(["fine", "pen", "felt", "marker"], p=[0.15, 0.4, 0.3, 0.15])
+    weights = np.array([{"fine": 0.15, "pen": 0.4, "felt": 0.3, "marker": 0.15}[p] for p in pens])
+    kind = rng.choice(list(pens), p=weights / weights.sum())
     rel = {"fine": 0.03, "pen": rng.uniform(0.055, 0.09), "felt": rng.uniform(0.09, 0.12),
            "marker": rng.uniform(0.12, 0.15)}[kind]
     # Digit height: a fair part of the canvas, leaving room for the pen and a margin.
-    fill = rng.uniform(0.4, 0.82)
+    fill = rng.uniform(*fill)
     margin = 3 + 0.03 * min(w, h)
     scale = min(fill * h / ext[1], (w - 2 * margin) / (ext[0] + rel * 1.2))
     scale = min(scale, (h - 2 * margin) / (ext[1] * (1 + rel * 1.2)))
@@ -430,6 +431,47 @@ def render_photo(digit: int, rng: np.random.Generator, kind: str):
         out = out.convert("L")
     quality = int(rng.integers(12, 30)) if kind == "jpeg" else int(rng.integers(60, 82))
     return out, (".jpg", quality)
+
+
+# --------------------------------------------------------------------------- rows of digits
+def _closest_gap(left: np.ndarray, right: np.ndarray) -> float:
+    """The smallest horizontal distance from the points ``left`` to the points ``right``
+    at the same height (bands of 0.04), both ``(n, 2)``; large when no band is shared."""
+    band_l, band_r = np.floor(left[:, 1] / 0.04), np.floor(right[:, 1] / 0.04)
+    gaps = [right[band_r == b, 0].min() - left[band_l == b, 0].max()
+            for b in np.intersect1d(band_l, band_r)]
+    return min(gaps) if gaps else 1.0
+
+
+def render_row(digits, rng: np.random.Generator, touching: int = 0):
+    """A photo-like strip (PIL, RGB) of the digits ``digits`` written left to right.
+
+    The closest approach of two neighbours' pen paths varies from 18 % to 50 % of the
+    digit height; in ``touching`` of the pairs (chosen at random) it is 3-7 %, so that
+    their strokes touch.
+    """
+    pairs = set(rng.choice(len(digits) - 1, size=min(touching, len(digits) - 1),
+                           replace=False).tolist()) if len(digits) > 1 else set()
+    strokes, previous = [], None
+    for k, d in enumerate(digits):
+        ss = [p * rng.uniform(0.9, 1.1) for p in hand_strokes(int(d), rng)]
+        ss = [p + [0, rng.normal(0, 0.03)] for p in ss]
+        if previous is not None:
+            want = rng.uniform(0.03, 0.07) if k - 1 in pairs else rng.uniform(0.18, 0.5)
+            shift = want - _closest_gap(previous, np.vstack(ss))
+            ss = [p + [shift, 0] for p in ss]
+        strokes += ss
+        previous = np.vstack(ss)
+    x = float(np.ptp(np.vstack(strokes)[:, 0]))
+    h = int(rng.integers(70, 110))
+    w = int(h * (x + 0.4) * rng.uniform(0.95, 1.05))
+    mask, digit_h = render_mask(strokes, w, h, rng, fill=(0.55, 0.75), pens=("fine", "pen"))
+    ink = np.array(INKS[str(rng.choice(["black", "blue-black", "blue"]))][0], np.float32)
+    paper = paper_image(rng, w, h, digit_h)
+    a = (mask * rng.uniform(0.85, 1.0))[..., None]
+    rgb = paper * (1 - a) + ink[None, None] * a
+    rgb = rgb + rng.normal(0, 1.5, size=(h, w, 1)).astype(np.float32)
+    return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB")
 
 
 def _save(img, path: Path, suffix) -> None:

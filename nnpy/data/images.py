@@ -6,6 +6,7 @@
 """
 from __future__ import annotations
 
+import io
 import warnings
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -70,14 +71,25 @@ def read_grey(path) -> np.ndarray:
         raise DataError(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise DataError(f"{path}: empty file (0 bytes)")
+    with open(path, "rb") as f:
+        return decode_grey(f, str(path))
+
+
+def decode_grey(data, name: str = "image") -> np.ndarray:
+    """Grey levels ``(H, W)`` of the image in ``data`` (bytes or a binary file object);
+    the failures of ``read_grey``, each a one-line ``DataError`` starting with ``name``."""
+    if isinstance(data, (bytes, bytearray)):
+        if not data:
+            raise DataError(f"{name}: empty file (0 bytes)")
+        data = io.BytesIO(data)
     with warnings.catch_warnings():
         # Pillow only warns about a decompression bomb below twice its limit: refuse it.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            with Image.open(path) as img:
+            with Image.open(data) as img:
                 w, h = img.size
                 if w * h > MAX_PIXELS:
-                    raise DataError(f"{path}: {w}×{h} pixels is over the limit of {MAX_PIXELS} "
+                    raise DataError(f"{name}: {w}×{h} pixels is over the limit of {MAX_PIXELS} "
                                     f"(decompression bomb?)")
                 img.seek(0)                               # first frame of GIF / APNG
                 img.load()
@@ -89,11 +101,11 @@ def read_grey(path) -> np.ndarray:
         except DataError:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise DataError(f"{path}: refused as a decompression bomb ({exc})") from None
+            raise DataError(f"{name}: refused as a decompression bomb ({exc})") from None
         except UnidentifiedImageError:
-            raise DataError(f"{path}: not an image (Pillow cannot identify it)") from None
+            raise DataError(f"{name}: not an image (Pillow cannot identify it)") from None
         except Exception as exc:                          # Pillow's decoders raise many kinds
-            raise DataError(f"{path}: truncated, corrupt or unsupported image ({exc})") from None
+            raise DataError(f"{name}: truncated, corrupt or unsupported image ({exc})") from None
 
 
 def load_digit(path, invert="auto") -> np.ndarray:
