@@ -1,4 +1,4 @@
-"""The ``nnpy`` command: train, val, demo, plot, summary, gradcheck, export, list, data.
+"""The ``nnpy`` command: train, val, demo, serve, plot, summary, gradcheck, export, list, data.
 
 User mistakes (``NnpyError``: bad config, missing file, corrupt checkpoint) print one
 line on stderr and exit with code 2 — never a traceback.
@@ -185,6 +185,39 @@ def demo(paths, ckpt, topk, multi, as_json, explain_dir):
         click.echo(f"nnpy: error: {failure['error']}", err=True)
     if failures:
         sys.exit(1)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but this machine's own is reachable by others.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--ckpt", "ckpts", multiple=True, type=click.Path(dir_okay=False),
+              help="A checkpoint to offer (repeatable; the first is the default), besides the shipped models.")
+@click.option("--verbose", is_flag=True, help="Log every request on stderr.")
+def serve(host, port, ckpts, verbose):
+    """A local web page: draw a digit or drop a photo, watch the model read it.
+
+    \b
+    Example:
+      nnpy serve                      # then open http://127.0.0.1:8000/
+      nnpy serve --port 8080 --ckpt checkpoints/lenet/best.json
+    """
+    from .serve import make_server
+
+    shipped = sorted(DEFAULT_DEMO_CKPT.parent.glob("*.json"), key=lambda p: p != DEFAULT_DEMO_CKPT)
+    server = make_server([*ckpts, *map(str, shipped)], host, port, verbose)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"nnpy serve: warning: listening on {host}: anyone who can reach this machine "
+                   f"can use the page (and its CPU)", err=True)
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"nnpy serve: http://{shown}:{server.server_address[1]}/  "
+               f"(models: {', '.join(server.models.readers)}; Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("nnpy serve: stopped")
+    finally:
+        server.server_close()
 
 
 @main.command()

@@ -75,9 +75,11 @@ def read_grey(path) -> np.ndarray:
         return decode_grey(f, str(path))
 
 
-def decode_grey(data, name: str = "image") -> np.ndarray:
+def decode_grey(data, name: str = "image", max_pixels: int | None = None) -> np.ndarray:
     """Grey levels ``(H, W)`` of the image in ``data`` (bytes or a binary file object);
-    the failures of ``read_grey``, each a one-line ``DataError`` starting with ``name``."""
+    the failures of ``read_grey``, each a one-line ``DataError`` starting with ``name``.
+    ``max_pixels``: a lower limit than ``MAX_PIXELS`` (a server's)."""
+    limit = MAX_PIXELS if max_pixels is None else min(max_pixels, MAX_PIXELS)
     if isinstance(data, (bytes, bytearray)):
         if not data:
             raise DataError(f"{name}: empty file (0 bytes)")
@@ -88,8 +90,8 @@ def decode_grey(data, name: str = "image") -> np.ndarray:
         try:
             with Image.open(data) as img:
                 w, h = img.size
-                if w * h > MAX_PIXELS:
-                    raise DataError(f"{name}: {w}×{h} pixels is over the limit of {MAX_PIXELS} "
+                if w * h > limit:
+                    raise DataError(f"{name}: {w}×{h} pixels is over the limit of {limit} "
                                     f"(decompression bomb?)")
                 img.seek(0)                               # first frame of GIF / APNG
                 img.load()
