@@ -147,6 +147,45 @@ def test_demo_explain_saves_one_picture_per_input(mlp, tmp_path):
     assert_picture(tmp_path / "why" / "seven.png", 700, 250)
 
 
+def test_demo_explain_shows_why_an_image_failed(mlp, tmp_path):
+    """A blank photo: exit 1, and still a picture of the stages up to the failure."""
+    pytest.importorskip("matplotlib")
+    Image.new("RGB", (120, 90), (200, 190, 170)).save(tmp_path / "blank.jpg")
+    r = run("demo", tmp_path / "blank.jpg", "--ckpt", mlp[1], "--explain", tmp_path / "why")
+    assert r.exit_code == 1 and "no ink found" in r.stderr
+    picture = tmp_path / "why" / "blank.png"
+    assert f"explained {tmp_path / 'blank.jpg'} -> {picture}" in r.output
+    img = assert_picture(picture, 500, 150)                # input, background, flattened ink
+    assert np.asarray(img.convert("RGB"))[..., 0].max() > 150   # the red error title
+
+
+def test_demo_explain_names_are_unique_and_printed(mlp, tmp_path):
+    pytest.importorskip("matplotlib")
+    seven = digit_image(tmp_path / "a.png")
+    Image.open(seven).convert("RGB").save(tmp_path / "a.jpg")
+    (tmp_path / "sub").mkdir()
+    Image.open(seven).save(tmp_path / "sub" / "a.png")
+    r = run("demo", tmp_path / "a.jpg", tmp_path / "a.png", tmp_path / "sub" / "a.png",
+            "--ckpt", mlp[1], "--explain", tmp_path / "why")
+    assert r.exit_code == 0, r.output
+    written = sorted(p.name for p in (tmp_path / "why").iterdir())
+    assert written == ["a-jpg.png", "a-png-2.png", "a-png.png"]
+    for source, name in ((tmp_path / "a.jpg", "a-jpg.png"), (tmp_path / "a.png", "a-png.png"),
+                         (tmp_path / "sub" / "a.png", "a-png-2.png")):
+        assert f"explained {source} -> {tmp_path / 'why' / name}" in r.output
+
+
+def test_demo_explain_a_row(mlp, tmp_path):
+    pytest.importorskip("matplotlib")
+    from tests.handwriting import row_image
+
+    image, _ = row_image(1)
+    image.save(tmp_path / "row.png")
+    r = run("demo", tmp_path / "row.png", "--multi", "--ckpt", mlp[1], "--explain", tmp_path / "why")
+    assert r.exit_code == 0, r.output
+    assert_picture(tmp_path / "why" / "row.png", 500, 250)
+
+
 # --- nnpy plot --filters (Pillow only) ----------------------------------------------------------
 
 def test_plot_filters_needs_no_matplotlib(lenet, no_matplotlib, tmp_path):

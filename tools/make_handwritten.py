@@ -21,8 +21,16 @@ the canvas resolution, then reduced (box filter) for antialiasing.
 
 Deterministic: image ``i`` uses ``numpy.random.default_rng([seed, i])``.
 
-    python tools/make_handwritten.py                       # tests/data/handwritten, 16 per digit
-    python tools/make_handwritten.py --out /tmp/hw --per-digit 3 --seed 7
+    python tools/make_handwritten.py                       # tests/data/handwritten
+    python tools/make_handwritten.py --out /tmp/hw --per-digit 3 --per-kind 10 --seed 7
+    python tools/make_handwritten.py --out data/samples --row 1234567890
+
+``tests/data/handwritten`` holds 16 images per digit of the "mixed" kind (every hand, pen,
+paper and file type below) and 40 images of each photo kind (``PHOTO_KINDS``: a
+brightness gradient, a shadow, grey paper, coloured paper, heavy JPEG artefacts, blur,
+pencil, continental 1s and 7s); ``labels.csv`` gives each file's label and kind.
+``render_row`` writes rows of digits (for ``nnpy demo --multi``; the tests make them on
+the fly).
 
 Only numpy and Pillow are needed.
 """
@@ -464,7 +472,7 @@ def render_row(digits, rng: np.random.Generator, touching: int = 0):
         previous = np.vstack(ss)
     x = float(np.ptp(np.vstack(strokes)[:, 0]))
     h = int(rng.integers(70, 110))
-    w = int(h * (x + 0.4) * rng.uniform(0.95, 1.05))
+    w = int(h * (0.75 * x + 0.4) * rng.uniform(0.95, 1.05))
     mask, digit_h = render_mask(strokes, w, h, rng, fill=(0.55, 0.75), pens=("fine", "pen"))
     ink = np.array(INKS[str(rng.choice(["black", "blue-black", "blue"]))][0], np.float32)
     paper = paper_image(rng, w, h, digit_h)
@@ -487,9 +495,17 @@ def main(argv=None):
     ap.add_argument("--per-digit", type=int, default=16, help="images of each digit (mixed kind)")
     ap.add_argument("--per-kind", type=int, default=40, help="images of each photo kind")
     ap.add_argument("--seed", type=int, default=20240611)
+    ap.add_argument("--row", metavar="DIGITS", help="instead: one photo-like row of these digits, "
+                                                    "OUT/row-DIGITS.jpg")
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.row:
+        digits = [int(c) for c in args.row]
+        img = render_row(digits, np.random.default_rng([args.seed, 99, *digits]))
+        img.save(out / f"row-{args.row}.jpg", quality=85, optimize=True)
+        print(f"{out / f'row-{args.row}.jpg'}")
+        return
     rows = []
     for k in range(args.per_digit):                      # the "mixed" kind: every hand and paper
         for digit in range(10):

@@ -104,7 +104,7 @@ def digit_figure(grey: np.ndarray, st, title: str, probs: dict | None, out: Path
         axes[3].add_patch(_rectangle(x0, y0, x1, y1, "C0"))
     if probs:
         _bars(axes[-1], probs)
-    fig.suptitle(title, fontsize=11, color="C3" if probs is None else "black")
+    fig.suptitle(title, fontsize=11, y=1.06, color="C3" if probs is None else "black")
     save_figure(fig, out)
 
 
