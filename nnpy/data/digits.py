@@ -16,7 +16,8 @@
 * **Cropping.** 8-connected components of the mask (``components.label``); the digit
   is the heaviest component not touching the image border (or the heaviest, when all
   do), plus the components of at least ``PIECE_MASS`` of its ink that lie next to it
-  (a broken stroke, a 5's hat); specks and far-away marks are left out.
+  (a broken stroke, a 5's hat) and off the border; specks, paper edges and far-away
+  marks are left out.
 * **The MNIST convention.** The kept ink (soft, antialiased edges kept) is cropped,
   its longer side scaled to 20 px, and placed in 28×28 with its centre of mass at
   the centre, as MNIST's digits were made.
@@ -232,7 +233,10 @@ def select_digit(mask: np.ndarray, ink: np.ndarray) -> tuple[np.ndarray, tuple] 
         main = int(inside[np.argmax(mass[inside])])
     keep = {main}
     y0, x0, y1, x1 = (int(st[k][main]) for k in ("y0", "x0", "y1", "x1"))
-    pieces = [i for i in np.flatnonzero(mass >= PIECE_MASS * mass[main]) if i != main]
+    # Pieces: heavy enough, and off the border unless the digit itself touches it
+    # (a paper edge or the table beside the sheet is no part of a digit).
+    pieces = [i for i in np.flatnonzero(mass >= PIECE_MASS * mass[main])
+              if i != main and (touches[main] or not touches[i])]
     grown = True
     while grown:                      # a loop over components, never over pixels
         grown = False

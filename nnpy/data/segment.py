@@ -109,12 +109,6 @@ def _digit(ink: DigitStages, mine: np.ndarray, a: int, b: int, name: str):
     return digit, (int(a), int(rows[0]), int(b), int(rows[-1] + 1))
 
 
-def _score(read, pieces: list) -> float:
-    """Mean log-probability of the most probable class of each piece."""
-    probs = read(np.stack([d for d, _ in pieces]))
-    return float(np.mean(np.log(np.maximum(probs.max(axis=1), 1e-12))))
-
-
 def _split_group(ink, mine, x0, x1, height, read, name) -> list:
     """The digits ``[(digit, box), …]`` of one group (see ``segment_row``)."""
     width = x1 - x0
@@ -124,17 +118,23 @@ def _split_group(ink, mine, x0, x1, height, read, name) -> list:
     options = [] if forced else [[]]
     if forced or (read is not None and width > TRY_SPLIT_WIDTH * height):
         options += _cut_candidates(profile, parts)
-    best, best_score = None, -np.inf
+    readings = []
     for cuts in options:
         edges = [x0] + [x0 + c for c in cuts] + [x1]
         pieces = [p for p in (_digit(ink, mine, a, b, name) for a, b in zip(edges[:-1], edges[1:]))
                   if p is not None]
-        if read is None or len(options) == 1:
-            return pieces
-        score = _score(read, pieces) - (SPLIT_MARGIN if cuts else 0.0)
-        if score > best_score:
-            best, best_score = pieces, score
-    return best
+        readings.append((cuts, pieces))
+    if read is None or len(readings) == 1:
+        return readings[0][1]
+    # One call of the model for every piece of every option; score = the mean
+    # log-probability of each piece's most probable class, a cut costing SPLIT_MARGIN.
+    surest = read(np.stack([d for _, pieces in readings for d, _ in pieces])).max(axis=1)
+    logp = np.log(np.maximum(surest, 1e-12))
+    scores, start = [], 0
+    for cuts, pieces in readings:
+        scores.append(logp[start:start + len(pieces)].mean() - (SPLIT_MARGIN if cuts else 0.0))
+        start += len(pieces)
+    return readings[int(np.argmax(scores))][1]
 
 
 def segment_row(grey: np.ndarray, invert="auto", name: str = "image",
