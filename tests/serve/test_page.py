@@ -48,7 +48,7 @@ def page():
     options.binary_location = CHROMIUM
     for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=900,640", f"--user-data-dir={profile}"):
+                 "--disable-dev-shm-usage", "--window-size=860,720", f"--user-data-dir={profile}"):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(DRIVER), options=options)
@@ -118,6 +118,7 @@ def test_an_uploaded_photo_is_read(page):
     photo = REPO / "tests" / "data" / "handwritten" / "d4_shadow_004.jpg"
     page.find_element("id", "file").send_keys(str(photo))
     assert _wait_text(page, "answer", lambda t: t == "4") == "4"
+    assert page.find_element("id", "photo").is_displayed()
     if SCREENSHOT:
         page.save_screenshot(SCREENSHOT)
     assert _console_errors(page) == []
