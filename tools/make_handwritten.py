@@ -455,17 +455,17 @@ def render_row(digits, rng: np.random.Generator, touching: int = 0):
     """A photo-like strip (PIL, RGB) of the digits ``digits`` written left to right.
 
     The closest approach of two neighbours' pen paths varies from 18 % to 50 % of the
-    digit height; in ``touching`` of the pairs (chosen at random) it is 3-7 %, so that
-    their strokes touch.
+    digit height; in ``touching`` of the pairs (chosen at random) it is 7-10 %, about the
+    pen's width (5.5-9 % of the height), so that their strokes touch or all but touch.
     """
     pairs = set(rng.choice(len(digits) - 1, size=min(touching, len(digits) - 1),
                            replace=False).tolist()) if len(digits) > 1 else set()
     strokes, previous = [], None
     for k, d in enumerate(digits):
-        ss = [p * rng.uniform(0.9, 1.1) for p in hand_strokes(int(d), rng)]
-        ss = [p + [0, rng.normal(0, 0.03)] for p in ss]
+        size, dy = rng.uniform(0.9, 1.1), rng.normal(0, 0.03)      # one per digit
+        ss = [p * size + [0, dy] for p in hand_strokes(int(d), rng)]
         if previous is not None:
-            want = rng.uniform(0.03, 0.07) if k - 1 in pairs else rng.uniform(0.18, 0.5)
+            want = rng.uniform(0.07, 0.1) if k - 1 in pairs else rng.uniform(0.18, 0.5)
             shift = want - _closest_gap(previous, np.vstack(ss))
             ss = [p + [shift, 0] for p in ss]
         strokes += ss

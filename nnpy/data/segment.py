@@ -18,7 +18,7 @@ from typing import Callable
 import numpy as np
 
 from .components import boxes, label
-from .digits import DigitStages, NoInkError, centre_mnist, ink_stages, soft_ink
+from .digits import DigitStages, NoInkError, centre_mnist, ink_stages, soft_ink, stroke_width
 
 #: Components with less than this fraction of the heaviest one's ink are specks.
 SPECK_MASS = 0.04
@@ -32,8 +32,19 @@ SPLIT_WIDTH = 1.1
 PAIR_WIDTH = 0.72
 #: With a reader, groups wider than this many row heights are also tried as two digits …
 TRY_SPLIT_WIDTH = 0.6
-#: … and the cut must raise the mean log-probability by this much.
-SPLIT_MARGIN = 0.15
+#: … and the cut must raise the mean log-probability by this much, less this much per
+#: row's typical width the group is wider than that (a pair is wider than one digit).
+SPLIT_MARGIN = 0.05
+SPLIT_PRIOR = 0.25
+#: How many cut positions (the deepest valleys of the ink profile) are tried …
+CUTS_TRIED = 5
+#: … where a cut crosses at most this many pen widths of ink …
+CUT_INK = 1.6
+#: … upright or leaning right (the shear: columns per row above the middle) …
+SLANTS = (0.0, 0.15, 0.3)
+#: … and every piece at least this many row heights tall, with this much of the ink.
+PIECE_MIN_HEIGHT = 0.55
+PIECE_MIN_MASS = 0.15
 
 
 @dataclass
@@ -72,67 +83,110 @@ def _groups(st: dict, keep: np.ndarray, height: float) -> list[list[int]]:
     return sorted(groups, key=lambda g: min(st["x0"][j] for j in g))
 
 
-def _cut_candidates(profile: np.ndarray, parts: int) -> list[list[int]]:
-    """Ways to cut a group whose ink per column is ``profile`` into ``parts`` digits:
-    for 2 parts, the few lowest local minima of the profile in its middle 70 %; for
-    more, one cut near each equal split point at the column of least ink."""
-    width = len(profile)
-    if parts == 2:
-        smooth = np.convolve(profile, np.ones(3) / 3, mode="same")
-        lo, hi = int(0.15 * width), int(0.85 * width)
-        inner = np.arange(max(lo, 1), min(hi, width - 1))
-        minima = [c for c in inner if smooth[c] <= smooth[c - 1] and smooth[c] <= smooth[c + 1]]
-        minima = sorted(minima, key=lambda c: smooth[c])[:3]
-        return [[int(c)] for c in minima] or [[width // 2]]
-    cuts = []
-    for j in range(1, parts):
-        centre = j * width / parts
-        lo, hi = int(centre - 0.25 * width / parts), int(centre + 0.25 * width / parts) + 1
-        lo, hi = max(lo, 1), min(hi, width - 1)
-        cuts.append(lo + int(np.argmin(profile[lo:hi])) if hi > lo else int(centre))
-    return [cuts]
+def _sheared_columns(mine: np.ndarray, slant: float) -> np.ndarray:
+    """Column of every pixel ``(h, w)`` after shearing by ``slant`` (``x + slant · (y − yc)``,
+    ``yc`` the middle of the ink's rows): with the slant of the hand-writing, strokes that
+    lean right stand upright, and a straight cut can pass between two leaning digits."""
+    rows = np.flatnonzero(mine.any(axis=1))
+    yc = (rows[0] + rows[-1]) / 2
+    yy, xx = np.indices(mine.shape, dtype=np.float32)
+    return xx + slant * (yy - yc)
 
 
-def _digit(ink: DigitStages, mine: np.ndarray, a: int, b: int, name: str):
-    """The MNIST digit and box ``(x0, y0, x1, y1)`` of the group's pixels ``mine`` in
-    columns ``a:b``, or ``None`` when they hold no ink."""
-    part = np.zeros_like(mine)
-    part[:, a:b] = mine[:, a:b]
-    rows = np.flatnonzero(part.any(axis=1))
-    if len(rows) == 0:
+def _cuts(ink, mine, pen: float, parts: int, forced: bool) -> list[tuple[float, list]]:
+    """Ways ``[(slant, [cut column, …]), …]`` to cut a group ``mine`` into ``parts`` digits.
+
+    Two parts: for each slant in ``SLANTS``, the ``CUTS_TRIED`` lowest local minima of
+    the (sheared) ink profile in its middle 76 %, where the cut crosses at most
+    ``CUT_INK`` pen widths of ink pixels (one stroke: where two digits touch; a cut
+    through a 0 or an 8 crosses two or three). More parts, or a forced cut without such
+    a minimum: upright cuts near the equal split points, at the least ink."""
+    options = []
+    for slant in (SLANTS if parts == 2 else (0.0,)):
+        cols = _sheared_columns(mine, slant)[mine]
+        lo = int(np.floor(cols.min()))
+        count = np.bincount((cols - lo).astype(int))
+        width = len(count)
+        smooth = np.convolve(count, np.ones(3) / 3, mode="same")
+        if parts == 2:
+            inner = np.arange(max(int(0.12 * width), 1), min(int(0.88 * width), width - 1))
+            minima = [c for c in inner if smooth[c] <= smooth[c - 1] and smooth[c] <= smooth[c + 1]
+                      and smooth[c] <= CUT_INK * pen]
+            minima = sorted(minima, key=lambda c: smooth[c])[:CUTS_TRIED]
+            options += [(slant, [lo + int(c) + 0.5]) for c in minima]
+        if parts > 2 or (forced and not options):
+            cuts = []
+            for j in range(1, parts):
+                centre = j * width / parts
+                a = max(int(centre - 0.25 * width / parts), 1)
+                b = min(int(centre + 0.25 * width / parts) + 1, width - 1)
+                cuts.append(lo + (a + int(np.argmin(smooth[a:b])) if b > a else int(centre)) + 0.5)
+            cuts = [float(c) for c in cuts]
+            options.append((slant, cuts))
+    return options
+
+
+def _digit(ink: DigitStages, part: np.ndarray, side: np.ndarray, name: str):
+    """The MNIST digit and box ``(x0, y0, x1, y1)`` of the pixels ``part`` (bool), its soft
+    edges kept only on its ``side`` of the cut; ``None`` when ``part`` is empty."""
+    if not part.any():
         return None
-    soft = soft_ink(ink.ink, part, ink.floor)
-    soft[:, :a] = 0                                    # the neighbour's edge is not ours
-    soft[:, b:] = 0
+    rows, cols = np.flatnonzero(part.any(axis=1)), np.flatnonzero(part.any(axis=0))
+    soft = soft_ink(ink.ink, part, ink.floor) * side      # the neighbour's edge is not ours
     rr, cc = np.flatnonzero(soft.any(axis=1)), np.flatnonzero(soft.any(axis=0))
     digit = centre_mnist(soft[rr[0]:rr[-1] + 1, cc[0]:cc[-1] + 1], name)
-    return digit, (int(a), int(rows[0]), int(b), int(rows[-1] + 1))
+    return digit, (int(cols[0]), int(rows[0]), int(cols[-1] + 1), int(rows[-1] + 1))
 
 
-def _split_group(ink, mine, x0, x1, height, read, name) -> list:
-    """The digits ``[(digit, box), …]`` of one group (see ``segment_row``)."""
-    width = x1 - x0
-    profile = (ink.ink * mine)[:, x0:x1].sum(axis=0)
+def _pieces(ink, mine, slant: float, cuts: list, height: float, name: str) -> list | None:
+    """The digits of group ``mine`` cut at the sheared columns ``cuts``, left to right;
+    ``None`` when a piece is no digit: shorter than ``PIECE_MIN_HEIGHT`` row heights or
+    with less than ``PIECE_MIN_MASS`` of the group's ink (a sliver cut off a stroke)."""
+    if not cuts:
+        return [p for p in [_digit(ink, mine, np.ones_like(mine), name)] if p is not None]
+    cols = _sheared_columns(mine, slant)
+    total = float((ink.ink * mine).sum())
+    edges = [-np.inf, *cuts, np.inf]
+    pieces = []
+    for a, b in zip(edges[:-1], edges[1:]):
+        side = (cols >= a) & (cols < b)
+        part = mine & side
+        rows = np.flatnonzero(part.any(axis=1))
+        if len(rows) == 0 or rows[-1] + 1 - rows[0] < PIECE_MIN_HEIGHT * height \
+                or float((ink.ink * part).sum()) < PIECE_MIN_MASS * total:
+            return None
+        pieces.append(_digit(ink, part, side, name))
+    return pieces
+
+
+def _split_group(ink, mine, width: int, height: float, typical: float, pieces: int,
+                 read, name) -> list:
+    """The digits ``[(digit, box), …]`` of one group of ``pieces`` components (see
+    ``segment_row``); ``typical``: the row's median group width. Only a single component
+    is tried as a touching pair: pieces were merged because they make one digit."""
     forced = width > SPLIT_WIDTH * height
     parts = max(2, int(round(width / (PAIR_WIDTH * height)))) if forced else 2
-    options = [] if forced else [[]]
-    if forced or (read is not None and width > TRY_SPLIT_WIDTH * height):
-        options += _cut_candidates(profile, parts)
-    readings = []
-    for cuts in options:
-        edges = [x0] + [x0 + c for c in cuts] + [x1]
-        pieces = [p for p in (_digit(ink, mine, a, b, name) for a, b in zip(edges[:-1], edges[1:]))
-                  if p is not None]
-        readings.append((cuts, pieces))
+    options = [] if forced else [(0.0, [])]
+    if forced or (read is not None and pieces == 1 and width > TRY_SPLIT_WIDTH * height):
+        options += _cuts(ink, mine, stroke_width(mine), parts, forced)
+    if not options:
+        options = [(0.0, [])]
+    options = list(dict.fromkeys((slant, tuple(cuts)) for slant, cuts in options))   # no repeats
+    readings = [(cuts, _pieces(ink, mine, slant, list(cuts), height, name))
+                for slant, cuts in options]
+    readings = [(cuts, pieces) for cuts, pieces in readings if pieces] or \
+        [([], _pieces(ink, mine, 0.0, [], height, name))]
     if read is None or len(readings) == 1:
         return readings[0][1]
-    # One call of the model for every piece of every option; score = the mean
-    # log-probability of each piece's most probable class, a cut costing SPLIT_MARGIN.
+    # One call of the model for every piece of every option. Score: the mean
+    # log-probability of each piece's most probable class; a cut costs SPLIT_MARGIN
+    # and earns SPLIT_PRIOR per typical width the group is wider than usual.
     surest = read(np.stack([d for _, pieces in readings for d, _ in pieces])).max(axis=1)
     logp = np.log(np.maximum(surest, 1e-12))
     scores, start = [], 0
+    bonus = SPLIT_PRIOR * (width / typical - 1) - SPLIT_MARGIN    # wider than usual: two?
     for cuts, pieces in readings:
-        scores.append(logp[start:start + len(pieces)].mean() - (SPLIT_MARGIN if cuts else 0.0))
+        scores.append(logp[start:start + len(pieces)].mean() + (bonus if cuts else 0.0))
         start += len(pieces)
     return readings[int(np.argmax(scores))][1]
 
@@ -158,10 +212,12 @@ def segment_row(grey: np.ndarray, invert="auto", name: str = "image",
     groups = _groups(st, keep, height)
     row = RowStages(ink=ink)
     digits = []
-    for g in groups:
-        x0, x1 = min(st["x0"][j] for j in g), max(st["x1"][j] for j in g)
+    spans = [(min(st["x0"][j] for j in g), max(st["x1"][j] for j in g)) for g in groups]
+    typical = float(np.median([x1 - x0 for x0, x1 in spans]))
+    for g, (x0, x1) in zip(groups, spans):
         mine = np.isin(labels, np.array(g) + 1)
-        for digit, box in _split_group(ink, mine, int(x0), int(x1), height, read, name):
+        for digit, box in _split_group(ink, mine, int(x1 - x0), height, typical, len(g), read,
+                                       name):
             digits.append(digit)
             row.boxes.append(box)
     if not digits:
