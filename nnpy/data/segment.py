@@ -2,13 +2,17 @@
 
     ink stages (as for one digit: flattening, Otsu) ─▶ components ─▶ drop specks
         ─▶ merge pieces that share columns (a broken stroke, a 5's hat)
-        ─▶ split groups as wide as two or more digits at the column of least ink
-        ─▶ each group: crop, 20 px, centre of mass ─▶ (n, 28, 28), left to right
+        ─▶ split groups that hold touching digits
+        ─▶ each digit: crop, 20 px, centre of mass ─▶ (n, 28, 28), left to right
 
-A digit is rarely wider than ``SPLIT_WIDTH`` times the row's digit height, so a group
-wider than that holds ``round(width / (PAIR_WIDTH · height))`` touching digits; given
-the model (``read``), narrower groups are also tried as two and kept whole unless the
-model reads the two pieces with more confidence.
+Splitting: a group wider than ``SPLIT_WIDTH`` row heights holds ``round(width /
+(PAIR_WIDTH · height))`` digits and is cut at the columns of least ink. Given the model
+(``read``), a single component wider than ``TRY_SPLIT_WIDTH`` is also tried as two: cut
+along upright or right-leaning lines (``SLANTS``) through the valleys of its ink profile
+that cross about one stroke (``CUT_INK``), each piece a plausible digit; the reading
+the model is surest of wins (mean log-probability, a cut costing ``SPLIT_MARGIN`` and
+earning ``SPLIT_PRIOR`` per typical width the group is wider than the row's others) —
+a touching pair with a 1 in it is hardly wider than one digit, so width alone cannot say.
 """
 from __future__ import annotations
 
