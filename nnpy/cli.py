@@ -155,7 +155,7 @@ def demo(paths, ckpt, topk, multi, as_json, explain_dir):
     Example:
       nnpy demo data/samples/ --topk 3
       nnpy demo photo_of_a_seven.jpg --ckpt checkpoints/alexnet/best.json --json
-      nnpy demo data/samples/row-1234567890.jpg --multi
+      nnpy demo data/samples/rows/1234567890.jpg --multi
       nnpy demo data/samples/ --explain explained/
     """
     from .engine.demo import predict_files, public

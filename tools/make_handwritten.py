@@ -23,7 +23,7 @@ Deterministic: image ``i`` uses ``numpy.random.default_rng([seed, i])``.
 
     python tools/make_handwritten.py                       # tests/data/handwritten
     python tools/make_handwritten.py --out /tmp/hw --per-digit 3 --per-kind 10 --seed 7
-    python tools/make_handwritten.py --out data/samples --row 1234567890
+    python tools/make_handwritten.py --out data/samples/rows --row 1234567890
 
 ``tests/data/handwritten`` holds 16 images per digit of the "mixed" kind (every hand, pen,
 paper and file type below) and 40 images of each photo kind (``PHOTO_KINDS``: a
@@ -78,8 +78,10 @@ DIGITS = {
         [[S((0.53, 0.02), (0.51, 0.5), (0.48, 0.98))]],                    # plain stick
         [[L((0.36, 0.17), (0.53, 0.02), (0.5, 0.98))]],                    # with a flag
         [[L((0.36, 0.15), (0.52, 0.02), (0.5, 0.96))], [L((0.33, 0.97), (0.69, 0.96))]],  # flag, base
-        [[L((0.22, 0.3), (0.55, 0.02), (0.5, 0.98))]],                     # continental: long flag
-        [[L((0.24, 0.28), (0.55, 0.02), (0.5, 0.96))], [L((0.3, 0.97), (0.72, 0.96))]],  # long flag, foot
+        # continental: a long up-stroke, steep (about 50°: a flatter one is a 7's bar, which
+        # is why those writers cross their 7s), with or without a foot
+        [[L((0.26, 0.36), (0.55, 0.02), (0.5, 0.98))]],
+        [[L((0.27, 0.34), (0.55, 0.02), (0.5, 0.96))], [L((0.3, 0.97), (0.72, 0.96))]],
     ],
     2: [
         [[S((0.2, 0.28), (0.3, 0.09), (0.5, 0.02), (0.7, 0.09), (0.77, 0.27), (0.7, 0.47),
@@ -496,15 +498,15 @@ def main(argv=None):
     ap.add_argument("--per-kind", type=int, default=40, help="images of each photo kind")
     ap.add_argument("--seed", type=int, default=20240611)
     ap.add_argument("--row", metavar="DIGITS", help="instead: one photo-like row of these digits, "
-                                                    "OUT/row-DIGITS.jpg")
+                                                    "OUT/DIGITS.jpg")
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.row:
         digits = [int(c) for c in args.row]
         img = render_row(digits, np.random.default_rng([args.seed, 99, *digits]))
-        img.save(out / f"row-{args.row}.jpg", quality=85, optimize=True)
-        print(f"{out / f'row-{args.row}.jpg'}")
+        img.save(out / f"{args.row}.jpg", quality=85, optimize=True)
+        print(out / f"{args.row}.jpg")
         return
     rows = []
     for k in range(args.per_digit):                      # the "mixed" kind: every hand and paper
