@@ -209,7 +209,13 @@ class DigitServer(ThreadingHTTPServer):
         super().__init__(address, Handler)
 
     def handle_error(self, request, client_address) -> None:
-        """A failing request is logged and answered 500 where possible; serving goes on."""
+        """A client that hangs up or stalls costs one log line; anything else is logged
+        with its traceback. Serving goes on either way."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError):                       # reset, broken pipe, timeout
+            if self.verbose:
+                sys.stderr.write(f"nnpy serve: {client_address[0]}: connection dropped ({exc})\n")
+            return
         sys.stderr.write(f"nnpy serve: request from {client_address[0]} failed:\n")
         traceback.print_exc(file=sys.stderr)
 
