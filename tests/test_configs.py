@@ -6,7 +6,7 @@ import pytest
 
 from nnpy.engine.plan import load_plan
 from nnpy.models import build_model
-from tests.tools import load_tool
+from tests.tools import made_data
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((REPO / "configs").glob("*.yaml"))
@@ -14,14 +14,6 @@ CONFIGS = sorted((REPO / "configs").glob("*.yaml"))
 
 def test_configs_exist():
     assert len(CONFIGS) >= 15
-
-
-def made_data(path: Path, tmp_path: Path) -> list[str]:
-    """Overrides for a config whose dataset is made by a tool first (a small copy made here)."""
-    if path.stem != "shapes":
-        return []
-    load_tool("make_shapes").make_shapes(tmp_path / "shapes", train=1, test=1, size=8)
-    return [f"data.root={tmp_path / 'shapes'}"]
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
