@@ -1,4 +1,4 @@
-"""The ``nnpy`` command: train, val, demo, predict, plot, summary, gradcheck, export, list, data.
+"""The ``nnpy`` command: train, val, demo, predict, plot, summary, graph, gradcheck, export, list, data.
 
 User mistakes (``NnpyError``: bad config, missing file, corrupt checkpoint) print one
 line on stderr and exit with code 2 — never a traceback.
@@ -291,6 +291,34 @@ def summary(config_path, overrides):
     from .engine.summary import summary as table
 
     click.echo(table(load_plan(config_path, overrides).model))
+
+
+@main.command()
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="File to write; its extension is the format (svg, png, pdf; .dot for the text) "
+                   "[default: <config file stem>-graph.svg].")
+@plugin_option
+def graph(config_path, overrides, out):
+    """Draw the model of a config: layers with type and output shape, Residual branches.
+
+    Rendered with Graphviz's `dot` when it is installed; without it, the DOT text is written.
+
+    \b
+    Example:
+      nnpy graph --config configs/resnet-fashion.yaml --out resnet.svg
+    """
+    from .engine.plan import load_plan
+    from .viz.graph import model_to_dot, write_graph
+
+    out = out or f"{Path(config_path).stem}-graph.svg"
+    written, rendered = write_graph(model_to_dot(load_plan(config_path, overrides).model), out)
+    if rendered or written == Path(out):
+        click.echo(f"wrote {written}")
+    else:
+        click.echo(f"wrote {written} (DOT text: Graphviz's `dot` is not installed; render it with "
+                   f"`dot -T{Path(out).suffix.lstrip('.')} {written} -o {out}`)")
 
 
 @main.command()

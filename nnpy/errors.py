@@ -39,3 +39,8 @@ class CheckpointError(NnpyError, ValueError):
 
 class DataError(NnpyError, ValueError):
     """A dataset is missing or malformed, or an image cannot be read."""
+
+
+class AutogradError(NnpyError, RuntimeError):
+    """A Tensor computation used wrongly: backward twice through a released graph,
+    an integer tensor that should require a gradient, a layer's forward returning no Tensor."""

@@ -157,3 +157,21 @@ def test_corrupt_checkpoint_is_refused(workdir):
     assert r.exit_code == 2 and "bad.json" in r.stderr
     r = run("val", "--ckpt", "missing.json")
     assert r.exit_code == 2 and "missing.json" in r.stderr
+
+
+def test_val_per_class_accuracy_is_per_true_class(workdir):
+    """Rows of the confusion matrix are the true classes (their sums are the label counts) and
+    per_class[i] is the diagonal over the row: the value, not only the length, is checked."""
+    from nnpy.data import MNIST
+
+    r = run("train", "--config", REPO / "configs" / "mlp.yaml", "--set", "data.limit=300",
+            "--set", "data.val_split=50", "--set", "train.epochs=1", "--set", "model.hidden=[16]",
+            "--set", "checkpoint.dir=ck")
+    assert r.exit_code == 0, r.output
+    r = run("val", "--ckpt", "ck/best.json", "--json")
+    assert r.exit_code == 0, r.output
+    report = json.loads(r.output)
+    cm = np.array(report["confusion"])
+    np.testing.assert_array_equal(cm.sum(axis=1), np.bincount(MNIST().load(limit=300).y_test, minlength=10))
+    np.testing.assert_allclose(report["per_class"], np.diag(cm) / cm.sum(axis=1))
+    assert not np.allclose(np.diag(cm) / cm.sum(axis=1), np.diag(cm) / np.maximum(cm.sum(axis=0), 1))

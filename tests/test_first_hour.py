@@ -43,7 +43,7 @@ def write(path: Path, text: str) -> Path:
 
 @pytest.mark.parametrize("override, words", [
     ("optimizer.lr=fast", ["--set optimizer.lr=fast", "optimizer.lr", "'lr' must be a number", "'fast'"]),
-    ("model.outputs=5", ["--set model.outputs=5", "model.outputs", "set by nnpy from the dataset"]),
+    ("model.outputs=5", ["--set model.outputs=5", "model.outputs", "'outputs' is set by nnpy"]),
     ("model.hidden=[0]", ["--set model.hidden=[0]", "model.hidden", "positive integers"]),
     ("model.hidden=oops", ["--set model.hidden=oops", "model.hidden", "e.g. [512, 256]"]),
     ("optimizer.momentum=yes", ["--set optimizer.momentum=yes", "optimizer.momentum", "a number"]),

@@ -78,6 +78,10 @@ def test_interrupt_mid_epoch_then_resume_is_bit_identical(tmp_path, sig, code):
         for slot in a["optimizer"]["state"][key]:
             assert np.array_equal(a["optimizer"]["state"][key][slot], b["optimizer"]["state"][key][slot])
     assert a["state"]["best_value"] == b["state"]["best_value"]
+    # the epoch cut in two reports the same training loss and accuracy as the straight one
+    logged = ("epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy")
+    assert [{k: h[k] for k in logged} for h in a["state"]["history"]] == \
+           [{k: h[k] for k in logged} for h in b["state"]["history"]]
 
 
 def cli(*args):
@@ -126,3 +130,28 @@ def test_failed_checkpoint_write_keeps_the_previous_one_and_stops(tmp_path, monk
     monkeypatch.undo()
     assert (tmp_path / "ck" / "last.json").read_bytes() == before
     assert not [p for p in (tmp_path / "ck").iterdir() if p.name not in ("last.json", "best.json")]
+
+
+def test_non_finite_gradient_under_a_finite_loss_stops_before_the_update():
+    """A layer whose backward overflows: the loss is finite, the gradient is not; the run stops
+    at the first step, naming the parameter, and no weight is changed."""
+    import nnpy
+    from nnpy.engine.trainer import NonFiniteError
+
+    class Overflow(nnpy.Layer):
+        """Identity forward; backward scales by 1e300 (inf in float32)."""
+
+        def forward(self, x, training=False):
+            return x
+
+        def backward(self, grad_y):
+            return grad_y * np.float32(1e30) * np.float32(1e30)
+
+    model = nnpy.Sequential([nnpy.layers.Dense(4), Overflow(), nnpy.layers.Dense(2)], seed=0)
+    model.compile(optimizer={"type": "sgd", "lr": 0.1}, loss="cross_entropy")
+    x = np.random.default_rng(0).normal(size=(8, 3)).astype(np.float32)
+    model.build(x.shape[1:])
+    before = {k: v.copy() for k, v in model.state_dict().items()}
+    with np.errstate(over="ignore"), pytest.raises(NonFiniteError, match=r"step 1: the gradient of 'dense_1\.W'"):
+        model.fit(x, np.arange(8) % 2, epochs=1, batch_size=8, verbose=0)
+    assert all(np.array_equal(before[k], v) for k, v in model.state_dict().items())

@@ -13,12 +13,13 @@ import secrets
 from pathlib import Path
 
 from .. import data as _datasets  # noqa: F401  (registers the datasets)
-from ..errors import NnpyError
+from ..data.transforms import build_transforms
+from ..errors import ConfigError, NnpyError
 from ..io.configfile import apply_overrides, load_config
 from ..io.schema import Field, Section, apply_schema
 from ..io.yamlfile import Locator
 from ..nn.metrics import get_metric
-from ..registry import DATASETS, LOSSES, METRICS, OPTIMIZERS, SCHEDULERS, Registry, did_you_mean
+from ..registry import DATASETS, LOSSES, METRICS, OPTIMIZERS, SCHEDULERS, SYMBOLS, Registry, did_you_mean
 from .monitor import default_monitor, monitor_names
 
 
@@ -90,6 +91,7 @@ def check_experiment(data: dict, locator: Locator | None = None, path: str | Non
     locator = locator or Locator(path or "<config>")
     cfg = apply_schema(data, SCHEMA, locator)
     check_names(cfg, locator)
+    check_transforms(cfg["data"], locator)
     resolve(cfg, path)
     check_monitors(cfg, locator)
     return cfg
@@ -104,6 +106,35 @@ def check_names(cfg: dict, locator: Locator) -> None:
     if cfg["scheduler"] is not None:
         _check_spec(SCHEDULERS, cfg["scheduler"], ("scheduler",), locator)
     _check_spec(METRICS, cfg["train"]["metric"], ("train", "metric"), locator)
+    _check_model_section(cfg["model"], locator)
+
+
+def _check_model_section(model: dict, locator: Locator) -> None:
+    """``model`` is ``{symbol: name, …options}`` or ``{layers: [specs]}`` (the layers themselves
+    are checked when the plan builds them)."""
+    if "layers" in model:
+        if not isinstance(model["layers"], list):
+            raise locator.error(("model", "layers"), f"must be a list of layer specs, not {model['layers']!r:.60}")
+    elif "symbol" in model:
+        symbol = {"type": model["symbol"], **{k: v for k, v in model.items() if k != "symbol"}}
+        _check_spec(SYMBOLS, symbol, ("model",), locator, type_key="symbol")
+    else:
+        raise locator.error(("model",), "give either 'symbol' (nnpy list symbols) or 'layers' (a list of layer specs)")
+
+
+def check_transforms(data_cfg: dict, locator: Locator) -> None:
+    """``data.normalize`` (auto, null or {mean, std}) and ``data.augment`` hold what they can."""
+    norm = data_cfg["normalize"]
+    if isinstance(norm, str) and norm != "auto":
+        raise locator.error(("data", "normalize"), f"{norm!r} is not a normalization: give auto (computed on "
+                                                   f"the training split), null or {{mean: …, std: …}}")
+    if isinstance(norm, dict) and sorted(norm) != ["mean", "std"] and set(norm) <= {"mean", "std"}:
+        raise locator.error(("data", "normalize"), f"needs both mean and std, got {sorted(norm)}")
+    try:
+        build_transforms(data_cfg["augment"], norm if isinstance(norm, dict) else None)
+    except ConfigError as exc:
+        section = str(exc).split(":")[0].split(".")
+        raise locator.error(("data", *section), str(exc).split(": ", 1)[-1]) from None
 
 
 def _check_dataset(data_cfg: dict, locator: Locator) -> None:
@@ -119,15 +150,16 @@ def _check_dataset(data_cfg: dict, locator: Locator) -> None:
         raise locator.error(("data", "options") + ((option,) if option else ()), str(exc)) from None
 
 
-def _check_spec(registry: Registry, spec, keypath: tuple, locator: Locator) -> None:
-    """A registry name or ``{type, …}``: the name and every option must exist and fit."""
+def _check_spec(registry: Registry, spec, keypath: tuple, locator: Locator, type_key: str = "type") -> None:
+    """A registry name or ``{type, …}``: the name and every option must exist and fit
+    (``type_key``: what the config calls the name's key, e.g. ``model.symbol``)."""
     name = spec if isinstance(spec, str) else spec.get("type")
     if name is None:
         raise locator.error(keypath, f"missing 'type'; valid {registry.kind}s: {', '.join(registry.names())}")
     try:
         registry.get(name)
     except NnpyError as exc:
-        raise locator.error(keypath + (("type",) if isinstance(spec, dict) else ()), str(exc)) from exc
+        raise locator.error(keypath + ((type_key,) if isinstance(spec, dict) else ()), str(exc)) from exc
     options = {k: v for k, v in spec.items() if k != "type"} if isinstance(spec, dict) else {}
     for key in registry.context:
         if key in options:

@@ -80,11 +80,12 @@ class Trainer:
 
     # ---- one step ---------------------------------------------------------------------
     def train_step(self, xb, yb) -> tuple[float, float]:
-        """Forward, loss, backward, update; returns (loss, metric) of the batch."""
+        """Forward, loss, backward, update; returns (loss, metric) of the batch. The loss
+        includes the penalty terms layers added (``Layer.total_penalty``), as it is optimized."""
         timer = self.timer
         with timer.phase("forward"):
             pred = self.model.forward(xb, training=True)
-            loss = self.loss.forward(pred, yb)
+            loss = self.loss.forward(pred, yb) + self.model.total_penalty()
         if not math.isfinite(loss):
             raise NonFiniteError(self._non_finite_message("loss", loss, xb))
         with timer.phase("backward"):

@@ -16,6 +16,8 @@ def model_layers(model_cfg: dict, input_shape, outputs: int) -> list:
         extra = sorted(set(cfg) - {"layers"})
         if extra:
             raise RegistryError(f"'layers' cannot be combined with {', '.join(map(repr, extra))}")
+        if not isinstance(cfg["layers"], list):
+            raise RegistryError(f"'layers' must be a list of layer specs, not {cfg['layers']!r:.60}")
         return list(cfg["layers"])
     cfg.pop("layers", None)
     name = cfg.pop("symbol", None)

@@ -1,13 +1,19 @@
 """Compare every backward pass against central finite differences, in float64.
 
 For a random input x and a random upstream gradient g we check the gradients of
-the scalar ``L = sum(forward(x) * g)``:  dL/dx and dL/dθ for every parameter θ.
+the scalar ``L = sum(forward(x) * g) + penalties``:  dL/dx and dL/dθ for every
+parameter θ (``penalties``: the terms layers add to the loss, ``Layer.total_penalty``).
 The error reported per tensor is ``|a - n|₂ / max(|a|₂ + |n|₂, 1e-12)`` over the
 checked entries (a = analytic, n = numeric); below 1e-6 is a pass.
+
+Every gradient buffer is filled with NaN before the analytic backward, so a gradient that
+backward forgets to write shows up as a NaN error (a failure), not as a stale value from an
+earlier step. ``needs_input_grad=False`` checks the path a model's first layer takes (no dx).
 """
 from __future__ import annotations
 
 import copy
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,11 +29,15 @@ class GradcheckResult:
 
     @property
     def worst(self) -> float:
-        return max(self.errors.values()) if self.errors else 0.0
+        """The largest error; NaN when a gradient was not written (NaN beats every number)."""
+        values = list(self.errors.values())
+        if any(math.isnan(v) for v in values):
+            return math.nan
+        return max(values) if values else 0.0
 
     @property
     def passed(self) -> bool:
-        return self.worst < self.tolerance
+        return all(err < self.tolerance for err in self.errors.values())   # False for NaN
 
     def __str__(self) -> str:
         lines = [f"{name:40s} {err:.2e} {'ok' if err < self.tolerance else 'FAIL'}"
@@ -40,24 +50,21 @@ def _rel_error(a: np.ndarray, n: np.ndarray) -> float:
 
 
 def gradcheck(layer, input_shape, batch: int = 2, eps: float = 1e-6, max_entries: int = 60,
-              seed: int = 0, training: bool = True, x=None, tolerance: float = 1e-6) -> GradcheckResult:
+              seed: int = 0, training: bool = True, x=None, tolerance: float = 1e-6,
+              needs_input_grad: bool = True) -> GradcheckResult:
     """Check ``layer``'s backward against finite differences; return the errors.
 
-    ``layer``: a Layer (built or not; a float64 deep copy is checked) or a spec dict.
-    ``input_shape``: one sample's shape (no batch axis). ``x``: optional integer or
+    ``layer``: a Layer (built or not; a float64 copy with the same weights is checked) or a
+    spec dict. ``input_shape``: one sample's shape (no batch axis). ``x``: optional integer or
     float input of shape (batch, *input_shape) (integer inputs, e.g. token ids, are
     not differentiated). At most ``max_entries`` randomly chosen entries of each tensor
     are perturbed. Stochastic layers (Dropout) see the same random draws in every pass.
+    ``needs_input_grad=False``: the layer is built as a model's first layer (containers pass
+    the flag on as they do in a model) and only the parameter gradients are checked.
     """
-    layer = build_layer(layer) if not isinstance(layer, Layer) else copy.deepcopy(layer)
+    layer = _float64_copy(layer, input_shape, seed, needs_input_grad)
     rng = np.random.default_rng(seed)
-    if layer.built:
-        layer.astype(np.float64)
-    else:
-        layer.needs_input_grad = True
-        layer.initialize(tuple(input_shape), rng=np.random.default_rng(seed), dtype=np.float64)
     for sub in layer.walk():
-        sub.needs_input_grad = True
         # make parameters that start at a constant (BatchNorm gamma, biases) generic
         for k, p in sub.params.items():
             p += rng.normal(0, 0.1, size=p.shape)
@@ -74,14 +81,16 @@ def gradcheck(layer, input_shape, batch: int = 2, eps: float = 1e-6, max_entries
     y = run()
     g = rng.normal(size=y.shape)
 
-    def loss() -> float:
-        return float(np.sum(run() * g))
+    def loss() -> float:   # plus the penalties (activity regularizers) the layers add to the loss
+        return float(np.sum(run() * g)) + layer.total_penalty()
 
     run()
+    for grad in layer.named_gradients().values():
+        grad.fill(np.nan)               # a gradient backward does not write stays NaN
     analytic_dx = layer.backward(g.copy())
     analytic = {name: grad.copy() for name, grad in layer.named_gradients().items()}
     targets = dict(layer.named_parameters())
-    if differentiable_x:
+    if differentiable_x and needs_input_grad:
         analytic["input"] = np.asarray(analytic_dx)
         targets = {"input": x, **targets}
 
@@ -101,3 +110,21 @@ def gradcheck(layer, input_shape, batch: int = 2, eps: float = 1e-6, max_entries
         picked = analytic[name].reshape(-1)[flat_idx]
         result.errors[name] = _rel_error(picked, numeric)
     return result
+
+
+def _float64_copy(layer, input_shape, seed: int, needs_input_grad: bool) -> Layer:
+    """A float64 copy of ``layer`` (a spec is built) with ``needs_input_grad`` set.
+
+    A spec is built with the flag, so containers pass it on as in a model (Sequential to its
+    first layer). A built layer keeps its weights and layout; with True every sub-layer
+    computes dx, with False only the layer's own flag changes.
+    """
+    layer = build_layer(layer) if not isinstance(layer, Layer) else copy.deepcopy(layer)
+    if not layer.built:
+        layer.needs_input_grad = needs_input_grad
+        layer.initialize(tuple(input_shape), rng=np.random.default_rng(seed), dtype=np.float64)
+        return layer
+    layer.astype(np.float64)
+    for sub in layer.walk():
+        sub.needs_input_grad = needs_input_grad if sub is layer else (sub.needs_input_grad or needs_input_grad)
+    return layer

@@ -8,8 +8,12 @@ A layer is one class with three methods side by side::
 
 ``params`` and ``grads`` are dicts of arrays with the same keys. Non-trainable
 state that must be saved with the model (BatchNorm's running statistics) lives in
-``buffers``. Users write their own layers by subclassing ``Layer`` and decorating
-the class with ``@register_layer("MyLayer")``.
+``buffers``. A layer that adds a term to the training loss (an activity
+regularizer) sets ``self.penalty`` (a float) in ``forward`` and adds that term's
+gradient in ``backward``; ``total_penalty()`` sums it over a model. Users write
+their own layers by subclassing ``Layer`` and decorating the class with
+``@register_layer("MyLayer")`` — or subclass ``nnpy.autograd.AutogradLayer`` and
+write ``forward`` alone.
 
 The framework calls ``initialize(input_shape, rng, dtype)``, which sets
 ``self.rng`` (the one seeded ``numpy.random.Generator`` of the run) and
@@ -53,6 +57,7 @@ class Layer:
         self.built = False
         # False when nobody needs dL/dx (the model's first layer): backward may skip it.
         self.needs_input_grad = True
+        self.penalty = 0.0  # the term this layer added to the training loss in its last forward
 
     # ---- to implement in subclasses -------------------------------------------------
     def build(self, input_shape: tuple) -> tuple:
@@ -144,6 +149,10 @@ class Layer:
             if tuple(arr.shape) != tuple(state[key].shape):
                 raise ShapeError(f"'{key}' has shape {tuple(state[key].shape)}, the model needs {arr.shape}")
             arr[...] = state[key]
+
+    def total_penalty(self) -> float:
+        """The terms this layer and its sub-layers added to the loss in the last forward."""
+        return float(sum(layer.penalty for layer in self.walk()))
 
     def count_params(self) -> int:
         return int(sum(p.size for p in self.named_parameters().values()))

@@ -88,9 +88,9 @@ def confusion_matrix(pred, target, num_classes: int) -> np.ndarray:
     return np.bincount(t * num_classes + p, minlength=num_classes ** 2).reshape(num_classes, num_classes)
 
 
-def per_class_accuracy(cm: np.ndarray) -> np.ndarray:
-    """Recall of each true class from a confusion matrix (rows true, columns predicted):
-    ``cm[k, k] / cm[k, :].sum()`` (0 for a class with no samples)."""
+def per_class_accuracy(cm) -> np.ndarray:
+    """Accuracy (recall) of each class from a confusion matrix whose rows are the true classes:
+    ``cm[i, i] / Σ_j cm[i, j]``, 0 for a class without samples. Shape (num_classes,)."""
     cm = np.asarray(cm)
     return np.diag(cm) / np.maximum(cm.sum(axis=1), 1)
 

@@ -9,6 +9,8 @@ from nnpy.data import FashionMNIST, fetch
 from nnpy.data.fetch import SOURCES, md5sum
 from nnpy.errors import DataError
 
+from ..prerequisites import missing
+
 FILES = list(SOURCES["fashion-mnist"][1])
 
 
@@ -40,7 +42,7 @@ def serve():
 def fashion(shared_data):
     folder = shared_data / "fashion-mnist"
     if not all((folder / f).is_file() for f in FILES):
-        pytest.skip("Fashion-MNIST is not in ../shared/data")
+        missing("Fashion-MNIST is not in ../shared/data")
     return folder, {f: md5sum(folder / f) for f in FILES}
 
 

@@ -14,6 +14,7 @@ from nnpy.export import MissingOnnxError
 from nnpy.io.checkpoint import load_checkpoint
 
 from .common import ATOL, normalized, run_onnx, softmax64
+from tests.prerequisites import require_module, require_shared
 
 REPO = Path(__file__).resolve().parents[2]
 MNIST = REPO / "data" / "trained_models" / "mnist.json"
@@ -31,8 +32,8 @@ def no_onnx(monkeypatch):
 
 
 def test_export_onnx_writes_a_checked_model_with_metadata(tmp_path):
-    onnx = pytest.importorskip("onnx")
-    pytest.importorskip("onnxruntime")
+    onnx = require_module("onnx")
+    require_module("onnxruntime")
     out = tmp_path / "sub" / "mnist.onnx"
     r = run("export", MNIST, out)
     assert r.exit_code == 0, r.output
@@ -86,8 +87,8 @@ def test_model_export_onnx_without_onnx_raises_one_line(no_onnx, tmp_path):
 
 
 def test_model_export_onnx_takes_raw_inputs_with_the_fit_normalization(tmp_path):
-    onnx = pytest.importorskip("onnx")
-    pytest.importorskip("onnxruntime")
+    onnx = require_module("onnx")
+    require_module("onnxruntime")
     rng = np.random.default_rng(0)
     x = rng.normal(5.0, 3.0, (64, 4)).astype(np.float32)
     y = (x[:, 0] > 5).astype(np.int64)
@@ -103,8 +104,8 @@ def test_model_export_onnx_takes_raw_inputs_with_the_fit_normalization(tmp_path)
 
 
 def test_model_compiled_for_regression_outputs_predictions(tmp_path):
-    onnx = pytest.importorskip("onnx")
-    pytest.importorskip("onnxruntime")
+    onnx = require_module("onnx")
+    require_module("onnxruntime")
     model = nnpy.Sequential([nnpy.layers.Dense(8), nnpy.layers.Tanh(), nnpy.layers.Dense(1)], seed=0)
     model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
     model.build((2,))

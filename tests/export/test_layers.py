@@ -14,9 +14,10 @@ from nnpy.export.layers import EXPORTERS
 from nnpy.registry import LAYERS
 
 from .common import ATOL, randomize_batchnorm, random_inputs, run_onnx, worst_differences
+from tests.prerequisites import require_module, require_shared
 
-pytest.importorskip("onnx")
-pytest.importorskip("onnxruntime")
+require_module("onnx")
+require_module("onnxruntime")
 
 
 def built(specs, input_shape, seed=0) -> Chain:

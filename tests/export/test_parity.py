@@ -13,9 +13,10 @@ from nnpy.registry import DATASETS
 from tests.tools import made_data
 
 from .common import ATOL, expected_outputs, randomize_batchnorm, random_inputs, run_onnx, worst_differences
+from tests.prerequisites import require_module, require_shared
 
-pytest.importorskip("onnx")
-pytest.importorskip("onnxruntime")
+require_module("onnx")
+require_module("onnxruntime")
 
 REPO = Path(__file__).resolve().parents[2]
 CONFIGS = sorted((REPO / "configs").glob("*.yaml"))

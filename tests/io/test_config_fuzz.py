@@ -98,14 +98,14 @@ def check(folder, raw: bytes, overrides=()):
     return outcome
 
 
-def mutate(rng: random.Random, text: str) -> str:
+def mutate(rng: random.Random, text: str, tokens=TOKENS) -> str:
     for _ in range(rng.randint(1, 4)):
         op = rng.randrange(6)
         pos = rng.randint(0, len(text))
         if op == 0:                                   # truncate
             text = text[:pos]
         elif op == 1:                                 # insert a YAML-ish token
-            text = text[:pos] + rng.choice(TOKENS) + text[pos:]
+            text = text[:pos] + rng.choice(tokens) + text[pos:]
         elif op == 2:                                 # delete a span
             text = text[:pos] + text[pos + rng.randint(1, 20):]
         elif op == 3 and text:                        # replace one character

@@ -1,12 +1,20 @@
 """One harness for every registered layer: gradient check in float64, shapes, config round trip.
 
-Adding a layer to the registry without adding a sample here fails ``test_every_layer_has_a_sample``.
+Every registered layer is checked twice: as an inner layer (``needs_input_grad=True``: dx and
+every parameter gradient) and, when it has parameters, as a model's first layer
+(``needs_input_grad=False``: the early-return path of backward). ``nnpy.gradcheck`` fills the
+gradient buffers with NaN before backward, so a gradient that is not written fails.
+Adding a layer to the registry without adding a sample here fails (never skips); the example
+plugins' layers are imported here and checked too.
 """
 import numpy as np
 import pytest
 
 import nnpy
 from nnpy.registry import LAYERS
+from tests.plugins import load_plugin
+
+load_plugin("plugins/layernorm.py")   # the forward-only example layers are checked like the others
 
 # registered name -> (spec options, input shape without batch, extra gradcheck kwargs)
 SAMPLES = {
@@ -38,7 +46,33 @@ SAMPLES = {
     "GRU": ({"units": 4}, (5, 3), {}),
     "Embedding": ({"input_dim": 7, "output_dim": 3}, (5,),
                   {"x": np.array([[1, 2, 3, 6, 0], [0, 0, 5, 5, 4]])}),
+    # examples/plugins/layernorm.py (AutogradLayers: the backward is derived)
+    "LayerNorm": ({"epsilon": 1e-3}, (3, 5), {}),
+    "Swish": ({"beta": 1.5}, (6,), {}),
 }
+
+
+#: every name to check: registered layers and samples (a stale sample fails too)
+NAMES = sorted(set(LAYERS.names()) | set(SAMPLES))
+
+
+def sample(name):
+    """(spec, input shape, extra gradcheck kwargs) of ``name``; fails for a missing or stale sample."""
+    if name not in SAMPLES:
+        pytest.fail(f"layer {name!r} is registered but has no sample in SAMPLES (tests/nn/test_layer_harness.py)")
+    if name not in LAYERS:
+        pytest.fail(f"SAMPLES has {name!r}, which is not a registered layer")
+    options, shape, extra = SAMPLES[name]
+    return {"type": name, **options}, shape, extra
+
+
+def has_parameters(name) -> bool:
+    if name not in SAMPLES or name not in LAYERS:
+        return True          # let sample() report it
+    spec, shape, _ = sample(name)
+    layer = nnpy.build_layer(spec)
+    layer.initialize(shape, rng=np.random.default_rng(0))
+    return layer.count_params() > 0
 
 
 def test_every_layer_has_a_sample():
@@ -46,22 +80,27 @@ def test_every_layer_has_a_sample():
     assert not missing, f"registered layers without a harness sample: {sorted(missing)}"
 
 
-@pytest.mark.parametrize("name", sorted(SAMPLES))
+@pytest.mark.parametrize("name", NAMES)
 def test_gradcheck(name):
-    if name not in LAYERS or (name == "Residual" and "Conv2D" not in LAYERS):
-        pytest.skip(f"{name} is not registered")
-    options, shape, extra = SAMPLES[name]
-    result = nnpy.gradcheck({"type": name, **options}, shape, **extra)
+    spec, shape, extra = sample(name)
+    result = nnpy.gradcheck(spec, shape, **extra)
     assert result.passed, f"{name}:\n{result}"
     assert result.errors, "nothing was checked"
 
 
-@pytest.mark.parametrize("name", sorted(SAMPLES))
+@pytest.mark.parametrize("name", [n for n in NAMES if has_parameters(n)])
+def test_gradcheck_as_first_layer(name):
+    """The model's first layer skips dx: its parameter gradients must still all be right."""
+    spec, shape, extra = sample(name)
+    result = nnpy.gradcheck(spec, shape, needs_input_grad=False, **extra)
+    assert result.passed, f"{name} as a first layer (needs_input_grad=False):\n{result}"
+    assert result.errors and "input" not in result.errors, result.errors
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_float32_forward_and_config_round_trip(name):
-    if name not in LAYERS or (name == "Residual" and "Conv2D" not in LAYERS):
-        pytest.skip(f"{name} is not registered")
-    options, shape, extra = SAMPLES[name]
-    layer = nnpy.build_layer({"type": name, **options})
+    spec, shape, extra = sample(name)
+    layer = nnpy.build_layer(spec)
     out_shape = layer.initialize(shape, rng=np.random.default_rng(0))
     x = extra.get("x", np.random.default_rng(1).normal(size=(2, *shape)).astype(np.float32))
     y = layer.forward(x, training=True)

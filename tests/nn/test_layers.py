@@ -38,6 +38,32 @@ def test_batchnorm_training_normalizes_and_eval_uses_running_stats():
     assert np.allclose(y_eval, expected, atol=1e-4)
 
 
+def test_batchnorm_running_statistics_follow_the_momentum_formula():
+    """running ← momentum · running + (1 − momentum) · batch, with a momentum where the two differ."""
+    bn = BatchNorm(momentum=0.8)
+    bn.initialize((2,), rng=np.random.default_rng(0), dtype=np.float64)
+    rng = np.random.default_rng(1)
+    mean, var = np.zeros(2), np.ones(2)
+    for _ in range(2):
+        x = rng.normal(3.0, 2.0, size=(10, 2))
+        bn.forward(x, training=True)
+        mean = 0.8 * mean + 0.2 * x.mean(axis=0)
+        var = 0.8 * var + 0.2 * x.var(axis=0, ddof=1)
+    np.testing.assert_allclose(bn.buffers["running_mean"], mean, rtol=1e-12)
+    np.testing.assert_allclose(bn.buffers["running_var"], var, rtol=1e-12)
+
+
+@pytest.mark.parametrize("stride, shortcut", [(1, "identity"), (2, "projection")])
+def test_residual_gradcheck_with_each_shortcut(stride, shortcut):
+    spec = {"type": "Residual", "layers": [
+        {"type": "Conv2D", "filters": 2, "kernel_size": 3, "stride": stride, "padding": 1}, {"type": "Tanh"}]}
+    block = nnpy.build_layer(spec)
+    block.initialize((2, 5, 5), rng=np.random.default_rng(0))
+    assert (block.shortcut is None) == (shortcut == "identity")
+    result = nnpy.gradcheck(spec, (2, 5, 5), batch=3)
+    assert result.passed, str(result)
+
+
 def test_batchnorm_2d_input():
     bn = BatchNorm()
     bn.initialize((5,))

@@ -6,6 +6,8 @@ import nnpy
 from nnpy.errors import ShapeError
 from nnpy.nn.layers import GRU, LSTM, RNN, Dense, Chain
 
+from ..prerequisites import require_module
+
 TYPES = ["RNN", "LSTM", "GRU"]
 
 
@@ -115,7 +117,7 @@ def test_forward_matches_reference(kind):
 
 @pytest.mark.parametrize("kind", ["LSTM", "GRU"])
 def test_forward_matches_torch(kind):
-    torch = pytest.importorskip("torch")
+    torch = require_module("torch")
     units, features = 4, 5
     x = np.random.default_rng(3).normal(size=(2, 7, features))
     spec = {"type": kind, "units": units, "return_sequences": True}

@@ -1,0 +1,120 @@
+"""The experiment config refuses an unknown key in every section of the real schema.
+
+The sections are read from ``nnpy.engine.experiment_config.SCHEMA`` itself, so a section added later is
+covered without editing this file. Each is tried through the public paths: a config file read by
+``load_experiment`` (the error names file:line, the section and the key) and ``nnpy train --set``
+(exit 2, one line). A typo must never train silently with the default value.
+"""
+import copy
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from nnpy.cli import main
+from nnpy.engine.experiment_config import SCHEMA, load_experiment
+from nnpy.errors import ConfigError
+from nnpy.io.schema import Section
+
+BASE = {
+    "name": "sections", "seed": 1,
+    "model": {"layers": [{"type": "Dense", "units": 4}, {"type": "ReLU"}, {"type": "Dense", "units": 2}]},
+    "data": {"dataset": "parity", "options": {"bits": 4}, "val_split": 0, "batch_size": 4},
+    "loss": "cross_entropy",
+    "optimizer": {"type": "sgd", "lr": 0.1},
+    "scheduler": {"type": "step", "step_size": 2},
+    "train": {"epochs": 1, "metric": "accuracy", "early_stopping": {"monitor": "train_loss", "patience": 2}},
+    "checkpoint": {"save_last": True},
+    "log": {"dir": "runs"},
+}
+
+
+def closed_sections(section: Section, path=()):
+    """Key paths of every section of the schema that does not accept undeclared keys."""
+    if not section.open:
+        yield path
+    for name, sub in section.fields.items():
+        if isinstance(sub, Section):
+            yield from closed_sections(sub, path + (name,))
+
+
+#: the closed sections of today's schema, and any the schema gains (opening one fails its test)
+KNOWN = [(), ("data",), ("train",), ("train", "early_stopping"), ("checkpoint",), ("log",)]
+SECTIONS = KNOWN + [p for p in closed_sections(SCHEMA) if p not in KNOWN]
+#: registry-backed parts: their valid keys depend on the chosen type
+SPECS = {"model": "model.symbol=mlp", "model.layers.0": None, "optimizer": None, "scheduler": None,
+         "loss": "loss={type: huber}", "train.metric": "train.metric={type: mse}",
+         "data.options": None}
+
+
+def dotted(path) -> str:
+    return ".".join(path) or "<top level>"
+
+
+def cli(tmp_path, *overrides):
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(BASE, sort_keys=False))
+    args = ["train", "--config", str(tmp_path / "c.yaml"), "--print-config"]
+    return CliRunner().invoke(main, args + [a for o in overrides for a in ("--set", o)])
+
+
+def test_the_base_config_is_valid_and_sections_were_found(tmp_path):
+    r = cli(tmp_path)
+    assert r.exit_code == 0, r.output
+    assert set(closed_sections(SCHEMA)) == set(SECTIONS), "a section of the schema accepts any key"
+
+
+@pytest.mark.parametrize("path", SECTIONS, ids=dotted)
+def test_unknown_key_in_a_config_file(tmp_path, path):
+    data = copy.deepcopy(BASE)
+    section = data
+    for key in path:
+        section = section[key]
+    section["bogus_key"] = 32
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    with pytest.raises(ConfigError) as info:
+        load_experiment(tmp_path / "c.yaml")
+    message = str(info.value)
+    assert f"{tmp_path / 'c.yaml'}:" in message and "unknown key 'bogus_key'" in message, message
+    if path:
+        assert f"{dotted(path)}: unknown key" in message, message
+
+
+@pytest.mark.parametrize("path", SECTIONS, ids=dotted)
+def test_unknown_key_from_the_command_line(tmp_path, path):
+    key = ".".join([*path, "bogus_key"])
+    r = cli(tmp_path, f"{key}=32")
+    assert r.exit_code == 2, r.output
+    assert "nnpy: error: " in r.stderr and f"--set {key}=32" in r.stderr and "bogus_key" in r.stderr
+    assert r.stderr.count("\n") == 1, r.stderr
+
+
+def test_data_batchsize_typo_is_refused_with_a_suggestion(tmp_path):
+    r = cli(tmp_path, "data.batchsize=32")
+    assert r.exit_code == 2, r.output
+    assert "data: unknown key 'batchsize' (did you mean 'batch_size'?)" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("where", sorted(SPECS))
+def test_unknown_option_of_a_registry_spec(tmp_path, where):
+    setup = [SPECS[where]] if SPECS[where] else []
+    if where == "model":
+        setup = ["model={symbol: mlp, hidden: [4]}"]
+    r = cli(tmp_path, *setup, f"{where}.bogus_key=32")
+    assert r.exit_code == 2, r.output
+    assert "unknown option 'bogus_key'" in r.stderr and r.stderr.count("\n") == 1, r.stderr
+
+
+def test_unknown_augment_key_stops_before_training(tmp_path):
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(BASE, sort_keys=False))
+    r = CliRunner().invoke(main, ["train", "--config", str(tmp_path / "c.yaml"), "--set", "data.augment={shfit: 2}",
+                                  "--set", f"log.dir={tmp_path / 'runs'}", "--set", f"checkpoint.dir={tmp_path / 'ck'}"])
+    assert r.exit_code == 2, r.output
+    assert "augment: unknown key 'shfit' (did you mean 'shift'?)" in r.stderr
+    assert not (tmp_path / "ck").exists()
+
+
+@pytest.mark.parametrize("value", ["{mean: 0.5, std: 0.2, bogus_key: 1}", "{mean: 0.5, stdd: 0.2}", "{mean: 0.5}",
+                                   "autoo"])
+def test_unknown_normalize_key_is_refused(tmp_path, value):
+    r = cli(tmp_path, f"data.normalize={value}")
+    assert r.exit_code == 2 and "data.normalize" in r.stderr, r.output
