@@ -38,21 +38,31 @@ class NnpyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except NnpyError as exc:
+            from .engine.parallel import stop_processes
+
             message = " ".join(str(exc).split("\n"))
-            click.echo(f"nnpy: error: {message}", err=True)
+            if not getattr(exc, "quiet", False):       # under mpiexec, process 0 reports what all met
+                click.echo(f"nnpy: error: {message}", err=True)
+            stop_processes(exc)                         # under mpiexec, an error only this process met ends all
             sys.exit(2)
 
 
 @click.group(cls=NnpyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="nnpy", prog_name="nnpy")
-def main():
+@click.pass_context
+def main(ctx):
     """nnpy — deep learning on numpy alone, driven by YAML configs.
 
     \b
     nnpy train --config configs/mlp.yaml
     nnpy val --ckpt checkpoints/mlp/best.json
     nnpy demo data/samples/
+    mpiexec -n 2 nnpy train --config configs/mlp.yaml   (pip install -e ".[mpi]")
     """
+    from .engine.parallel import start_processes
+
+    if not start_processes(ctx.invoked_subcommand):     # under mpiexec, only train runs on several
+        ctx.exit(0)
 
 
 @main.command()
@@ -77,11 +87,13 @@ def train(config_path, overrides, resume, allow_change, print_config, profile):
     """
     import shlex
 
+    from .engine.parallel import communicator
     from .engine.plan import load_plan
     from .engine.run import train as run_training
     from .io.yamlfile import dump_yaml
 
-    plan = load_plan(config_path, overrides)    # the whole config is checked, the model built
+    # the whole config is checked, the model built (by every process under mpiexec)
+    plan = communicator().everywhere(load_plan, config_path, overrides)
     if print_config:
         click.echo(dump_yaml(plan.config), nl=False)
         return

@@ -12,6 +12,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ..errors import ConfigError
+from .batch_part import BatchPart, PartGenerator
 from .transforms import Normalize
 
 __all__ = ["DataLoader", "Normalize", "split_train_val"]
@@ -72,11 +73,25 @@ class DataLoader:
     def _batches(self, epoch: int, start: int):
         order = self.order(epoch)
         for b in range(start, len(self)):
-            idx = order[b * self.batch_size:(b + 1) * self.batch_size]
-            xb, yb = _as_batch(self.x[idx]), _as_batch(self.y[idx])
-            if self.transform is not None:
-                xb = self.transform(xb, np.random.default_rng([self.seed, epoch, b]))
-            yield xb, yb
+            yield self.batch(order, epoch, b)
+
+    def batch(self, order: np.ndarray, epoch: int, b: int, part: BatchPart | None = None):
+        """Batch ``b`` of ``epoch`` (``order = self.order(epoch)``), or only its rows
+        ``part.lo:part.hi`` (one process's part under data-parallel training): the transform's
+        per-sample draws are then made for the whole batch and sliced (``PartGenerator``), so
+        each row comes out exactly as it does in the whole batch."""
+        idx = order[b * self.batch_size:(b + 1) * self.batch_size]
+        if part is not None:
+            idx = idx[part.rows]
+        xb, yb = _as_batch(self.x[idx]), _as_batch(self.y[idx])
+        if self.transform is not None:
+            rng = np.random.default_rng([self.seed, epoch, b])
+            xb = self.transform(xb, rng if part is None else PartGenerator(rng, part))
+        return xb, yb
+
+    def batch_size_of(self, b: int) -> int:
+        """The number of samples in batch ``b`` (the last one may be smaller)."""
+        return min(self.batch_size, self.num_samples - b * self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         epoch, self.epoch = self.epoch, self.epoch + 1

@@ -21,6 +21,7 @@ from ..version import __version__
 from .callbacks import Checkpointer, ConsoleLogger, CSVLogger, EarlyStopping, MaxTime, StopOnSignal
 from .checkpoints import stats_of, training_payload
 from .data_prep import PreparedData, prepare_data
+from .parallel import communicator, launched
 from .plan import Plan, make_plan
 from .resume import position, read_for_resume, restore
 from .rundir import open_run_dir
@@ -50,6 +51,10 @@ def train(plan: Plan, resume=None, allow_change=(), profile: bool = False, stdou
             raise ConfigError("--resume cannot be combined with train.kfold; resume one fold's run instead")
         return train_kfold(plan, stdout=stdout, profile=profile, progress=progress, command=command,
                            callbacks=callbacks)
+    if launched().size > 1:                     # mpiexec -n N: data-parallel (nnpy.engine.parallel)
+        from .parallel.run import train_data_parallel
+        return train_data_parallel(plan, communicator(), resume, allow_change, profile, stdout, progress,
+                                   command, callbacks, fold)
     payload = read_for_resume(resume, cfg, allow_change) if resume else None
     data = prepare_data(cfg, stats=stats_of(payload) if payload else None, fold=fold)
     model = plan.model
