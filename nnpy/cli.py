@@ -1,4 +1,5 @@
-"""The ``nnpy`` command: train, val, demo, serve, plot, summary, graph, gradcheck, export, list, data.
+"""The ``nnpy`` command: train, val, demo, serve, predict, plot, summary, graph, gradcheck, export,
+list, data.
 
 User mistakes (``NnpyError``: bad config, missing file, corrupt checkpoint) print one
 line on stderr and exit with code 2 — never a traceback.
@@ -260,6 +261,40 @@ def serve(host, port, ckpts, verbose):
         click.echo("nnpy serve: stopped")
     finally:
         server.server_close()
+
+
+@main.command()
+@click.option("--ckpt", required=True, type=click.Path(dir_okay=False), help="Checkpoint of a CSV model.")
+@click.option("--csv", "csv_path", required=True, type=click.Path(dir_okay=False), help="CSV file with a header row.")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="CSV file to write [default: print the table].")
+@plugin_option
+def predict(ckpt, csv_path, out):
+    """Predict the target of every row of a CSV file with a model trained on a CSV table.
+
+    The output is the input's columns, then predicted_<target> and, for a classifier, the
+    probability of each class.
+
+    \b
+    Example:
+      nnpy predict --ckpt checkpoints/boston-csv/best.json --csv data/boston-housing/boston.csv --out preds.csv
+    """
+    import csv
+
+    from .engine.predict import predict_csv
+
+    header, rows = predict_csv(ckpt, csv_path)
+    if out is None:
+        writer = csv.writer(click.get_text_stream("stdout"), lineterminator="\n")
+        writer.writerows([header, *rows])
+        return
+    try:
+        with open(out, "w", newline="", encoding="utf-8") as f:
+            csv.writer(f, lineterminator="\n").writerows([header, *rows])
+    except OSError as exc:
+        from .errors import DataError
+        raise DataError(f"--out {out}: cannot write it ({exc.strerror or exc})") from None
+    click.echo(f"wrote {len(rows)} predictions to {out}")
 
 
 @main.command()

@@ -20,6 +20,7 @@ from ..errors import DataError
 from ..nn.losses import softmax
 from .checkpoints import plan_from_checkpoint, stats_of
 from .data_prep import normalize_array
+from .plan import data_source
 
 
 class DigitReader:
@@ -30,6 +31,15 @@ class DigitReader:
         plan, payload = plan_from_checkpoint(ckpt)
         self.model, self.config, self.stats = plan.model, plan.config, stats_of(payload)
         self.names = [str(n) for n in plan.data.class_names or range(self.model.output_shape[-1])]
+        self.read_file = _file_reader(plan, ckpt)     # None: hand-written digits, the stages below
+
+    def read_other(self, path, topk: int = 3, keep_stages: bool = False) -> dict:
+        """The result dict of an image file for a model whose dataset reads images itself
+        (``image_folder``: its size, channels, preprocessing); ``seen`` is the model's input."""
+        seen = self.read_file(path)                                      # (C, H, W) in [0, 1]
+        x = normalize_array(seen[None].astype(np.float32), self.stats)
+        p = softmax(self.model.forward(x, training=False).astype(np.float64))[0]
+        return {"path": str(path), **self._entry(p, None, topk), **({"seen": seen} if keep_stages else {})}
 
     def probs(self, digits: np.ndarray) -> np.ndarray:
         """Class probabilities ``(n, C)`` float64 of ``digits`` ``(n, 28, 28)`` in [0, 1]."""
@@ -64,6 +74,18 @@ class DigitReader:
         return result
 
 
+def _file_reader(plan, ckpt):
+    """``read(path) -> (C, H, W)`` float32 for a model trained on a dataset that reads image
+    files itself (``image_folder``), None for a digit model; a CSV model reads no images."""
+    if plan.data.encoding is not None:
+        raise DataError(f"{ckpt}: this model reads rows of a CSV table, not images: "
+                        f"nnpy predict --ckpt {ckpt} --csv FILE")
+    source = data_source(plan.config) if plan.config["data"]["dataset"] is not None else None
+    if hasattr(source, "read_image"):
+        return lambda path: source.read_image(path, plan.data.input_shape)
+    return None
+
+
 def _image_files(paths, failures: list):
     """Every image file of ``paths`` (folders expanded); missing paths go to ``failures``."""
     for path in paths:
@@ -78,10 +100,16 @@ def predict_files(paths, ckpt, topk: int = 3, multi: bool = False, keep_stages: 
     (``DigitReader.read_image``), and ``{"path", "error", "stages"}`` per image that
     could not be (``stages``: what preprocessing made of it before it failed, or None)."""
     reader = ckpt if isinstance(ckpt, DigitReader) else DigitReader(ckpt)
+    if multi and reader.read_file is not None:
+        raise DataError(f"{reader.ckpt}: --multi reads rows of hand-written digits; this model reads "
+                        f"'{reader.config['data']['dataset']}' images, one per file")
     results, failures = [], []
     for path in _image_files(paths, failures):
         stages = None
         try:
+            if reader.read_file is not None:
+                results.append(reader.read_other(path, topk, keep_stages))
+                continue
             grey = read_grey(path)
             results.append(reader.read_image(grey, str(path), multi, topk, keep_stages))
         except DataError as exc:
@@ -93,8 +121,8 @@ def predict_files(paths, ckpt, topk: int = 3, multi: bool = False, keep_stages: 
 
 
 def public(result: dict) -> dict:
-    """``result`` without the keys that are not JSON (the stages)."""
-    return {k: v for k, v in result.items() if k != "stages"}
+    """``result`` without the keys that are not JSON (the stages, the model's input)."""
+    return {k: v for k, v in result.items() if k not in ("stages", "seen")}
 
 
 __all__ = ["DigitReader", "predict_files", "public"]

@@ -105,9 +105,15 @@ def _announce(console, plan: Plan, data: PreparedData, run_dir: Path, resume, st
     cfg, loader = plan.config, data.train_loader
     console.write(f"nnpy {__version__} · run {cfg['name']} · seed {cfg['seed']} · logs in {run_dir}")
     console.write(summary(plan.model))
+    for note in data.notes:
+        console.write(note)
     console.write(f"data: {cfg['data']['dataset']} · {loader.num_samples} train"
                   + (f" · {len(data.val[0])} val" if data.val is not None else "")
-                  + f" · {len(data.test[0])} test · batch {cfg['data']['batch_size']}")
+                  + f" · {len(data.test[0])} test · batch {cfg['data']['batch_size']}"
+                  + (f" · {len(data.skipped)} file(s) skipped, listed in {run_dir / 'train.log'}"
+                     if data.skipped else ""))
+    if data.skipped and console.log_file is not None:
+        print("\n".join(["skipped:", *(f"  {line}" for line in data.skipped)]), file=console.log_file, flush=True)
     note = _schedule_note(plan, len(loader))
     if note:
         console.write(note)

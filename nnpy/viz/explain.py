@@ -135,6 +135,19 @@ def row_figure(grey: np.ndarray, result: dict, out: Path) -> None:
     save_figure(fig, out)
 
 
+def image_figure(path, seen: np.ndarray, title: str, probs: dict, out: Path) -> None:
+    """An image-folder model's input: the file, what the model saw (its size and channels), bars."""
+    original = np.asarray(Image.open(path).convert("RGB"), dtype=np.float32) / 255
+    fig = new_figure((9.5, 3.4))
+    axes = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1, 1, 1.6]})
+    _image_panel(axes[0], original, f"input · {original.shape[1]}×{original.shape[0]} px")
+    shown = seen[0] if seen.shape[0] == 1 else np.moveaxis(seen, 0, -1)
+    _image_panel(axes[1], shown, f"what the model saw · {seen.shape[2]}×{seen.shape[1]}")
+    _bars(axes[2], probs)
+    fig.suptitle(title, fontsize=11, y=1.06)
+    save_figure(fig, out)
+
+
 def explain_results(results: list[dict], failures: list[dict], out_dir) -> list[tuple[str, Path]]:
     """One PNG per result and per failure with stages (from ``predict_files(...,
     keep_stages=True)``) in ``out_dir``; ``[(input path, picture), …]`` in input order."""
@@ -151,6 +164,9 @@ def explain_results(results: list[dict], failures: list[dict], out_dir) -> list[
             digit_figure(grey, item["stages"], item["error"], None, out)
         elif "digits" in item:
             row_figure(grey, item, out)
+        elif "seen" in item:
+            title = f"{Path(item['path']).name}: {item['label']} ({100 * item['probs'][item['label']]:.1f}%)"
+            image_figure(item["path"], item["seen"], title, item["probs"], out)
         else:
             title = f"{Path(item['path']).name}: {item['label']} ({100 * item['probs'][item['label']]:.1f}%)"
             digit_figure(grey, item["stages"], title, item["probs"], out)
