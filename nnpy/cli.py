@@ -285,8 +285,10 @@ def predict(ckpt, csv_path, out):
 
     header, rows = predict_csv(ckpt, csv_path)
     if out is None:
-        writer = csv.writer(click.get_text_stream("stdout"), lineterminator="\n")
-        writer.writerows([header, *rows])
+        import io
+        text = io.StringIO()
+        csv.writer(text, lineterminator="\n").writerows([header, *rows])
+        click.echo(text.getvalue(), nl=False)
         return
     try:
         with open(out, "w", newline="", encoding="utf-8") as f:
