@@ -97,19 +97,25 @@ def gradcheck(layer, input_shape, batch: int = 2, eps: float = 1e-6, max_entries
     result = GradcheckResult(tolerance=tolerance)
     for name, arr in targets.items():
         flat_idx = rng.choice(arr.size, size=min(arr.size, max_entries), replace=False)
-        numeric = np.empty(len(flat_idx))
-        for j, i in enumerate(flat_idx):
-            idx = np.unravel_index(i, arr.shape)
-            old = arr[idx]
-            arr[idx] = old + eps
-            plus = loss()
-            arr[idx] = old - eps
-            minus = loss()
-            arr[idx] = old
-            numeric[j] = (plus - minus) / (2 * eps)
-        picked = analytic[name].reshape(-1)[flat_idx]
-        result.errors[name] = _rel_error(picked, numeric)
+        numeric = _central_differences(loss, arr, flat_idx, eps)
+        result.errors[name] = _rel_error(analytic[name].reshape(-1)[flat_idx], numeric)
     return result
+
+
+def _central_differences(loss, arr: np.ndarray, flat_idx, eps: float) -> np.ndarray:
+    """dloss/darr at the entries ``flat_idx`` of ``arr``: (loss(a + ε) − loss(a − ε)) / 2ε,
+    changing one entry in place at a time."""
+    numeric = np.empty(len(flat_idx))
+    for j, i in enumerate(flat_idx):
+        idx = np.unravel_index(i, arr.shape)
+        old = arr[idx]
+        arr[idx] = old + eps
+        plus = loss()
+        arr[idx] = old - eps
+        minus = loss()
+        arr[idx] = old
+        numeric[j] = (plus - minus) / (2 * eps)
+    return numeric
 
 
 def _float64_copy(layer, input_shape, seed: int, needs_input_grad: bool) -> Layer:

@@ -23,7 +23,7 @@ from ..data_prep import prepare_data
 from ..plan import Plan
 from ..resume import read_for_resume, restore
 from ..rundir import open_run_dir
-from ..run import RunResult, _announce, _profiled, _report, _run_callbacks
+from ..run_parts import RunResult, announce, profiled, report, run_callbacks
 from ..timer import Timer
 from .comm import Communicator
 from .sharding import ShardedLoader
@@ -57,15 +57,15 @@ def _train(plan, comm, resume, allow_change, profile, stdout, progress, command,
     stream = (stdout or sys.stdout) if root else open(os.devnull, "w")
     log_file = open(run_dir / "train.log", "a") if root else None
     try:
-        with _profiled(timer, model, profile):
+        with profiled(timer, model, profile):
             console = ConsoleLogger(stream=stream, progress=progress if root else False, log_file=log_file)
             trainer.callbacks = [*shared_callbacks(plan, data, run_dir, console, comm), *callbacks]
             if root:
-                _announce(console, plan, data, run_dir, resume, state)
+                announce(console, plan, data, run_dir, resume, state)
                 console.write(describe_processes(comm, plan, loader))
             trainer.fit(loader, data.val, epochs=cfg["train"]["epochs"], state=state)
             if root:
-                _report(console, trainer, cfg, command)
+                report(console, trainer, cfg, command)
     finally:
         for f in (log_file, None if root else stream):
             if f is not None:
@@ -85,7 +85,7 @@ def read_shared_checkpoint(comm: Communicator, path, cfg: dict, allow_change) ->
 def shared_callbacks(plan: Plan, data, run_dir: Path, console, comm: Communicator) -> list:
     """The callbacks of a one-process run; checkpoints are written by process 0 (its failure
     stops every process), and only process 0 prints and writes metrics.csv."""
-    callbacks = _run_callbacks(plan, data, run_dir, console)
+    callbacks = run_callbacks(plan, data, run_dir, console)
     for cb in callbacks:
         if isinstance(cb, Checkpointer):
             cb.save = _saved_by_process_0(comm, cb.save)
