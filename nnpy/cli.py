@@ -1,4 +1,5 @@
-"""The ``nnpy`` command: train, val, demo, plot, summary, graph, gradcheck, export, list, data.
+"""The ``nnpy`` command: train, val, demo, serve, predict, plot, summary, graph, gradcheck, export,
+list, data.
 
 User mistakes (``NnpyError``: bad config, missing file, corrupt checkpoint) print one
 line on stderr and exit with code 2 — never a traceback.
@@ -38,21 +39,31 @@ class NnpyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except NnpyError as exc:
+            from .engine.parallel import stop_processes
+
             message = " ".join(str(exc).split("\n"))
-            click.echo(f"nnpy: error: {message}", err=True)
+            if not getattr(exc, "quiet", False):       # under mpiexec, process 0 reports what all met
+                click.echo(f"nnpy: error: {message}", err=True)
+            stop_processes(exc)                         # under mpiexec, an error only this process met ends all
             sys.exit(2)
 
 
 @click.group(cls=NnpyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="nnpy", prog_name="nnpy")
-def main():
+@click.pass_context
+def main(ctx):
     """nnpy — deep learning on numpy alone, driven by YAML configs.
 
     \b
     nnpy train --config configs/mlp.yaml
     nnpy val --ckpt checkpoints/mlp/best.json
     nnpy demo data/samples/
+    mpiexec -n 2 nnpy train --config configs/mlp.yaml   (pip install -e ".[mpi]")
     """
+    from .engine.parallel import start_processes
+
+    if not start_processes(ctx.invoked_subcommand):     # under mpiexec, only train runs on several
+        ctx.exit(0)
 
 
 @main.command()
@@ -77,11 +88,13 @@ def train(config_path, overrides, resume, allow_change, print_config, profile):
     """
     import shlex
 
+    from .engine.parallel import communicator
     from .engine.plan import load_plan
     from .engine.run import train as run_training
     from .io.yamlfile import dump_yaml
 
-    plan = load_plan(config_path, overrides)    # the whole config is checked, the model built
+    # the whole config is checked, the model built (by every process under mpiexec)
+    plan = communicator().everywhere(load_plan, config_path, overrides)
     if print_config:
         click.echo(dump_yaml(plan.config), nl=False)
         return
@@ -164,33 +177,44 @@ def confusion_lines(confusion, names: list[str]) -> list[str]:
     return lines
 
 
-@main.command()
+@main.command(epilog="Exit status: 0 when every input was read, 1 when some inputs could not "
+                     "be read (each has its own error line; the others are still read), 2 for "
+                     "usage and config errors (a bad option, a missing or corrupt checkpoint).")
 @click.argument("paths", nargs=-1, required=True, type=click.Path())
 @click.option("--ckpt", type=click.Path(dir_okay=False), default=None,
               help="Checkpoint to use (default: the shipped MNIST model).")
 @click.option("--topk", type=click.IntRange(1, 100), default=3, show_default=True)
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON list of {path, label, probs}.")
+@click.option("--multi", is_flag=True, help="Each image is a row of digits: print the string.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON: a list of {path, label, probs, box} (--multi: {path, text, digits}).")
 @click.option("--explain", "explain_dir", type=click.Path(file_okay=False), default=None,
-              help="Save per image a PNG: input, the 28x28 the model saw, probabilities (needs matplotlib).")
+              help="Save per image a PNG of every preprocessing stage and the probabilities, "
+                   "also for images that fail (needs matplotlib).")
 @plugin_option
-def demo(paths, ckpt, topk, as_json, explain_dir):
-    """Read hand-written digits from image files or folders.
+def demo(paths, ckpt, topk, multi, as_json, explain_dir):
+    """Read hand-written digits (one per image, or a row with --multi) from files or folders.
 
     \b
     Example:
       nnpy demo data/samples/ --topk 3
       nnpy demo photo_of_a_seven.jpg --ckpt checkpoints/alexnet/best.json --json
+      nnpy demo data/samples/rows/1234567890.jpg --multi
       nnpy demo data/samples/ --explain explained/
     """
-    from .engine.demo import predict_files
+    from .engine.demo import predict_files, public
 
     if explain_dir:
         from .viz import require_matplotlib
         require_matplotlib("nnpy demo --explain")
     ckpt = ckpt or str(DEFAULT_DEMO_CKPT)
-    results, failures = predict_files(paths, ckpt, topk)
+    results, failures = predict_files(paths, ckpt, topk, multi=multi, keep_stages=bool(explain_dir))
     if as_json:
-        click.echo(json.dumps(results))
+        click.echo(json.dumps([public(r) for r in results]))
+    elif multi:
+        for r in results:
+            sure = min((d["probs"][d["label"]] for d in r["digits"]), default=0.0)
+            click.echo(f"{r['path']}: {r['text']}   ({len(r['digits'])} digits, "
+                       f"least sure {100 * sure:.1f}%)")
     else:
         for r in results:
             top = "  ".join(f"{label} {100 * p:.1f}%" for label, p in r["top"])
@@ -198,12 +222,81 @@ def demo(paths, ckpt, topk, as_json, explain_dir):
     if explain_dir:
         from .viz.explain import explain_results
 
-        written = explain_results(results, explain_dir)
-        click.echo(f"explained {len(written)} image(s) in {explain_dir}", err=as_json)
-    for message in failures:
-        click.echo(f"nnpy: error: {message}", err=True)
+        for source, picture in explain_results(results, failures, explain_dir):
+            click.echo(f"explained {source} -> {picture}", err=as_json)
+    for failure in failures:
+        click.echo(f"nnpy: error: {failure['error']}", err=True)
     if failures:
         sys.exit(1)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but this machine's own is reachable by others.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--ckpt", "ckpts", multiple=True, type=click.Path(dir_okay=False),
+              help="A checkpoint to offer (repeatable; the first is the default), besides the shipped models.")
+@click.option("--verbose", is_flag=True, help="Log every request on stderr.")
+def serve(host, port, ckpts, verbose):
+    """A local web page: draw a digit or drop a photo, watch the model read it.
+
+    \b
+    Example:
+      nnpy serve                      # then open http://127.0.0.1:8000/
+      nnpy serve --port 8080 --ckpt checkpoints/lenet/best.json
+    """
+    from .serve import make_server
+
+    shipped = sorted(DEFAULT_DEMO_CKPT.parent.glob("*.json"), key=lambda p: p != DEFAULT_DEMO_CKPT)
+    server = make_server([*ckpts, *map(str, shipped)], host, port, verbose)
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        click.echo(f"nnpy serve: warning: listening on {host}: anyone who can reach this machine "
+                   f"can use the page (and its CPU)", err=True)
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"nnpy serve: http://{shown}:{server.server_address[1]}/  "
+               f"(models: {', '.join(server.models.readers)}; Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("nnpy serve: stopped")
+    finally:
+        server.server_close()
+
+
+@main.command()
+@click.option("--ckpt", required=True, type=click.Path(dir_okay=False), help="Checkpoint of a CSV model.")
+@click.option("--csv", "csv_path", required=True, type=click.Path(dir_okay=False), help="CSV file with a header row.")
+@click.option("--out", type=click.Path(dir_okay=False), default=None,
+              help="CSV file to write [default: print the table].")
+@plugin_option
+def predict(ckpt, csv_path, out):
+    """Predict the target of every row of a CSV file with a model trained on a CSV table.
+
+    The output is the input's columns, then predicted_<target> and, for a classifier, the
+    probability of each class.
+
+    \b
+    Example:
+      nnpy predict --ckpt checkpoints/boston-csv/best.json --csv data/boston-housing/boston.csv --out preds.csv
+    """
+    import csv
+
+    from .engine.predict import predict_csv
+
+    header, rows = predict_csv(ckpt, csv_path)
+    if out is None:
+        import io
+        text = io.StringIO()
+        csv.writer(text, lineterminator="\n").writerows([header, *rows])
+        click.echo(text.getvalue(), nl=False)
+        return
+    try:
+        with open(out, "w", newline="", encoding="utf-8") as f:
+            csv.writer(f, lineterminator="\n").writerows([header, *rows])
+    except OSError as exc:
+        from .errors import DataError
+        raise DataError(f"--out {out}: cannot write it ({exc.strerror or exc})") from None
+    click.echo(f"wrote {len(rows)} predictions to {out}")
 
 
 @main.command()

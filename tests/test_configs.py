@@ -6,18 +6,20 @@ import pytest
 
 from nnpy.engine.plan import load_plan
 from nnpy.models import build_model
+from tests.tools import made_data
 
 REPO = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((REPO / "configs").glob("*.yaml"))
 
 
 def test_configs_exist():
-    assert len(CONFIGS) >= 13
+    assert len(CONFIGS) >= 15
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
-def test_config_builds(path):
-    plan = load_plan(path, [])
+def test_config_builds(path, tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO)       # data paths in configs are relative to the repository
+    plan = load_plan(path, made_data(path, tmp_path))
     assert plan.config["name"] == path.stem
     model = plan.model
     assert model.flops() > 0 and model.count_params() > 0

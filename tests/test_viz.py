@@ -149,9 +149,9 @@ def assert_hottest_mistake(path: Path, cm: np.ndarray) -> None:
 
 
 def probability_bars(path: Path) -> list:
-    """(colour, length in pixels) of each horizontal bar of the explain picture's bar panel, top first."""
+    """(colour, length in pixels, row) of each horizontal bar of the explain picture's bar panel, top first."""
     a = pixels(path)
-    a = a[:, int(0.6 * a.shape[1]):]                               # the bar panel is on the right
+    a = a[:, int(0.77 * a.shape[1]):]                              # the bar panel is the rightmost
     red, grey = (np.abs(a - C3).sum(axis=2) < 30), (np.abs(a - GREY_BAR).sum(axis=2) < 30)
 
     def longest(row):
@@ -162,7 +162,7 @@ def probability_bars(path: Path) -> list:
     for run in spans(np.flatnonzero(rows)):
         if len(run) >= 8:                                          # a bar, not anti-aliased text
             y = int(run.mean())
-            bars.append(("red" if red[y].sum() > grey[y].sum() else "grey", longest(red[y] | grey[y])))
+            bars.append(("red" if red[y].sum() > grey[y].sum() else "grey", longest(red[y] | grey[y]), y))
     return bars
 
 
@@ -281,14 +281,61 @@ def test_demo_explain_saves_one_picture_per_input(mlp, tmp_path):
     seven = digit_image(tmp_path / "seven.png")
     r = run("demo", seven, "--ckpt", mlp[1], "--explain", tmp_path / "why")
     assert r.exit_code == 0, r.output
-    assert "explained 1 image" in r.output
+    picture = tmp_path / "why" / "seven.png"
+    assert f"explained {seven} -> {picture}" in r.output
     assert_picture(tmp_path / "why" / "seven.png", 700, 250)
     # one bar per class, top to bottom; the red one is the predicted class; lengths ∝ probabilities
     probs = np.array(list(json.loads(run("demo", seven, "--ckpt", mlp[1], "--json").stdout)[0]["probs"].values()))
     bars = probability_bars(tmp_path / "why" / "seven.png")
-    assert [c for c, _ in bars] == ["red" if i == probs.argmax() else "grey" for i in range(10)], bars
-    lengths = np.array([n for _, n in bars], dtype=float)
-    np.testing.assert_allclose(lengths / lengths.max(), probs / probs.max(), atol=0.03)
+    # which class each bar is: the red one is the winner, the others sit whole rows above or below it
+    (_, longest, y_red), = [b for b in bars if b[0] == "red"]
+    pitch = min(b2[2] - b1[2] for b1, b2 in zip(bars, bars[1:]))
+    classes = [int(probs.argmax() + round((y - y_red) / pitch)) for _, _, y in bars]
+    assert classes == sorted(set(classes)) and all(0 <= k < 10 for k in classes), (bars, probs)
+    expected = probs / probs.max() * longest
+    assert set(np.flatnonzero(expected >= 12)) <= set(classes), (bars, probs)   # no visible bar missing
+    assert [c for c, _, _ in bars] == ["red" if k == probs.argmax() else "grey" for k in classes]
+    lengths = np.array([n for _, n, _ in bars], dtype=float)
+    np.testing.assert_allclose(lengths, expected[classes], atol=3)                # lengths ∝ probabilities
+
+
+def test_demo_explain_shows_why_an_image_failed(mlp, tmp_path):
+    """A blank photo: exit 1, and still a picture of the stages up to the failure."""
+    pytest.importorskip("matplotlib")
+    Image.new("RGB", (120, 90), (200, 190, 170)).save(tmp_path / "blank.jpg")
+    r = run("demo", tmp_path / "blank.jpg", "--ckpt", mlp[1], "--explain", tmp_path / "why")
+    assert r.exit_code == 1 and "no ink found" in r.stderr
+    picture = tmp_path / "why" / "blank.png"
+    assert f"explained {tmp_path / 'blank.jpg'} -> {picture}" in r.output
+    img = assert_picture(picture, 500, 150)                # input, background, flattened ink
+    assert np.asarray(img.convert("RGB"))[..., 0].max() > 150   # the red error title
+
+
+def test_demo_explain_names_are_unique_and_printed(mlp, tmp_path):
+    pytest.importorskip("matplotlib")
+    seven = digit_image(tmp_path / "a.png")
+    Image.open(seven).convert("RGB").save(tmp_path / "a.jpg")
+    (tmp_path / "sub").mkdir()
+    Image.open(seven).save(tmp_path / "sub" / "a.png")
+    r = run("demo", tmp_path / "a.jpg", tmp_path / "a.png", tmp_path / "sub" / "a.png",
+            "--ckpt", mlp[1], "--explain", tmp_path / "why")
+    assert r.exit_code == 0, r.output
+    written = sorted(p.name for p in (tmp_path / "why").iterdir())
+    assert written == ["a-jpg.png", "a-png-2.png", "a-png.png"]
+    for source, name in ((tmp_path / "a.jpg", "a-jpg.png"), (tmp_path / "a.png", "a-png.png"),
+                         (tmp_path / "sub" / "a.png", "a-png-2.png")):
+        assert f"explained {source} -> {tmp_path / 'why' / name}" in r.output
+
+
+def test_demo_explain_a_row(mlp, tmp_path):
+    pytest.importorskip("matplotlib")
+    from tests.handwriting import row_image
+
+    image, _ = row_image(1)
+    image.save(tmp_path / "row.png")
+    r = run("demo", tmp_path / "row.png", "--multi", "--ckpt", mlp[1], "--explain", tmp_path / "why")
+    assert r.exit_code == 0, r.output
+    assert_picture(tmp_path / "why" / "row.png", 500, 250)
 
 
 # --- nnpy plot --filters (Pillow only) ----------------------------------------------------------

@@ -21,8 +21,16 @@ the canvas resolution, then reduced (box filter) for antialiasing.
 
 Deterministic: image ``i`` uses ``numpy.random.default_rng([seed, i])``.
 
-    python tools/make_handwritten.py                       # tests/data/handwritten, 16 per digit
-    python tools/make_handwritten.py --out /tmp/hw --per-digit 3 --seed 7
+    python tools/make_handwritten.py                       # tests/data/handwritten
+    python tools/make_handwritten.py --out /tmp/hw --per-digit 3 --per-kind 10 --seed 7
+    python tools/make_handwritten.py --out data/samples/rows --row 1234567890
+
+``tests/data/handwritten`` holds 16 images per digit of the "mixed" kind (every hand, pen,
+paper and file type below) and 40 images of each photo kind (``PHOTO_KINDS``: a
+brightness gradient, a shadow, grey paper, coloured paper, heavy JPEG artefacts, blur,
+pencil, continental 1s and 7s); ``labels.csv`` gives each file's label and kind.
+``render_row`` writes rows of digits (for ``nnpy demo --multi``; the tests make them on
+the fly).
 
 Only numpy and Pillow are needed.
 """
@@ -70,6 +78,10 @@ DIGITS = {
         [[S((0.53, 0.02), (0.51, 0.5), (0.48, 0.98))]],                    # plain stick
         [[L((0.36, 0.17), (0.53, 0.02), (0.5, 0.98))]],                    # with a flag
         [[L((0.36, 0.15), (0.52, 0.02), (0.5, 0.96))], [L((0.33, 0.97), (0.69, 0.96))]],  # flag, base
+        # continental: a long up-stroke, steep (about 50°: a flatter one is a 7's bar, which
+        # is why those writers cross their 7s), with or without a foot
+        [[L((0.26, 0.36), (0.55, 0.02), (0.5, 0.98))]],
+        [[L((0.27, 0.34), (0.55, 0.02), (0.5, 0.96))], [L((0.3, 0.97), (0.72, 0.96))]],
     ],
     2: [
         [[S((0.2, 0.28), (0.3, 0.09), (0.5, 0.02), (0.7, 0.09), (0.77, 0.27), (0.7, 0.47),
@@ -116,6 +128,8 @@ DIGITS = {
         [[L((0.15, 0.06), (0.85, 0.06), (0.4, 0.98))], [L((0.44, 0.52), (0.82, 0.51))]],  # cross bar
         [[L((0.15, 0.17), (0.17, 0.05), (0.85, 0.07)),
           S((0.85, 0.07), (0.65, 0.4), (0.52, 0.7), (0.48, 0.98))]],        # tick, curved stem
+        [[L((0.15, 0.17), (0.17, 0.05), (0.85, 0.07), (0.45, 0.98))],
+         [L((0.38, 0.52), (0.85, 0.5))]],                                   # tick and cross bar
     ],
     8: [
         [[S((0.72, 0.14), (0.52, 0.03), (0.3, 0.12), (0.32, 0.32), (0.5, 0.47), (0.74, 0.64),
@@ -133,8 +147,10 @@ DIGITS = {
 }
 
 
-#: How often each variant is written (uniform where not listed).
-VARIANT_WEIGHTS = {1: [0.45, 0.35, 0.2]}
+#: How often each variant is written in the "mixed" kind (uniform where not listed).
+VARIANT_WEIGHTS = {1: [0.45, 0.35, 0.2, 0, 0], 7: [1 / 3, 1 / 3, 1 / 3, 0]}
+#: The continental writings: 1 with a flag (and a foot), 7 with a cross bar.
+CONTINENTAL = {1: [1, 2, 3, 4], 7: [1, 3]}
 
 
 def catmull_rom(p: np.ndarray, per_seg: int = 12) -> np.ndarray:
@@ -174,11 +190,14 @@ def piece_points(kind: str, data: np.ndarray, warp) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------- the hand
-def hand_strokes(digit: int, rng: np.random.Generator):
-    """Strokes (list of ``(n, 2)`` arrays, unit-ish box, y down) of one writing of ``digit``."""
-    variants = DIGITS[digit]
-    weights = VARIANT_WEIGHTS.get(digit, [1 / len(variants)] * len(variants))
-    variant = variants[rng.choice(len(variants), p=weights)]
+def hand_strokes(digit: int, rng: np.random.Generator, variants: list | None = None):
+    """Strokes (list of ``(n, 2)`` arrays, unit-ish box, y down) of one writing of ``digit``;
+    ``variants``: the indices into ``DIGITS[digit]`` to choose from (uniformly)."""
+    if variants is None:
+        weights = VARIANT_WEIGHTS.get(digit, [1 / len(DIGITS[digit])] * len(DIGITS[digit]))
+    else:
+        weights = np.isin(np.arange(len(DIGITS[digit])), variants) / len(variants)
+    variant = DIGITS[digit][rng.choice(len(DIGITS[digit]), p=weights)]
     # Elastic distortion: a few random low-frequency sinusoids over the box.
     amp = rng.uniform(0.012, 0.035)
     waves = [(rng.normal(size=2) * rng.uniform(1.5, 4.0), rng.uniform(0, 2 * np.pi),
@@ -271,18 +290,19 @@ def paper_image(rng, w, h, digit_h):
     return paper
 
 
-def render_mask(strokes, w, h, rng):
+def render_mask(strokes, w, h, rng, fill=(0.4, 0.82), pens=("fine", "pen", "felt", "marker")):
     """Ink coverage ``(h, w)`` in [0, 1] of ``strokes`` placed on a ``w``×``h`` canvas, and the
     digit height in px."""
     allp = np.vstack(strokes)
     lo, hi = allp.min(0), allp.max(0)
     ext = hi - lo
     # Pen width relative to the digit height: fine liner, ball point, felt tip, marker.
-    kind = rng.choice(["fine", "pen", "felt", "marker"], p=[0.15, 0.4, 0.3, 0.15])
+    weights = np.array([{"fine": 0.15, "pen": 0.4, "felt": 0.3, "marker": 0.15}[p] for p in pens])
+    kind = rng.choice(list(pens), p=weights / weights.sum())
     rel = {"fine": 0.03, "pen": rng.uniform(0.055, 0.09), "felt": rng.uniform(0.09, 0.12),
            "marker": rng.uniform(0.12, 0.15)}[kind]
     # Digit height: a fair part of the canvas, leaving room for the pen and a margin.
-    fill = rng.uniform(0.4, 0.82)
+    fill = rng.uniform(*fill)
     margin = 3 + 0.03 * min(w, h)
     scale = min(fill * h / ext[1], (w - 2 * margin) / (ext[0] + rel * 1.2))
     scale = min(scale, (h - 2 * margin) / (ext[1] * (1 + rel * 1.2)))
@@ -364,33 +384,151 @@ def render(digit: int, rng: np.random.Generator, i: int):
     return out, ".png"
 
 
+# --------------------------------------------------------------------------- photo kinds
+#: What photos of paper do, one kind at a time (each on otherwise ordinary paper, pen
+#: and canvas): ``render_photo`` draws the digit, then applies its kind.
+PHOTO_KINDS = ("gradient", "shadow", "grey-paper", "coloured-paper", "jpeg", "blur", "pencil",
+               "continental")
+COLOURED_PAPERS = [(250, 226, 140), (248, 196, 206), (176, 208, 238), (188, 228, 186),
+                   (226, 180, 128), (255, 200, 120)]
+
+
+def _shadow(rng, w, h, centre):
+    """A multiplicative light field ``(h, w)``: a soft-edged shadow (a hand, a phone) whose
+    edge runs near ``centre`` (x, y), darkening its side to 40-65 %."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    ang = rng.uniform(0, 2 * np.pi)
+    off = rng.uniform(-0.15, 0.15) * min(w, h)
+    d = (xx - centre[0]) * math.cos(ang) + (yy - centre[1]) * math.sin(ang) - off
+    soft = rng.uniform(0.03, 0.15) * min(w, h)
+    side = 1 / (1 + np.exp(-d / max(soft / 4, 0.5)))
+    return 1 - rng.uniform(0.35, 0.6) * side
+
+
+def render_photo(digit: int, rng: np.random.Generator, kind: str):
+    """One small photo-like image (PIL) of ``digit`` showing ``kind``, and its save options."""
+    w, h = int(rng.integers(48, 112)), int(rng.integers(48, 112))
+    strokes = hand_strokes(digit, rng, CONTINENTAL[digit] if kind == "continental" else None)
+    mask, digit_h = render_mask(strokes, w, h, rng)
+    ink_name = "pencil" if kind == "pencil" else str(rng.choice(["black", "blue-black", "blue"]))
+    ink = np.array(INKS[ink_name][0], np.float32) + rng.normal(0, 6, 3)
+    opacity = rng.uniform(0.85, 1.0)
+    if kind == "pencil":                                      # light, grainy graphite
+        mask = mask * smooth_noise(rng, mask.shape, 0.4, 1.0, 0.7)
+        opacity = rng.uniform(0.5, 0.8)
+    paper = paper_image(rng, w, h, digit_h)
+    if kind == "grey-paper":                                  # a grey sheet, or paper in dim light
+        paper *= rng.uniform(0.45, 0.7)
+    elif kind == "coloured-paper":
+        tint = np.array(COLOURED_PAPERS[rng.integers(len(COLOURED_PAPERS))], np.float32) / 255
+        paper *= tint[None, None]
+    a = (mask * opacity)[..., None]
+    rgb = paper * (1 - a) + ink[None, None] * a
+    if kind == "gradient":                                    # light falling off across the sheet
+        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+        ang = rng.uniform(0, 2 * np.pi)
+        ramp = (xx / w - 0.5) * math.cos(ang) + (yy / h - 0.5) * math.sin(ang) + 0.5
+        rgb *= (1 - rng.uniform(0.4, 0.6) * np.clip(ramp, 0, 1.2))[..., None]
+    elif kind == "shadow":
+        ys, xs = np.nonzero(mask > 0.5)
+        centre = (xs.mean(), ys.mean()) if len(xs) else (w / 2, h / 2)
+        rgb *= _shadow(rng, w, h, centre)[..., None]
+    rgb = rgb + rng.normal(0, rng.uniform(0.5, 2.0), size=(h, w, 1)).astype(np.float32)
+    out = Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB")
+    if kind == "blur":                                        # out of focus / camera shake
+        out = out.filter(ImageFilter.GaussianBlur(float(rng.uniform(0.02, 0.045) * digit_h)))
+    if kind != "coloured-paper" and rng.random() < 0.5:
+        out = out.convert("L")
+    quality = int(rng.integers(12, 30)) if kind == "jpeg" else int(rng.integers(60, 82))
+    return out, (".jpg", quality)
+
+
+# --------------------------------------------------------------------------- rows of digits
+def _closest_gap(left: np.ndarray, right: np.ndarray) -> float:
+    """The smallest horizontal distance from the points ``left`` to the points ``right``
+    at the same height (bands of 0.04), both ``(n, 2)``; large when no band is shared."""
+    band_l, band_r = np.floor(left[:, 1] / 0.04), np.floor(right[:, 1] / 0.04)
+    gaps = [right[band_r == b, 0].min() - left[band_l == b, 0].max()
+            for b in np.intersect1d(band_l, band_r)]
+    return min(gaps) if gaps else 1.0
+
+
+def render_row(digits, rng: np.random.Generator, touching: int = 0):
+    """A photo-like strip (PIL, RGB) of the digits ``digits`` written left to right.
+
+    The closest approach of two neighbours' pen paths varies from 18 % to 50 % of the
+    digit height; in ``touching`` of the pairs (chosen at random) it is 7-10 %, about the
+    pen's width (5.5-9 % of the height), so that their strokes touch or all but touch.
+    """
+    pairs = set(rng.choice(len(digits) - 1, size=min(touching, len(digits) - 1),
+                           replace=False).tolist()) if len(digits) > 1 else set()
+    strokes, previous = [], None
+    for k, d in enumerate(digits):
+        size, dy = rng.uniform(0.9, 1.1), rng.normal(0, 0.03)      # one per digit
+        ss = [p * size + [0, dy] for p in hand_strokes(int(d), rng)]
+        if previous is not None:
+            want = rng.uniform(0.07, 0.1) if k - 1 in pairs else rng.uniform(0.18, 0.5)
+            shift = want - _closest_gap(previous, np.vstack(ss))
+            ss = [p + [shift, 0] for p in ss]
+        strokes += ss
+        previous = np.vstack(ss)
+    x = float(np.ptp(np.vstack(strokes)[:, 0]))
+    h = int(rng.integers(70, 110))
+    w = int(h * (0.75 * x + 0.4) * rng.uniform(0.95, 1.05))
+    mask, digit_h = render_mask(strokes, w, h, rng, fill=(0.55, 0.75), pens=("fine", "pen"))
+    ink = np.array(INKS[str(rng.choice(["black", "blue-black", "blue"]))][0], np.float32)
+    paper = paper_image(rng, w, h, digit_h)
+    a = (mask * rng.uniform(0.85, 1.0))[..., None]
+    rgb = paper * (1 - a) + ink[None, None] * a
+    rgb = rgb + rng.normal(0, 1.5, size=(h, w, 1)).astype(np.float32)
+    return Image.fromarray(np.clip(rgb, 0, 255).astype(np.uint8), "RGB")
+
+
+def _save(img, path: Path, suffix) -> None:
+    if isinstance(suffix, tuple):
+        img.save(path, quality=suffix[1], optimize=True)
+    else:
+        img.save(path, optimize=True)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--out", default="tests/data/handwritten", help="output folder")
-    ap.add_argument("--per-digit", type=int, default=16, help="images of each digit")
+    ap.add_argument("--per-digit", type=int, default=16, help="images of each digit (mixed kind)")
+    ap.add_argument("--per-kind", type=int, default=40, help="images of each photo kind")
     ap.add_argument("--seed", type=int, default=20240611)
+    ap.add_argument("--row", metavar="DIGITS", help="instead: one photo-like row of these digits, "
+                                                    "OUT/DIGITS.jpg")
     args = ap.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.row:
+        digits = [int(c) for c in args.row]
+        img = render_row(digits, np.random.default_rng([args.seed, 99, *digits]))
+        img.save(out / f"{args.row}.jpg", quality=85, optimize=True)
+        print(out / f"{args.row}.jpg")
+        return
     rows = []
-    for k in range(args.per_digit):
+    for k in range(args.per_digit):                      # the "mixed" kind: every hand and paper
         for digit in range(10):
             i = k * 10 + digit
-            rng = np.random.default_rng([args.seed, i])
-            img, suffix = render(digit, rng, i)
-            quality = None
-            if isinstance(suffix, tuple):
-                suffix, quality = suffix
-            name = f"d{digit}_{k:03d}{suffix}"
-            if quality:
-                img.save(out / name, quality=quality, optimize=True)
-            else:
-                img.save(out / name, optimize=True)
-            rows.append((name, digit))
+            img, suffix = render(digit, np.random.default_rng([args.seed, i]), i)
+            name = f"d{digit}_{k:03d}{suffix[0] if isinstance(suffix, tuple) else suffix}"
+            _save(img, out / name, suffix)
+            rows.append((name, digit, "mixed"))
+    for j, kind in enumerate(PHOTO_KINDS):
+        digits = [1, 7] if kind == "continental" else list(range(10))
+        for k in range(args.per_kind):
+            digit = digits[k % len(digits)]
+            rng = np.random.default_rng([args.seed, 1000 + j, k])
+            img, suffix = render_photo(digit, rng, kind)
+            name = f"d{digit}_{kind}_{k:03d}{suffix[0]}"
+            _save(img, out / name, suffix)
+            rows.append((name, digit, kind))
     rows.sort()
     with open(out / "labels.csv", "w", newline="") as f:
         wr = csv.writer(f)
-        wr.writerow(["file", "label"])
+        wr.writerow(["file", "label", "kind"])
         wr.writerows(rows)
     total = sum(p.stat().st_size for p in out.iterdir())
     print(f"{len(rows)} images in {out} ({total / 1e6:.2f} MB)")

@@ -48,13 +48,16 @@ class DataDescription:
     ``input_shape``: one sample's shape (no batch axis); ``outputs``: classes, or regression
     outputs per sample (per step for sequences); ``task``: ``classification`` or
     ``regression``; ``class_names``: one per class, or None; ``input_dtype``: ``float32``, or
-    ``int64`` for token ids.
+    ``int64`` for token ids; ``encoding``: plain data saying how raw records became inputs,
+    for datasets that learn it from their files (a CSV's columns and categories, see
+    ``nnpy.data.csv_dataset``), else None.
     """
     input_shape: tuple
     outputs: int
     task: str
     class_names: tuple | None = None
     input_dtype: str = "float32"
+    encoding: dict | None = field(default=None, hash=False)
 
     def __post_init__(self):
         if self.task not in TASKS:
@@ -68,12 +71,37 @@ class DataDescription:
         """Plain data for a checkpoint (``from_dict`` reads it back)."""
         return {"input_shape": list(self.input_shape), "outputs": self.outputs, "task": self.task,
                 "class_names": None if self.class_names is None else list(self.class_names),
-                "input_dtype": self.input_dtype}
+                "input_dtype": self.input_dtype, "encoding": self.encoding}
 
     @classmethod
     def from_dict(cls, d: dict) -> "DataDescription":
         return cls(tuple(d["input_shape"]), int(d["outputs"]), d.get("task", "classification"),
-                   d.get("class_names"), d.get("input_dtype", "float32"))
+                   d.get("class_names"), d.get("input_dtype", "float32"), d.get("encoding"))
+
+    def differences(self, other: "DataDescription") -> list[str]:
+        """What of ``other`` (data read now) differs from this description (a model's): shape,
+        outputs, and the class names and encoding when this one has them."""
+        found = [f"{what} {mine!r} in the checkpoint, {theirs!r} in the data"
+                 for what, mine, theirs in (("input shape", self.input_shape, other.input_shape),
+                                            ("outputs", self.outputs, other.outputs))
+                 if mine != theirs]
+        if self.class_names is not None and self.class_names != other.class_names:
+            found.append(f"classes {list(self.class_names)} in the checkpoint, "
+                         f"{other.class_names and list(other.class_names)} in the data")
+        if self.encoding is not None and self.encoding != other.encoding:
+            found.append(_first_difference(self.encoding, other.encoding or {}, "encoding"))
+        return found
+
+
+def _first_difference(mine: dict, theirs: dict, path: str) -> str:
+    """``path.key: <mine> in the checkpoint, <theirs> in the data`` for the first key that differs."""
+    for key in [*mine, *(k for k in theirs if k not in mine)]:
+        a, b = mine.get(key), theirs.get(key)
+        if a != b:
+            if isinstance(a, dict) and isinstance(b, dict):
+                return _first_difference(a, b, f"{path}.{key}")
+            return f"{path}.{key}: {a!r} in the checkpoint, {b!r} in the data"
+    return f"{path}: differs"
 
 
 @dataclass
@@ -89,6 +117,8 @@ class Dataset:
     y_train: np.ndarray = field(repr=False)
     x_test: np.ndarray = field(repr=False)
     y_test: np.ndarray = field(repr=False)
+    skipped: tuple = ()    # "file: reason" of every input file left out (unreadable, not an image, …)
+    notes: tuple = ()      # lines for the run's log: how the data was read (decoded, from a cache, …)
 
     def __post_init__(self):
         for split in ("train", "test"):
@@ -123,7 +153,7 @@ class Dataset:
             return self
         limit = check_count("limit", limit)
         return Dataset(self.name, self.description, self.x_train[:limit], self.y_train[:limit],
-                       self.x_test[:limit], self.y_test[:limit])
+                       self.x_test[:limit], self.y_test[:limit], self.skipped, self.notes)
 
 
 class DataSource:
@@ -139,9 +169,11 @@ class DataSource:
     def load(self, limit: int | None = None) -> Dataset:
         raise NotImplementedError
 
-    def dataset(self, x_train, y_train, x_test, y_test, limit: int | None = None) -> Dataset:
+    def dataset(self, x_train, y_train, x_test, y_test, limit: int | None = None, skipped=(),
+                notes=()) -> Dataset:
         """These arrays as this source's ``Dataset`` (first ``limit`` samples of each split)."""
-        return Dataset(self.name, self.describe(), x_train, y_train, x_test, y_test).head(limit)
+        return Dataset(self.name, self.describe(), x_train, y_train, x_test, y_test, tuple(skipped),
+                       tuple(notes)).head(limit)
 
 
 def check_count(name: str, value, minimum: int = 1) -> int:

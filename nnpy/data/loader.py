@@ -12,6 +12,7 @@ from typing import Callable, Iterator
 import numpy as np
 
 from ..errors import ConfigError
+from .batch_part import BatchPart, PartGenerator
 from .transforms import Normalize
 
 __all__ = ["DataLoader", "Normalize", "split_train_val"]
@@ -28,7 +29,8 @@ class DataLoader:
     """Batches ``(xb, yb)`` of ``x`` ``(N, ...)`` and ``y`` ``(N, ...)``.
 
     ``xb`` is float32 unless ``x`` is integer; float ``yb`` is float32 and
-    integer ``yb`` keeps its dtype. ``transform(xb, rng)`` is applied to ``xb``.
+    integer ``yb`` keeps its dtype. ``transform(xb, rng)`` is applied to ``xb`` (with
+    ``transform(xb, rng, yb)`` when the transform's ``uses_labels`` is true).
     ``len(loader)`` is the number of batches per epoch; the last one is smaller
     unless ``drop_last``. ``iter(loader)`` runs epoch ``loader.epoch`` and
     advances it, so successive ``for`` loops see epochs 0, 1, 2, …
@@ -72,11 +74,32 @@ class DataLoader:
     def _batches(self, epoch: int, start: int):
         order = self.order(epoch)
         for b in range(start, len(self)):
-            idx = order[b * self.batch_size:(b + 1) * self.batch_size]
-            xb, yb = _as_batch(self.x[idx]), _as_batch(self.y[idx])
-            if self.transform is not None:
-                xb = self.transform(xb, np.random.default_rng([self.seed, epoch, b]))
-            yield xb, yb
+            yield self.batch(order, epoch, b)
+
+    def batch(self, order: np.ndarray, epoch: int, b: int, part: BatchPart | None = None):
+        """Batch ``b`` of ``epoch`` (``order = self.order(epoch)``), or only its rows
+        ``part.lo:part.hi`` (one process's part under data-parallel training): the transform's
+        per-sample draws are then made for the whole batch and sliced (``PartGenerator``), so
+        each row comes out exactly as it does in the whole batch."""
+        idx = order[b * self.batch_size:(b + 1) * self.batch_size]
+        uses_labels = getattr(self.transform, "uses_labels", False)
+        if part is not None and uses_labels:
+            # a transform that looks at the labels draws for some samples only: transform the
+            # whole batch (a few ms), then keep this process's rows
+            xb, yb = self.batch(order, epoch, b)
+            return xb[part.rows], yb[part.rows]
+        if part is not None:
+            idx = idx[part.rows]
+        xb, yb = _as_batch(self.x[idx]), _as_batch(self.y[idx])
+        if self.transform is not None:
+            rng = np.random.default_rng([self.seed, epoch, b])
+            rng = rng if part is None else PartGenerator(rng, part)
+            xb = self.transform(xb, rng, yb) if uses_labels else self.transform(xb, rng)
+        return xb, yb
+
+    def batch_size_of(self, b: int) -> int:
+        """The number of samples in batch ``b`` (the last one may be smaller)."""
+        return min(self.batch_size, self.num_samples - b * self.batch_size)
 
     def __iter__(self) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         epoch, self.epoch = self.epoch, self.epoch + 1

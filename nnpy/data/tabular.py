@@ -70,13 +70,20 @@ class BostonHousing(DataSource):
 
     def load(self, limit=None):
         x, y = load_boston_raw(self.root)
-        indices = np.arange(len(x))
-        np.random.RandomState(self.seed).shuffle(indices)
-        x, y = x[indices].astype(np.float32), y[indices, None].astype(np.float32)
-        cut = int(len(x) * (1 - self.test_split))
-        if not 0 < cut < len(x):
-            raise ConfigError(f"test_split {self.test_split} leaves an empty split of {len(x)} rows")
-        return self.dataset(x[:cut], y[:cut], x[cut:], y[cut:], limit)
+        train, test = shuffled_split(len(x), self.seed, self.test_split)
+        x, y = x.astype(np.float32), y[:, None].astype(np.float32)
+        return self.dataset(x[train], y[train], x[test], y[test], limit)
 
 
-__all__ = ["BOSTON_FEATURES", "BostonHousing", "load_boston_raw"]
+def shuffled_split(n: int, seed: int, test_split: float) -> tuple[np.ndarray, np.ndarray]:
+    """Keras' split of ``n`` rows: ``np.random.RandomState(seed).shuffle(np.arange(n))``, then
+    the first ``int(n · (1 - test_split))`` train and the rest test: (train rows, test rows)."""
+    indices = np.arange(n)
+    np.random.RandomState(seed).shuffle(indices)
+    cut = int(n * (1 - test_split))
+    if not 0 < cut < n:
+        raise ConfigError(f"test_split {test_split} leaves an empty split of {n} rows")
+    return indices[:cut], indices[cut:]
+
+
+__all__ = ["BOSTON_FEATURES", "BostonHousing", "load_boston_raw", "shuffled_split"]

@@ -169,7 +169,7 @@ class StopOnSignal(Callback):
         import signal
 
         self.previous = {}
-        self.trainer = trainer
+        self.trainer, self.received = trainer, None
         for name in self.CODES:
             sig = getattr(signal, name)
             try:
@@ -181,12 +181,10 @@ class StopOnSignal(Callback):
         import signal
 
         name = signal.Signals(signum).name
-        st = self.trainer.state
-        if st.stop and getattr(st, "exit_code", 0):
+        if self.received:
             raise KeyboardInterrupt  # second signal: stop now
-        st.stop = True
-        st.stop_reason = f"{name} received: stopped after the current step"
-        st.exit_code = self.CODES[name]
+        self.received = name
+        self.trainer.request_stop(f"{name} received: stopped after the current step", self.CODES[name])
 
     def on_train_end(self, trainer):
         import signal

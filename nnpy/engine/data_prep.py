@@ -4,13 +4,15 @@
     data.train_loader                        # seeded, resumable batches (augmented, normalized)
     data.val, data.test                      # (x, y), normalized
     data.stats                               # the normalization used (saved in checkpoints)
+    data.skipped, data.notes                 # files the dataset left out, how it read its data
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..data.datasets import DataDescription
 from ..data.loader import DataLoader, split_train_val
 from ..data.transforms import build_transforms
 from ..errors import ConfigError
@@ -25,6 +27,9 @@ class PreparedData:
     val: tuple | None
     test: tuple
     stats: dict | None     # {"mean": …, "std": …} actually used, or None
+    description: DataDescription | None = None   # what the data read describes itself as
+    skipped: tuple = field(default=())           # "file: reason" of every input left out
+    notes: tuple = field(default=())             # how the dataset read its data (for the log)
 
 
 def prepare_data(cfg: dict, stats: dict | None = None, augment: bool = True,
@@ -51,7 +56,8 @@ def prepare_data(cfg: dict, stats: dict | None = None, augment: bool = True,
                         transform=build_transforms(d["augment"], stats) if augment else None)
     if val is not None:
         val = (normalize_array(val[0], stats), val[1])
-    return PreparedData(loader, val, (normalize_array(ds.x_test, stats), ds.y_test), stats)
+    return PreparedData(loader, val, (normalize_array(ds.x_test, stats), ds.y_test), stats, ds.description,
+                        ds.skipped, ds.notes)
 
 
 def _split(x, y, data_cfg: dict, seed: int):

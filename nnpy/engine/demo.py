@@ -1,13 +1,89 @@
-"""Classify image files with a trained checkpoint (what ``nnpy demo`` runs)."""
+"""Read hand-written digits with a trained checkpoint (what ``nnpy demo`` and ``nnpy serve`` run).
+
+``DigitReader`` holds a model; ``read_image`` turns grey levels into one result dict:
+
+* one digit: ``{"path", "label", "probs", "top", "box"}``;
+* a row (``multi=True``): ``{"path", "text", "digits": [{"label", "probs", "box"}, …]}``.
+
+``box`` is ``[x0, y0, x1, y1]`` in the input image's pixels (exclusive ends). ``probs``
+maps every class name to its probability. Preprocessing is in ``nnpy.data.digits`` and
+``nnpy.data.segment``; this module only adds the model.
+"""
 from __future__ import annotations
 
 import numpy as np
 
-from ..data.images import iter_image_files, load_digit
+from ..data.digits import digit_stages
+from ..data.images import iter_image_files, read_grey
+from ..data.segment import segment_row
 from ..errors import DataError
 from ..nn.losses import softmax
 from .checkpoints import plan_from_checkpoint, stats_of
 from .data_prep import normalize_array
+from .plan import data_source
+
+
+class DigitReader:
+    """A checkpoint ready to read ``(n, 28, 28)`` MNIST-style digits."""
+
+    def __init__(self, ckpt):
+        self.ckpt = str(ckpt)
+        plan, payload = plan_from_checkpoint(ckpt)
+        self.model, self.config, self.stats = plan.model, plan.config, stats_of(payload)
+        self.names = [str(n) for n in plan.data.class_names or range(self.model.output_shape[-1])]
+        self.read_file = _file_reader(plan, ckpt)     # None: hand-written digits, the stages below
+
+    def read_other(self, path, topk: int = 3, keep_stages: bool = False) -> dict:
+        """The result dict of an image file for a model whose dataset reads images itself
+        (``image_folder``: its size, channels, preprocessing); ``seen`` is the model's input."""
+        seen = self.read_file(path)                                      # (C, H, W) in [0, 1]
+        x = normalize_array(seen[None].astype(np.float32), self.stats)
+        p = softmax(self.model.forward(x, training=False).astype(np.float64))[0]
+        return {"path": str(path), **self._entry(p, None, topk), **({"seen": seen} if keep_stages else {})}
+
+    def probs(self, digits: np.ndarray) -> np.ndarray:
+        """Class probabilities ``(n, C)`` float64 of ``digits`` ``(n, 28, 28)`` in [0, 1]."""
+        x = normalize_array(np.asarray(digits, dtype=np.float32)[:, None], self.stats)
+        return softmax(self.model.forward(x, training=False).astype(np.float64))
+
+    def _entry(self, p: np.ndarray, box, topk: int | None = None) -> dict:
+        order = np.argsort(-p)
+        entry = {"label": self.names[order[0]],
+                 "probs": {n: round(float(v), 6) for n, v in zip(self.names, p)},
+                 "box": box}
+        if topk:
+            entry["top"] = [(self.names[i], float(p[i])) for i in order[:topk]]
+        return entry
+
+    def read_image(self, grey: np.ndarray, name: str, multi: bool = False, topk: int = 3,
+                   keep_stages: bool = False) -> dict:
+        """The result dict of one image's grey levels ``(H, W)`` (see the module docstring).
+        ``keep_stages``: add the preprocessing stages under ``"stages"`` (for ``--explain``)."""
+        if multi:
+            row = segment_row(grey, name=name, read=self.probs)
+            probs = self.probs(row.digits)
+            digits = [self._entry(p, box) for p, box in zip(probs, row.boxes_in_input())]
+            result = {"path": name, "text": "".join(d["label"] for d in digits), "digits": digits}
+            stages = row
+        else:
+            stages = digit_stages(grey, name=name)
+            result = {"path": name, **self._entry(self.probs(stages.digit[None])[0],
+                                                  stages.box_in_input(), topk)}
+        if keep_stages:
+            result["stages"] = stages
+        return result
+
+
+def _file_reader(plan, ckpt):
+    """``read(path) -> (C, H, W)`` float32 for a model trained on a dataset that reads image
+    files itself (``image_folder``), None for a digit model; a CSV model reads no images."""
+    if plan.data.encoding is not None:
+        raise DataError(f"{ckpt}: this model reads rows of a CSV table, not images: "
+                        f"nnpy predict --ckpt {ckpt} --csv FILE")
+    source = data_source(plan.config) if plan.config["data"]["dataset"] is not None else None
+    if hasattr(source, "read_image"):
+        return lambda path: source.read_image(path, plan.data.input_shape)
+    return None
 
 
 def _image_files(paths, failures: list):
@@ -16,25 +92,37 @@ def _image_files(paths, failures: list):
         try:
             yield from iter_image_files([path])
         except DataError as exc:
-            failures.append(str(exc))
+            failures.append({"path": str(path), "error": str(exc), "stages": None})
 
 
-def predict_files(paths, ckpt: str, topk: int = 3):
-    """([{path, label, probs, top}], [error lines]) for every image in ``paths``."""
-    plan, payload = plan_from_checkpoint(ckpt)
-    model, stats = plan.model, stats_of(payload)
-    names = list(plan.data.class_names or [str(i) for i in range(model.output_shape[-1])])
+def predict_files(paths, ckpt, topk: int = 3, multi: bool = False, keep_stages: bool = False):
+    """``(results, failures)`` for every image in ``paths``: a result dict per image read
+    (``DigitReader.read_image``), and ``{"path", "error", "stages"}`` per image that
+    could not be (``stages``: what preprocessing made of it before it failed, or None)."""
+    reader = ckpt if isinstance(ckpt, DigitReader) else DigitReader(ckpt)
+    if multi and reader.read_file is not None:
+        raise DataError(f"{reader.ckpt}: --multi reads rows of hand-written digits; this model reads "
+                        f"'{reader.config['data']['dataset']}' images, one per file")
     results, failures = [], []
     for path in _image_files(paths, failures):
+        stages = None
         try:
-            image = load_digit(path)
+            if reader.read_file is not None:
+                results.append(reader.read_other(path, topk, keep_stages))
+                continue
+            grey = read_grey(path)
+            results.append(reader.read_image(grey, str(path), multi, topk, keep_stages))
         except DataError as exc:
-            failures.append(str(exc))
-            continue
-        x = normalize_array(image[None, None].astype(np.float32), stats)
-        probs = softmax(model.forward(x, training=False)[0].astype(np.float64))
-        order = np.argsort(-probs)[:topk]
-        results.append({"path": str(path), "label": str(names[order[0]]),
-                        "probs": {str(names[i]): round(float(probs[i]), 6) for i in range(len(probs))},
-                        "top": [(str(names[i]), float(probs[i])) for i in order]})
+            stages = getattr(exc, "stages", None)
+            if stages is not None and not keep_stages:
+                stages = None
+            failures.append({"path": str(path), "error": str(exc), "stages": stages})
     return results, failures
+
+
+def public(result: dict) -> dict:
+    """``result`` without the keys that are not JSON (the stages, the model's input)."""
+    return {k: v for k, v in result.items() if k not in ("stages", "seen")}
+
+
+__all__ = ["DigitReader", "predict_files", "public"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ConfigError
+from ..errors import ConfigError, DataError
 from ..nn.metrics import confusion_matrix, mae, mse, per_class_accuracy
 from .checkpoints import plan_from_checkpoint, stats_of
 from .data_prep import prepare_data
@@ -26,6 +26,10 @@ def evaluate_checkpoint(path, split: str = "test", data_root=None) -> dict:
     if data_root is not None:
         cfg = {**cfg, "data": {**cfg["data"], "root": str(data_root)}}
     data = prepare_data(cfg, stats=stats_of(payload), augment=False)
+    differences = plan.data.differences(data.description) if data.description is not None else []
+    if differences:
+        raise DataError(f"{path}: the data read now is not what the model was trained on: "
+                        f"{'; '.join(differences)}")
     if split == "val" and data.val is None:
         raise ConfigError(f"{path}: the run had no validation split (data.val_split is 0)")
     x, y = data.val if split == "val" else data.test

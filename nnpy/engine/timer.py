@@ -52,9 +52,10 @@ class Timer:
 
     def phase_fields(self) -> list[str]:
         """``time per phase:``, ``data 1.2% (0.30 s)``, ``forward 41.2% (12.3 s)``, …"""
-        total = sum(self.totals[p] for p in PHASES) or 1e-12
+        phases = [*PHASES, *(p for p in self.totals if p not in PHASES)]   # + allreduce under MPI
+        total = sum(self.totals[p] for p in phases) or 1e-12
         return ["time per phase:", *(f"{p} {100 * self.totals[p] / total:.1f}% ({self.totals[p]:.2f} s)"
-                                     for p in PHASES)]
+                                     for p in phases)]
 
     def report(self) -> str:
         """``time per phase: data 1.2% (0.30 s)  forward …``; per-layer lines when profiled."""

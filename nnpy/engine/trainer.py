@@ -90,12 +90,16 @@ class Trainer:
             raise NonFiniteError(self._non_finite_message("loss", loss, xb))
         with timer.phase("backward"):
             self.model.backward(self.loss.backward())
-        with timer.phase("optimizer"):
+        self._update()
+        return loss, self.metric(pred, yb)
+
+    def _update(self) -> None:
+        """Check the gradients, step the optimizer (and a per-step scheduler)."""
+        with self.timer.phase("optimizer"):
             self._check_gradients()
             self.optimizer.step()
             if self.scheduler is not None and self.scheduler.interval == "step":
                 self.scheduler.step()
-        return loss, self.metric(pred, yb)
 
     def _check_gradients(self) -> None:
         for name, g in self.model.named_gradients().items():
@@ -157,7 +161,7 @@ class Trainer:
                 break
             xb, yb = item
             loss, metric = self.train_step(xb, yb)
-            n = len(xb)
+            n = self.samples_in(xb)
             st.partial["loss"] += loss * n
             st.partial["metric"] += metric * n
             st.partial["n"] += n
@@ -165,6 +169,7 @@ class Trainer:
             st.global_step += 1
             for cb in self.callbacks:
                 cb.on_batch_end(self)
+            self.agree_on_stop()
         st.partial["seconds"] += time.perf_counter() - epoch_start
 
     def _end_epoch(self) -> None:
@@ -186,6 +191,20 @@ class Trainer:
         st.history.append(logs)
         for cb in self.callbacks:
             cb.on_epoch_end(self, logs)
+        self.agree_on_stop()
+
+    # ---- what a data-parallel trainer (nnpy.engine.parallel) does differently -------------
+    def samples_in(self, xb) -> int:
+        """The samples of the step just trained on ``xb`` (a data-parallel step: its global batch)."""
+        return len(xb)
+
+    def request_stop(self, reason: str, exit_code: int = 0) -> None:
+        """Stop after the current step (a signal's handler calls this)."""
+        st = self.state
+        st.stop, st.stop_reason, st.exit_code = True, reason, exit_code
+
+    def agree_on_stop(self) -> None:
+        """After each step and epoch: make every process of the run stop together (one process: nothing to do)."""
 
     def _monitored(self, logs: dict) -> float | None:
         """The value a monitoring scheduler (reduce-on-plateau) watches: its ``monitor``, by

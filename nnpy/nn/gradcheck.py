@@ -45,7 +45,8 @@ class GradcheckResult:
         return "\n".join(lines)
 
 
-def _rel_error(a: np.ndarray, n: np.ndarray) -> float:
+def relative_error(a: np.ndarray, n: np.ndarray) -> float:
+    """``|a − n|₂ / max(|a|₂ + |n|₂, 1e-12)``: how far analytic gradients ``a`` are from numeric ``n``."""
     return float(np.linalg.norm(a - n) / max(np.linalg.norm(a) + np.linalg.norm(n), 1e-12))
 
 
@@ -97,19 +98,25 @@ def gradcheck(layer, input_shape, batch: int = 2, eps: float = 1e-6, max_entries
     result = GradcheckResult(tolerance=tolerance)
     for name, arr in targets.items():
         flat_idx = rng.choice(arr.size, size=min(arr.size, max_entries), replace=False)
-        numeric = np.empty(len(flat_idx))
-        for j, i in enumerate(flat_idx):
-            idx = np.unravel_index(i, arr.shape)
-            old = arr[idx]
-            arr[idx] = old + eps
-            plus = loss()
-            arr[idx] = old - eps
-            minus = loss()
-            arr[idx] = old
-            numeric[j] = (plus - minus) / (2 * eps)
-        picked = analytic[name].reshape(-1)[flat_idx]
-        result.errors[name] = _rel_error(picked, numeric)
+        numeric = central_differences(loss, arr, flat_idx, eps)
+        result.errors[name] = relative_error(analytic[name].reshape(-1)[flat_idx], numeric)
     return result
+
+
+def central_differences(loss, arr: np.ndarray, flat_idx, eps: float) -> np.ndarray:
+    """dloss/darr at the entries ``flat_idx`` of ``arr``: (loss(a + ε) − loss(a − ε)) / 2ε,
+    changing one entry in place at a time."""
+    numeric = np.empty(len(flat_idx))
+    for j, i in enumerate(flat_idx):
+        idx = np.unravel_index(i, arr.shape)
+        old = arr[idx]
+        arr[idx] = old + eps
+        plus = loss()
+        arr[idx] = old - eps
+        minus = loss()
+        arr[idx] = old
+        numeric[j] = (plus - minus) / (2 * eps)
+    return numeric
 
 
 def _float64_copy(layer, input_shape, seed: int, needs_input_grad: bool) -> Layer:

@@ -125,3 +125,50 @@ def test_hflip_mirrors_the_chosen_samples(batch):
     np.testing.assert_array_equal(RandomHorizontalFlip(p=1.0)(batch, np.random.default_rng(0)),
                                   batch[..., ::-1])
     assert [type(s) for s in build_transforms({"hflip": 0.5}).transforms] == [RandomHorizontalFlip]
+
+
+def test_continental_strokes_change_only_ones_and_sevens():
+    from nnpy.data import RandomContinentalStrokes
+
+    data = MNIST().load(limit=600)
+    x, y = data.x_train, data.y_train
+    out = RandomContinentalStrokes(p=1.0)(x, np.random.default_rng(0), y)
+    assert out.shape == x.shape and out.dtype == np.float32
+    added = (out - x).reshape(len(x), 28, 28)
+    assert added.min() >= 0 and out.max() <= 1                      # ink only added
+    others = ~np.isin(y, [1, 7])
+    assert not added[others].any()
+    ones, sevens = added[y == 1], added[y == 7]
+    for new in (ones, sevens):                         # every 1 got a flag, every 7 a crossbar
+        ink = new.reshape(len(new), -1).sum(1)         # (some overlap ink that was there)
+        assert (ink > 0.5).all() and (ink > 3).mean() > 0.9
+    # a flag starts at the top of the 1: its new ink lies mostly above the 1's middle row;
+    # a crossbar lies in the middle band of the 7
+    rows = np.arange(28)
+    def ink_row(a):
+        return (a.sum(2) @ rows) / a.sum((1, 2))
+    def digit_middle(imgs):
+        inked = imgs.sum(2) > 0.5
+        top = np.argmax(inked, 1)
+        bottom = 27 - np.argmax(inked[:, ::-1], 1)
+        return top, bottom
+    top7, bottom7 = digit_middle(x[y == 7, 0])
+    frac = (ink_row(sevens) - top7) / (bottom7 - top7)
+    assert np.median(frac) == pytest.approx(0.52, abs=0.1)
+    none = RandomContinentalStrokes(p=0.0)(x, np.random.default_rng(0), y)
+    np.testing.assert_array_equal(none, x)
+
+
+def test_continental_strokes_need_labels_and_reach_the_loader():
+    from nnpy.data import DataLoader, RandomContinentalStrokes
+
+    data = MNIST().load(limit=256)
+    t = RandomContinentalStrokes(p=1.0)
+    with pytest.raises(DataError, match="labels"):
+        t(data.x_train, np.random.default_rng(0))
+    pipeline = build_transforms({"continental": 1.0})
+    assert pipeline.uses_labels and isinstance(pipeline.transforms[0], RandomContinentalStrokes)
+    loader = DataLoader(data.x_train, data.y_train, batch_size=256, shuffle=False, transform=pipeline)
+    xb, yb = next(iter(loader))
+    changed = np.abs(xb - data.x_train).reshape(256, -1).max(1) > 0
+    np.testing.assert_array_equal(changed, np.isin(yb, [1, 7]))

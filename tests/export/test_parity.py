@@ -10,6 +10,7 @@ from nnpy.engine.plan import load_plan
 from nnpy.errors import DataError
 from nnpy.export import to_onnx
 from nnpy.registry import DATASETS
+from tests.tools import made_data
 
 from .common import ATOL, expected_outputs, randomize_batchnorm, random_inputs, run_onnx, worst_differences
 from tests.prerequisites import require_module, require_shared
@@ -44,8 +45,9 @@ def test_every_config_is_covered():
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
-def test_config_model_matches_onnxruntime(path):
-    plan = load_plan(path, [])
+def test_config_model_matches_onnxruntime(path, tmp_path, monkeypatch):
+    monkeypatch.chdir(REPO)       # data paths in configs are relative to the repository
+    plan = load_plan(path, made_data(path, tmp_path))
     cfg, model, rng = plan.config, plan.model, np.random.default_rng(0)
     has_batchnorm = randomize_batchnorm(model, rng) > 0
     assert has_batchnorm == any(layer.type_name == "BatchNorm" for layer in model.walk())

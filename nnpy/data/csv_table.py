@@ -1,0 +1,146 @@
+"""Reading a CSV table and turning its cells into numbers, every mistake named by row and column.
+
+Rows are counted as a spreadsheet shows them: the header is row 1, the first record row 2.
+A cell is missing when it is empty or one of ``NA``, ``N/A``, ``NaN``, ``null``, ``None``,
+``?`` (any case); cells are read with surrounding spaces removed.
+"""
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import DataError
+from ..registry import did_you_mean
+
+MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
+
+
+@dataclass
+class Table:
+    """A CSV file's cells by column: ``columns[name]`` is an ``(N,)`` str array; ``rows[i]`` is
+    the spreadsheet row number of record ``i``."""
+    path: Path
+    header: list
+    columns: dict
+    rows: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def column(self, name: str, needed_by: str = "") -> np.ndarray:
+        """The cells of column ``name``; a missing column is an error listing the ones there are."""
+        if name not in self.columns:
+            why = f" ({needed_by})" if needed_by else ""
+            raise DataError(f"{self.path}: no column '{name}'{why}{did_you_mean(name, self.header)}; "
+                            f"its columns: {', '.join(self.header)}")
+        return self.columns[name]
+
+    def cell_error(self, name: str, index: int, problem: str) -> DataError:
+        return DataError(f"{self.path}: row {int(self.rows[index])}, column '{name}': {problem}")
+
+
+def read_table(path, delimiter: str = ",") -> Table:
+    """Read a CSV file with a header row naming its columns (UTF-8, a byte-order mark allowed;
+    blank lines skipped). Every record must have as many cells as the header."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    records = _records(path, delimiter)
+    if not records:
+        raise DataError(f"{path}: empty file: a CSV needs a header row naming its columns")
+    (_, header), body = records[0], records[1:]
+    header = [name.strip() for name in header]
+    _check_header(path, header)
+    if not body:
+        raise DataError(f"{path}: no rows of data below the header")
+    for row, cells in body:
+        if len(cells) != len(header):
+            raise DataError(f"{path}: row {row} has {len(cells)} cells, the header has {len(header)}")
+    cells = np.char.strip(np.array([c for _, c in body], dtype=str).reshape(len(body), len(header)))
+    return Table(path, header, {name: cells[:, j] for j, name in enumerate(header)},
+                 np.array([row for row, _ in body], dtype=np.int64))
+
+
+def _records(path: Path, delimiter: str) -> list[tuple[int, list[str]]]:
+    """``(row number, cells)`` of every non-blank record."""
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            return [(row, cells) for row, cells in enumerate(csv.reader(f, delimiter=delimiter), start=1)
+                    if any(c.strip() for c in cells)]
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text (byte {exc.start}): save it as CSV UTF-8") from None
+    except csv.Error as exc:
+        raise DataError(f"{path}: not a readable CSV file ({exc})") from None
+
+
+def _check_header(path: Path, header: list[str]) -> None:
+    for j, name in enumerate(header):
+        if not name:
+            raise DataError(f"{path}: row 1, column {j + 1} has no name: the first row must name every column")
+    if all(_is_number(name) for name in header):
+        raise DataError(f"{path}: the first row must name the columns, but it holds numbers "
+                        f"({', '.join(header[:4])}{', …' if len(header) > 4 else ''})")
+    seen = set()
+    for name in header:
+        if name in seen:
+            raise DataError(f"{path}: two columns are named '{name}'")
+        seen.add(name)
+
+
+def _is_number(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def check_present(table: Table, name: str) -> np.ndarray:
+    """The cells of column ``name``, none of them missing."""
+    cells = table.column(name)
+    missing = np.isin(np.char.lower(cells), list(MISSING))
+    if missing.any():
+        i = int(np.argmax(missing))
+        raise table.cell_error(name, i, "missing value" + (f" ('{cells[i]}')" if cells[i] else ""))
+    return cells
+
+
+def as_numbers(table: Table, name: str, hint: str = "") -> np.ndarray:
+    """Column ``name`` as float64 ``(N,)``; a missing or non-numeric cell is an error naming its
+    row and column (``hint`` appended)."""
+    cells = check_present(table, name)
+    try:
+        values = cells.astype(np.float64)
+    except ValueError:
+        values = None
+    if values is None or not np.isfinite(values).all():
+        i = next(i for i, c in enumerate(cells.tolist()) if not _is_number(c))
+        raise table.cell_error(name, i, f"'{cells[i]}' is not a number{hint}")
+    return values
+
+
+def numbers_or_none(cells: np.ndarray) -> np.ndarray | None:
+    """``cells`` as float64 when every one is a finite number, else None."""
+    try:
+        values = cells.astype(np.float64)
+    except ValueError:
+        return None
+    return values if np.isfinite(values).all() else None
+
+
+def one_hot(table: Table, name: str, categories: list) -> np.ndarray:
+    """Column ``name`` one-hot over ``categories`` (sorted texts): ``(N, len(categories))``
+    float32. A cell that is not a category is an error naming its row and column."""
+    cells = check_present(table, name)
+    known = np.array(categories, dtype=str)
+    index = np.minimum(np.searchsorted(known, cells), len(known) - 1)
+    unknown = known[index] != cells
+    if unknown.any():
+        i = int(np.argmax(unknown))
+        shown = ", ".join(categories[:10]) + (", …" if len(categories) > 10 else "")
+        raise table.cell_error(name, i, f"'{cells[i]}' is not one of the categories the model was "
+                                        f"trained with ({shown})")
+    return np.eye(len(known), dtype=np.float32)[index]

@@ -1,0 +1,17 @@
+"""Data-parallel training over MPI: ``mpiexec -n N nnpy train --config FILE`` trains as one
+process would, on a global batch shared out between N processes (``pip install -e ".[mpi]"``).
+
+    launch.py    which process of how many (the launcher's environment); starting MPI
+    comm.py      Communicator (one process, no MPI) and MPICommunicator (mpi4py)
+    sharding.py  ShardedLoader: this process's part of every global batch
+    trainer.py   DataParallelTrainer: one gradient Allreduce per step, agreed stops
+    run.py       train_data_parallel: engine/run.py's train on one process of several
+
+Importing this package imports no MPI: ``communicator()`` starts it, and only when a launcher
+started several processes.
+"""
+from .comm import Communicator
+from .launch import INSTALL_HINT, Launch, MissingMPIError, communicator, launched, start_processes, stop_processes
+
+__all__ = ["Communicator", "INSTALL_HINT", "Launch", "MissingMPIError", "communicator", "launched",
+           "start_processes", "stop_processes"]

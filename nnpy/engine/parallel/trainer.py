@@ -1,0 +1,157 @@
+"""``DataParallelTrainer``: the training loop on one process of several — Horovod's recipe for
+synchronous data-parallel SGD.
+
+Each step, process ``r`` of ``N``:
+
+1. runs forward and backward on its part (``n_r`` samples) of the global batch (``m``);
+2. packs its gradients, scaled by ``n_r / m``, and its loss and metric sums into one
+   contiguous buffer, which one in-place ``Allreduce`` sums over the processes;
+3. steps the same optimizer with the same averaged gradient: the parameters stay equal on
+   every process.
+
+Why ``n_r / m``: a loss is a mean over its batch, so process ``r``'s gradient is
+``g_r = (1/n_r) Σ_{i∈r} ∇ℓ_i``, and the one-process gradient of the global batch is
+``g = (1/m) Σ_i ∇ℓ_i = Σ_r (n_r/m) g_r`` — exactly, also for an uneven last batch. A
+penalty a layer adds (``Layer.penalty``) comes out right when it depends on the parameters
+alone (``Σ_r n_r/m = 1``) or is a mean over the batch.
+
+Stops are agreed: a signal, a time limit or a non-finite value on any process stops all of
+them after the same step (``agree_on_stop``, one integer ``Allreduce`` per step).
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...data.batch_part import BatchPart, PartGenerator
+from ..trainer import NonFiniteError, Trainer
+from .comm import Communicator, mark_agreed
+
+
+class GradientAverager:
+    """A model's gradients in one contiguous buffer, averaged over the processes by one in-place
+    ``Allreduce``; a few extra numbers (the step's loss and metric sums) travel with them."""
+
+    def __init__(self, model, comm: Communicator):
+        self.model, self.comm = model, comm
+        self.buffer: np.ndarray | None = None
+
+    def average(self, weight: float, extras: tuple) -> np.ndarray:
+        """Replace every gradient ``g`` by ``Σ_r weight_r · g_r`` over the processes and return
+        ``Σ_r extras_r`` (float64)."""
+        grads = list(self.model.named_gradients().values())
+        size = sum(g.size for g in grads) + len(extras)
+        if self.buffer is None or self.buffer.size != size:
+            self.buffer = np.empty(size, np.result_type(np.float32, *grads))
+        buf, offset = self.buffer, 0
+        for g in grads:                                  # pack, scaled by n_r / m on the way
+            np.multiply(g.reshape(-1), weight, out=buf[offset:offset + g.size])
+            offset += g.size
+        buf[offset:] = extras
+        self.comm.allreduce_sum(buf)
+        offset = 0
+        for g in grads:                                  # unpack into the layers' own arrays
+            g[...] = buf[offset:offset + g.size].reshape(g.shape)
+            offset += g.size
+        return buf[offset:].astype(np.float64)
+
+
+class DataParallelTrainer(Trainer):
+    """``Trainer`` on process ``comm.rank`` of ``comm.size``; ``fit`` takes a ``ShardedLoader``.
+
+    Dropout masks are drawn for the whole global batch and sliced (``PartGenerator``), like
+    the augmentation, so without BatchNorm the run gives the weights of one process.
+    BatchNorm normalizes with each process's own batch statistics (as PyTorch DDP does);
+    evaluation uses process 0's running statistics.
+    """
+
+    def __init__(self, *args, comm: Communicator, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.comm = comm
+        self.averager = GradientAverager(self.model, comm)
+        self.requested: tuple[str, int] | None = None     # a signal not yet agreed on
+
+    def fit(self, train_loader, val_data=None, epochs: int = 1, state=None):
+        self.loader = train_loader
+        generator = self.model.rng
+        self.dropout = PartGenerator(generator, train_loader.part(0))
+        self.model.set_rng(self.dropout)
+        try:
+            return super().fit(train_loader, val_data, epochs, state)
+        finally:
+            self.model.set_rng(generator)
+
+    def train_step(self, xb, yb) -> tuple[float, float]:
+        """This process's part of one global step; returns the global batch's (loss, metric)."""
+        st, timer = self.state, self.timer
+        part = self.dropout.part = self.loader.part(st.batch)
+        with timer.phase("forward"):
+            pred = self.model.forward(xb, training=True)
+            loss = self.loss.forward(pred, yb) + self.model.total_penalty()
+        finite = math.isfinite(loss)
+        metric = 0.0
+        if finite:
+            with timer.phase("backward"):
+                self.model.backward(self.loss.backward())
+            metric = self.metric(pred, yb)
+        with timer.phase("allreduce"):
+            loss_sum, metric_sum = self.averager.average(part.n / part.total, (loss * part.n, metric * part.n))
+        if not math.isfinite(loss_sum):
+            self._stop_non_finite(None if finite else self._non_finite_message("loss", loss, xb))
+        try:
+            self._update()
+        except NonFiniteError as exc:    # the averaged gradient is the same on every process
+            raise mark_agreed(exc, self.comm.rank) from None
+        return loss_sum / part.total, metric_sum / part.total
+
+    def _stop_non_finite(self, message: str | None) -> None:
+        """Every process raises the message of the lowest-ranked one whose loss was not finite."""
+        first = self.comm.first_text(message)
+        st = self.state
+        text = first[1] if first else (f"epoch {st.epoch + 1}, step {st.batch + 1}: the loss summed over the "
+                                       f"processes overflows; try a lower optimizer.lr or optimizer.max_grad_norm")
+        raise mark_agreed(NonFiniteError(text), self.comm.rank)
+
+    def samples_in(self, xb) -> int:
+        return self.loader.part(self.state.batch).total
+
+    def request_stop(self, reason: str, exit_code: int = 0) -> None:
+        self.requested = (reason, exit_code)     # acted on at the next agreement, on every process
+
+    def agree_on_stop(self) -> None:
+        """Stop every process when one of them stops (a signal, ``train.max_time``), with the
+        reason and exit code of the lowest-ranked one."""
+        st = self.state
+        mine = self.requested or ((st.stop_reason, st.exit_code) if st.stop else None)
+        first = self.comm.first_text(None if mine is None else f"{mine[1]} {mine[0]}")
+        if first is not None:
+            code, reason = first[1].split(" ", 1)
+            st.stop, st.stop_reason, st.exit_code = True, reason, int(code)
+            self.requested = None
+
+    def evaluate(self, x, y, batch_size: int | None = None, return_predictions: bool = False) -> dict:
+        """Each process evaluates its contiguous part of ``(x, y)``; the sums are reduced.
+        With ``return_predictions`` every process evaluates all of it."""
+        self.share_buffers()
+        if return_predictions:
+            return super().evaluate(x, y, batch_size, return_predictions=True)
+        part = BatchPart.of(len(x), self.comm.rank, self.comm.size)
+        mine = super().evaluate(x[part.rows], y[part.rows], batch_size)
+        sums = self.comm.allreduce_sum(np.array([mine["loss"] * part.n, mine[self.metric.name] * part.n]))
+        n = max(len(x), 1)
+        return {"loss": float(sums[0] / n), self.metric.name: float(sums[1] / n), "n": len(x)}
+
+    def share_buffers(self) -> None:
+        """Process 0's buffers (BatchNorm's running statistics) on every process."""
+        for _, array in sorted(self.model.named_buffers().items()):
+            self.comm.bcast(array, root=0)
+
+    def broadcast_state(self) -> None:
+        """Process 0's parameters, buffers and optimizer moments on every process (at the start
+        and after ``--resume``), whatever each process built or read."""
+        arrays = dict(self.model.state_dict())
+        for name, slots in self.optimizer.state.items():
+            arrays.update({f"optimizer:{name}:{key}": value for key, value in slots.items()})
+        for _, array in sorted(arrays.items()):
+            self.comm.bcast(array, root=0)

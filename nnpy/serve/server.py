@@ -1,0 +1,233 @@
+"""The HTTP server of ``nnpy serve``: one page and a small JSON API, standard library only.
+
+    GET  /                the page (``static/index.html``: HTML and plain JavaScript)
+    GET  /api/models      {"models": [{"name", "classes", "default"}, …]}
+    POST /api/predict     body: the bytes of an image file
+                          query: model=NAME (default: the first), multi=1 (a row of digits),
+                          name=FILE (only to name the image in error messages)
+                          → the JSON object ``nnpy demo --json`` prints for that image, each
+                          digit with "seen": a PNG data URL of the 28×28 the model was given
+
+Errors are ``{"error": "<one line>"}``: 400 for an image that cannot be read (the line
+``nnpy demo`` prints) or a bad query, 404 for any other path or an unknown model, 405 for
+other methods, 411 without a Content-Length, 413 when the body is over ``MAX_BODY``
+(answered before a byte of it is read), 500 if the server itself fails (logged; it
+keeps serving). Nothing from the file system is ever served: the page is read once,
+at start, from the package.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import socket
+import sys
+import threading
+import traceback
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+import numpy as np
+from PIL import Image
+
+from ..data.images import decode_grey
+from ..engine.demo import DigitReader, public
+from ..errors import DataError, NnpyError
+
+#: Request bodies over this many bytes are refused (413) unread.
+MAX_BODY = 10 * 1024 * 1024
+#: Uploaded images over this many pixels are refused (400), below nnpy demo's limit.
+MAX_PIXELS = 16_000_000
+#: At most this many images are decoded and read at once; more requests wait.
+MAX_WORKERS = 4
+#: Seconds a client may take to send its request.
+TIMEOUT = 20
+LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+class ServeError(NnpyError):
+    """``nnpy serve`` cannot start (a checkpoint, the address)."""
+
+
+def seen_png(digit: np.ndarray) -> str:
+    """A ``data:image/png;base64,…`` URL of a ``(28, 28)`` digit in [0, 1]."""
+    buf = io.BytesIO()
+    Image.fromarray(np.round(np.clip(digit, 0, 1) * 255).astype(np.uint8)).save(buf, "PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+class Models:
+    """The readers the page can choose from, by name, in menu order (thread-safe)."""
+
+    def __init__(self, ckpts: list):
+        self.readers: dict[str, DigitReader] = {}
+        self._locks: dict[str, threading.Lock] = {}
+        for path in ckpts:
+            name = Path(path).stem
+            if name in self.readers:
+                name = f"{Path(path).parent.name}/{name}"
+            k, base = 2, name
+            while name in self.readers:
+                name, k = f"{base}-{k}", k + 1
+            self.readers[name] = DigitReader(path)
+            self._locks[name] = threading.Lock()
+        if not self.readers:
+            raise ServeError("nnpy serve: no model to serve (give --ckpt FILE)")
+
+    def listing(self) -> dict:
+        first = next(iter(self.readers))
+        return {"models": [{"name": n, "classes": r.names, "default": n == first}
+                           for n, r in self.readers.items()]}
+
+    def read(self, name: str | None, grey: np.ndarray, image_name: str, multi: bool) -> dict:
+        """``nnpy demo --json``'s object for the image, with "seen" per digit."""
+        name = name or next(iter(self.readers))
+        with self._locks[name]:            # layers keep per-call state: one forward at a time
+            result = self.readers[name].read_image(grey, image_name, multi=multi, keep_stages=True)
+        stages = result["stages"]
+        out = public(result)
+        if multi:
+            for d, digit in zip(out["digits"], stages.digits):
+                d["seen"] = seen_png(digit)
+        else:
+            out["seen"] = seen_png(stages.digit)
+        return out
+
+
+def _clean_name(raw: str) -> str:
+    """An upload's name for messages: printable, at most 80 characters."""
+    name = "".join(c for c in raw if c.isprintable())[:80]
+    return name or "upload"
+
+
+class Handler(BaseHTTPRequestHandler):
+    """Routes the page's requests; ``server.models``, ``server.page``, ``server.workers``."""
+
+    server_version = "nnpy-serve"
+    timeout = TIMEOUT
+    protocol_version = "HTTP/1.1"
+
+    def _send(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("X-Content-Type-Options", "nosniff")
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, status: int, payload: dict) -> None:
+        self._send(status, json.dumps(payload).encode(), "application/json")
+
+    def _error(self, status: int, message: str) -> None:
+        self._json(status, {"error": " ".join(str(message).split())})
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        if path in ("/", "/index.html"):
+            self._send(200, self.server.page, "text/html; charset=utf-8")
+        elif path == "/api/models":
+            self._json(200, self.server.models.listing())
+        else:
+            self._error(404, f"no such page: {path[:100]}")
+
+    do_HEAD = do_GET
+
+    def do_POST(self) -> None:
+        url = urlsplit(self.path)
+        if url.path != "/api/predict":
+            self.close_connection = True   # its body, if any, is not read
+            self._error(404, f"no such page: {url.path[:100]}")
+            return
+        body = self._body()
+        if body is None:
+            return
+        query = parse_qs(url.query)
+        model = query.get("model", [None])[0]
+        multi = query.get("multi", ["0"])[0] in ("1", "true", "yes")
+        name = _clean_name(query.get("name", ["upload"])[0])
+        if model is not None and model not in self.server.models.readers:
+            self._error(404, f"unknown model {model!r}; available: "
+                             f"{', '.join(self.server.models.readers)}")
+            return
+        with self.server.workers:
+            try:
+                grey = decode_grey(body, name, max_pixels=MAX_PIXELS)
+                self._json(200, self.server.models.read(model, grey, name, multi))
+            except DataError as exc:
+                self._error(400, str(exc))
+            except Exception as exc:                  # a bug, not the user's: log it, go on
+                traceback.print_exc(file=sys.stderr)
+                self._error(500, f"internal error ({type(exc).__name__}); see the server's log")
+
+    def _body(self) -> bytes | None:
+        """The request body, or None after answering 411 / 400 / 413."""
+        length = self.headers.get("Content-Length")
+        if length is None:
+            self.close_connection = True
+            self._error(411, "send the image as the body, with a Content-Length")
+            return None
+        try:
+            n = int(length)
+            if n < 0:
+                raise ValueError
+        except ValueError:
+            self.close_connection = True
+            self._error(400, f"bad Content-Length {length[:40]!r}")
+            return None
+        if n > MAX_BODY:
+            self.close_connection = True   # refused unread: the connection is dropped after
+            self._error(413, f"the body is {n} bytes, over the limit of {MAX_BODY}")
+            return None
+        return self.rfile.read(n)
+
+    def do_PUT(self) -> None:
+        self.close_connection = True
+        self._error(405, f"method {self.command} is not supported")
+
+    do_DELETE = do_PATCH = do_OPTIONS = do_PUT
+
+    def log_message(self, format, *args) -> None:     # noqa: A002 (the stdlib's name)
+        if self.server.verbose:
+            sys.stderr.write(f"nnpy serve: {self.address_string()} {format % args}\n")
+
+
+class DigitServer(ThreadingHTTPServer):
+    """A threading server holding the models, the page and the worker limit."""
+
+    daemon_threads = True
+
+    def __init__(self, address, models: Models, verbose: bool = False):
+        self.models, self.verbose = models, verbose
+        self.page = resources.files("nnpy.serve").joinpath("static", "index.html").read_bytes()
+        self.workers = threading.BoundedSemaphore(MAX_WORKERS)
+        super().__init__(address, Handler)
+
+    def handle_error(self, request, client_address) -> None:
+        """A client that hangs up or stalls costs one log line; anything else is logged
+        with its traceback. Serving goes on either way."""
+        exc = sys.exc_info()[1]
+        if isinstance(exc, OSError):                       # reset, broken pipe, timeout
+            if self.verbose:
+                sys.stderr.write(f"nnpy serve: {client_address[0]}: connection dropped ({exc})\n")
+            return
+        sys.stderr.write(f"nnpy serve: request from {client_address[0]} failed:\n")
+        traceback.print_exc(file=sys.stderr)
+
+
+def make_server(ckpts: list, host: str = "127.0.0.1", port: int = 8000,
+                verbose: bool = False) -> DigitServer:
+    """A ``DigitServer`` on ``host:port`` (0: any free port) serving ``ckpts``."""
+    models = Models(ckpts)
+    if ":" in host:                                   # an IPv6 address
+        DigitServer.address_family = socket.AF_INET6
+    try:
+        return DigitServer((host, port), models, verbose)
+    except OSError as exc:
+        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc} "
+                         f"(choose another --port or --host)") from None

@@ -1,0 +1,181 @@
+"""``nnpy serve``'s HTTP API against a real server on a free local port, hostile input included."""
+import http.client
+import io
+import json
+import socket
+import threading
+import zlib
+import struct
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from nnpy.serve import MAX_BODY, make_server
+
+REPO = Path(__file__).resolve().parents[2]
+MODEL = REPO / "data" / "trained_models" / "mnist.json"
+DIGIT = REPO / "tests" / "data" / "handwritten" / "d3_000.png"
+
+
+@pytest.fixture(scope="module")
+def server():
+    srv = make_server([str(MODEL)], "127.0.0.1", 0)
+    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread.start()
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+def request(server, method, path, body=None, headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", server.server_address[1], timeout=30)
+    conn.request(method, path, body=body, headers=headers or {})
+    response = conn.getresponse()
+    data = response.read()
+    conn.close()
+    return response.status, response.getheader("Content-Type"), data
+
+
+def test_page_and_models(server):
+    status, ctype, page = request(server, "GET", "/")
+    assert status == 200 and ctype.startswith("text/html") and b"<canvas" in page
+    assert b"http://" not in page and b"https://" not in page          # nothing from a CDN
+    status, _, data = request(server, "GET", "/api/models")
+    assert status == 200
+    (model,) = json.loads(data)["models"]
+    assert model == {"name": "mnist", "classes": [str(i) for i in range(10)], "default": True}
+
+
+def test_predict_is_the_demo_json(server):
+    from nnpy.engine.demo import predict_files, public
+
+    status, _, data = request(server, "POST", "/api/predict?name=d3_000.png", DIGIT.read_bytes())
+    assert status == 200
+    result = json.loads(data)
+    assert result.pop("seen").startswith("data:image/png;base64,")
+    (expected,), _ = predict_files([DIGIT], MODEL)
+    expected = json.loads(json.dumps(public(expected)))
+    expected["path"] = "d3_000.png"
+    assert result == expected and result["label"] == "3"
+
+
+def test_predict_a_row(server):
+    from tests.handwriting import row_image
+
+    image, truth = row_image(4)
+    buf = io.BytesIO()
+    image.save(buf, "PNG")
+    status, _, data = request(server, "POST", "/api/predict?multi=1", buf.getvalue())
+    result = json.loads(data)
+    assert status == 200 and set(result) == {"path", "text", "digits"}
+    assert len(result["digits"]) == len(truth)
+    assert all(d["seen"].startswith("data:image/png") and len(d["box"]) == 4 for d in result["digits"])
+
+
+def _bomb() -> bytes:
+    """A valid PNG header declaring 30000×30000 pixels (900 MP) with almost no data."""
+    def chunk(kind, payload):
+        return struct.pack(">I", len(payload)) + kind + payload + \
+            struct.pack(">I", zlib.crc32(kind + payload) & 0xFFFFFFFF)
+    ihdr = struct.pack(">IIBBBBB", 30000, 30000, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\0" * 100)) \
+        + chunk(b"IEND", b"")
+
+
+@pytest.mark.parametrize("body, words", [
+    (b"this is not a picture", "not an image"),
+    (DIGIT.read_bytes()[:200], "truncated"),
+    (_bomb(), "decompression bomb"),
+    (b"", "empty file"),
+])
+def test_bad_images_are_400_with_the_demo_message(server, tmp_path, body, words):
+    status, ctype, data = request(server, "POST", "/api/predict?name=bad.png", body)
+    assert status == 400 and ctype == "application/json"
+    error = json.loads(data)["error"]
+    assert words in error and error.startswith("bad.png: ") and "\n" not in error
+    # the same line nnpy demo prints for the same bytes
+    from nnpy.engine.demo import predict_files
+    (tmp_path / "bad.png").write_bytes(body)
+    _, (failure,) = predict_files([tmp_path / "bad.png"], MODEL)
+    assert failure["error"].replace(str(tmp_path / "bad.png"), "bad.png") == error
+
+
+def test_blank_drawing_says_no_ink(server):
+    buf = io.BytesIO()
+    Image.new("L", (280, 280), 255).save(buf, "PNG")
+    status, _, data = request(server, "POST", "/api/predict?name=drawing.png", buf.getvalue())
+    assert status == 400 and "no ink found" in json.loads(data)["error"]
+
+
+def test_big_body_is_refused_before_it_is_read(server):
+    """413 comes back although not one byte of the announced body was sent."""
+    sock = socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=10)
+    sock.sendall(b"POST /api/predict HTTP/1.1\r\nHost: x\r\n"
+                 + f"Content-Length: {MAX_BODY + 1}\r\n\r\n".encode())
+    reply = b""
+    while chunk := sock.recv(4096):                    # the server closes the connection
+        reply += chunk
+    sock.close()
+    assert reply.startswith(b"HTTP/1.1 413") and b"over the limit" in reply
+
+
+@pytest.mark.parametrize("method, path, status", [
+    ("GET", "/etc/passwd", 404), ("GET", "/../../../etc/passwd", 404),
+    ("GET", "/static/index.html", 404), ("GET", "/%2e%2e/%2e%2e/etc/passwd", 404),
+    ("GET", "/api/predict", 404), ("POST", "/api/models", 404), ("DELETE", "/", 405),
+    ("POST", "/api/predict?model=nope", 404),
+])
+def test_unknown_paths_and_methods(server, method, path, status):
+    got, _, data = request(server, method, path, b"x" if method == "POST" else None)
+    assert got == status and "error" in json.loads(data)
+    assert b"root:" not in data
+
+
+def test_missing_content_length_is_411(server):
+    sock = socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=10)
+    sock.sendall(b"POST /api/predict HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert sock.recv(4096).startswith(b"HTTP/1.1 411")
+    sock.close()
+
+
+def test_many_concurrent_requests_and_a_slow_client(server):
+    slow = socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=10)
+    slow.sendall(b"POST /api/predict HTTP/1.1\r\nContent-Length: 1000\r\n\r\nab")   # and stops
+    good = DIGIT.read_bytes()
+    bodies = [good, b"junk", good[:300]] * 12
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        statuses = list(pool.map(lambda b: request(server, "POST", "/api/predict", b)[0], bodies))
+    assert statuses == [200, 400, 400] * 12
+    slow.close()
+    assert request(server, "GET", "/api/models")[0] == 200           # still serving
+
+
+def test_cli_serve_errors_are_one_line(tmp_path):
+    from click.testing import CliRunner
+    from nnpy.cli import main
+
+    r = CliRunner().invoke(main, ["serve", "--ckpt", str(tmp_path / "none.json")])
+    assert r.exit_code == 2 and "none.json" in r.stderr and len(r.stderr.splitlines()) == 1
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    r = CliRunner().invoke(main, ["serve", "--port", str(busy.getsockname()[1])])
+    busy.close()
+    assert r.exit_code == 2 and "cannot listen" in r.stderr and len(r.stderr.splitlines()) == 1
+
+
+def test_cli_serve_warns_off_this_machine(monkeypatch):
+    from click.testing import CliRunner
+    from nnpy.cli import main
+    from nnpy.serve.server import DigitServer
+
+    def stop(self):
+        raise KeyboardInterrupt
+    monkeypatch.setattr(DigitServer, "serve_forever", stop)
+    r = CliRunner().invoke(main, ["serve", "--port", "0", "--host", "127.0.0.2"])
+    assert r.exit_code == 0, r.output
+    assert "warning: listening on 127.0.0.2" in r.stderr and "http://127.0.0.2:" in r.stdout
+    r = CliRunner().invoke(main, ["serve", "--port", "0"])
+    assert "warning" not in r.stderr and "models: mnist, fashion-mnist" in r.stdout
