@@ -33,7 +33,7 @@ from typing import Callable
 import numpy as np
 
 from .components import boxes, label
-from .cutpaths import ink_between, least_ink_paths
+from .cutpaths import contour_valleys, descend, ink_between, read_paths
 from .digits import DigitStages, NoInkError, centre_mnist, ink_stages, soft_ink, stroke_width
 
 #: Components with less than this fraction of the heaviest one's ink are specks.
@@ -46,18 +46,24 @@ PIECE_HEIGHT = 0.7
 #: wider than ``TRY_SPLIT_WIDTH`` are tried (a pair with a 1 is hardly wider than a digit).
 SPLIT_WIDTH = 1.1
 TRY_SPLIT_WIDTH = 0.6
-#: Cut paths are sought every ``CUT_STEP`` row heights, each within ``CUT_REACH`` of its start …
+#: Cuts start in valleys of the outline at least this many row heights deep, or are the
+#: least-ink cut within ``CUT_REACH`` of every ``CUT_STEP`` row heights' column …
+VALLEY_DEPTH = 0.1
 CUT_STEP = 0.05
 CUT_REACH = 0.2
-#: … costing this much ink (of the soft, 0-1 scale) per column it bends.
+CUT_KINDS = ("valley", "band")
+INK_POWER = 3.0
+#: … costing this much ink (of the soft, 0-1 scale) per column they bend …
 CUT_BEND = 0.1
+#: … and at most the ``CUTS_KEPT`` cheapest distinct ones are tried.
+CUTS_KEPT = 8
 #: … and a cut crosses at most this many pen widths of ink (``FORCED_CUT_INK`` in a group
 #: wider than ``SPLIT_WIDTH``: it holds several digits, however they overlap).
-CUT_INK = 1.6
+CUT_INK = 2.2
 FORCED_CUT_INK = 4.0
 #: Every piece is at least this many row heights tall and wide, with this much ink (row
 #: heights of pen-wide stroke).
-PIECE_MIN_HEIGHT = 0.55
+PIECE_MIN_HEIGHT = 0.7
 PIECE_MIN_WIDTH = 0.06
 PIECE_MIN_INK = 0.5
 #: The usual widths (row heights) of a 1 and of the other digits, and how fast the
@@ -121,18 +127,39 @@ def _candidate_cuts(soft: np.ndarray, mine: np.ndarray, height: float, pen: floa
                     limit: float) -> tuple[np.ndarray, np.ndarray]:
     """Cuts of the group ``mine`` ``(h, w)`` (its soft ink ``soft``): ``(paths, ink)``,
     ``paths`` ``(K, h)`` columns per row, left to right, and the ink each crosses in pen
-    widths (at most ``limit``). Paths start every ``CUT_STEP`` row heights between the
-    group's ends; each leaves at least ``PIECE_MIN_INK`` on either side, and of paths
-    that share out the ink alike (less than a pen-wide dot apart) the cheapest is kept."""
+    widths (at most ``limit``). Candidates: from each valley of the upper contour to each
+    of the lower one, or from either to wherever the least ink leads (valleys at least
+    ``VALLEY_DEPTH`` row heights deep), and the least-ink cut within ``CUT_REACH`` of every
+    ``CUT_STEP`` row heights' column. Each leaves at least ``PIECE_MIN_INK`` on either
+    side; of cuts that share out the ink alike (less than a pen-wide dot apart) the
+    cheapest is kept, ``CUTS_KEPT`` at most."""
+    h, w = mine.shape
     cols = np.flatnonzero(mine.any(axis=0))
     lo, hi = cols[0] + PIECE_MIN_WIDTH * height, cols[-1] + 1 - PIECE_MIN_WIDTH * height
-    if hi <= lo:
-        return np.zeros((0, mine.shape[0]), np.int64), np.zeros(0)
-    centres = np.arange(lo, hi, max(CUT_STEP * height, 1.0))
-    paths, cost = least_ink_paths(soft, centres, CUT_REACH * height, CUT_BEND)
-    ink = cost / pen
+    xx = np.arange(w)
+    found = []
+    if "valley" in CUT_KINDS:
+        tops = contour_valleys(mine, VALLEY_DEPTH * height)
+        bottoms = contour_valleys(mine[::-1], VALLEY_DEPTH * height)
+        tops, bottoms = tops[(tops >= lo) & (tops < hi)], bottoms[(bottoms >= lo) & (bottoms < hi)]
+        down, down_steps = descend(soft, xx[None, :] == tops[:, None], CUT_BEND)
+        up, up_steps = descend(soft[::-1], xx[None, :] == bottoms[:, None], CUT_BEND)
+        t = np.repeat(np.arange(len(tops)), len(bottoms))
+        b = np.tile(np.arange(len(bottoms)), len(tops))
+        free_t, free_b = np.argmin(down, axis=1), np.argmin(up, axis=1)
+        found += [(read_paths(down_steps, t, bottoms[b]), down[t, bottoms[b]]),
+                  (read_paths(down_steps, np.arange(len(tops)), free_t), down.min(axis=1)),
+                  (read_paths(up_steps, np.arange(len(bottoms)), free_b)[:, ::-1], up.min(axis=1))]
+    if "band" in CUT_KINDS and hi > lo:
+        centres = np.arange(lo, hi, max(CUT_STEP * height, 1.0))
+        band = np.abs(xx[None, :] - centres[:, None]) <= CUT_REACH * height
+        cost, steps = descend(soft, band, CUT_BEND, band)
+        found.append((read_paths(steps, np.arange(len(centres)), np.argmin(cost, axis=1)),
+                      cost.min(axis=1)))
+    paths = np.concatenate([p for p, _ in found] + [np.zeros((0, h), np.int64)])
+    ink = np.concatenate([c for _, c in found] + [np.zeros(0)]) / pen
     total, least = float(soft.sum()), PIECE_MIN_INK * height * pen
-    left = ink_between(soft, paths, np.zeros((1, mine.shape[0]), np.int64))[:, 0]
+    left = ink_between(soft, paths, np.zeros((1, h), np.int64))[:, 0]
     ok = (ink <= limit) & (left >= least) & (total - left >= least)
     paths, ink = paths[ok], ink[ok]
     kept: list[int] = []
@@ -140,7 +167,7 @@ def _candidate_cuts(soft: np.ndarray, mine: np.ndarray, height: float, pen: floa
     for k in np.argsort(ink, kind="stable"):
         if all(apart[k, j] for j in kept):
             kept.append(int(k))
-    kept.sort(key=lambda k: float(paths[k].mean()))
+    kept = sorted(kept[:CUTS_KEPT], key=lambda k: float(paths[k].mean()))
     return paths[kept], ink[kept]
 
 
@@ -214,7 +241,7 @@ def _split_group(ink: DigitStages, mine: np.ndarray, height: float, read, name: 
     rows, cols = _window(mine, 3)
     group, h = mine[rows, cols], rows.stop - rows.start
     width = (np.flatnonzero(group.any(axis=0))[[0, -1]] @ [-1, 1] + 1) / height
-    soft = soft_ink(ink.ink[rows, cols], group, ink.floor)
+    soft = soft_ink(ink.ink[rows, cols], group, ink.floor) ** INK_POWER
     pen = max(stroke_width(group, soft), 1.0)              # the ink a cut pays per stroke
     paths, crossed = np.zeros((0, h), np.int64), np.zeros(0)
     if width > (TRY_SPLIT_WIDTH if read is not None else SPLIT_WIDTH):
