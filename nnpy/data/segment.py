@@ -51,7 +51,9 @@ TRY_SPLIT_WIDTH = 0.6
 VALLEY_DEPTH = 0.1
 CUT_STEP = 0.05
 CUT_REACH = 0.2
+#: (both kinds are tried: ``"valley"`` starts, ``"band"`` least-ink cuts) …
 CUT_KINDS = ("valley", "band")
+#: … through the soft ink cubed: a faint antialiased edge costs next to nothing, a stroke 1 …
 INK_POWER = 3.0
 #: … costing this much ink (of the soft, 0-1 scale) per column they bend …
 CUT_BEND = 0.1
