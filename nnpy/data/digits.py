@@ -204,16 +204,20 @@ def ink_threshold(ink: np.ndarray) -> tuple[float, float]:
     return max(otsu_threshold(ink), floor), floor
 
 
-def stroke_width(mask: np.ndarray) -> float:
+def stroke_width(mask: np.ndarray, ink: np.ndarray | None = None) -> float:
     """Typical stroke width in px of the ink ``mask``: ``2 · area / boundary``, the
     boundary being the ink pixels with a paper pixel among their 4 neighbours (a
-    stroke of length ``L`` and width ``w`` has ``≈ 2 L`` of them and ``L w`` pixels)."""
+    stroke of length ``L`` and width ``w`` has ``≈ 2 L`` of them and ``L w`` pixels).
+    With ``ink`` (``(h, w)`` soft ink in [0, 1]) the area is its sum over ``mask``: the
+    ink one crosses going through a stroke, faint antialiased edges counted as faint."""
     area = int(mask.sum())
     if area == 0:
         return 0.0
     p = np.pad(mask, 1)
     inner = p[1:-1, 1:-1] & p[:-2, 1:-1] & p[2:, 1:-1] & p[1:-1, :-2] & p[1:-1, 2:]
     boundary = area - int(inner.sum())
+    if ink is not None:
+        area = float(ink[mask].sum())
     return 2 * area / max(boundary, 1)
 
 
