@@ -15,7 +15,7 @@ from tests.handwriting import row_image
 REPO = Path(__file__).resolve().parents[2]
 MODEL = REPO / "data" / "trained_models" / "mnist.json"
 ROWS = 60
-MIN_EXACT_ROWS = 0.85        # the issue asks 0.9: not reached yet (touching pairs with a 1)
+MIN_EXACT_ROWS = 0.9         # the issue's target
 
 
 def run(*args):
@@ -34,6 +34,7 @@ def test_multi_reads_generated_rows_exactly():
             wrong.append(f"row {i}: {truth} read as {result['text']}")
     print(f"--multi: {exact}/{ROWS} rows read exactly")
     assert exact / ROWS >= MIN_EXACT_ROWS, wrong
+    print("\n".join(wrong))
 
 
 def test_multi_json_and_boxes(tmp_path):
@@ -65,7 +66,9 @@ def test_touching_pair_is_split_by_width_alone():
     d.line([(150, 10), (150, 70)], fill=0, width=5)        # 1, apart
     row = segment_row(np.asarray(canvas, np.float32) / 255)
     assert len(row.boxes) == 3 and row.digits.shape == (3, 28, 28)
-    assert row.boxes[0][2] <= row.boxes[1][0] + 1          # the cut: boxes side by side
+    (a, _, b, _), (c, _, d, _) = row.boxes[:2]               # the pair, left to right; without a
+    assert a < c and b < d and abs(a - 20) <= 3 and abs(d - 98) <= 3   # model only the widths speak:
+    assert min(b - a, d - c) >= 0.45 * 60                   # both pieces digit-wide (DIGIT_WIDTH)
 
 
 def test_exit_codes(tmp_path):
