@@ -3,7 +3,7 @@ the inference throughput of the shipped models, against PyTorch on the same CPU.
 
     python benchmarks/bench_train.py --model alexnet --batch 64 [--steps 30] [--json] [--vs-torch]
     python benchmarks/bench_train.py --inference mnist.json --batch 256 [--vs-torch]
-    python benchmarks/bench_train.py --all          # every row of TARGETS, as a markdown table
+    python benchmarks/bench_train.py --all [--rounds 3]   # every row of TARGETS, as a markdown table
 
 Training data is random but MNIST-shaped (rnn: sequences of length 50 with 1 feature, a tanh
 RNN with hidden 64 and a per-step linear head, MSE). Reported: median ms/step and samples/s
@@ -200,8 +200,10 @@ def print_table(rows: list[dict]) -> None:
     if shares:
         print(f"other processes used at most {max(o for o, _ in shares):.0f}% of one CPU during a row, "
               f"the hypervisor stole at most {max(s for _, s in shares):.0f}%")
-    print("\n| model | batch | nnpy ms/step | samples/s | GFLOP/s | % of GEMM | PyTorch ms/step | nnpy/torch | target |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    ranges = any("ratio_range" in r for r in rows)
+    print("\n| model | batch | nnpy ms/step | samples/s | GFLOP/s | % of GEMM | PyTorch ms/step | nnpy/torch |"
+          + (" over the rounds |" if ranges else "") + " target |")
+    print("|---|---|---|---|---|---|---|---|" + ("---|" if ranges else "") + "---|")
     for r in rows:
         target = TARGETS.get((r["model"], r["batch"]))
         ratio = r.get("ratio_vs_torch")
@@ -209,16 +211,30 @@ def print_table(rows: list[dict]) -> None:
         name = f"{r['model']} (inference)" if r["inference"] else r["model"]
         print(f"| {name} | {r['batch']} | {r['ms_per_step']:.2f} | {r['samples_per_s']:.0f} | {r['gflops']:.1f} | "
               f"{100 * r['efficiency']:.0f}% | {r.get('torch_ms_per_step', float('nan')):.2f} | "
-              f"{ratio if ratio is not None else 'n/a'}{ok} | {'' if target is None else f'≤ {target}'} |")
+              f"{ratio if ratio is not None else 'n/a'}{ok} |"
+              + (f" {r['ratio_range'][0]}–{r['ratio_range'][1]} |" if ranges else "")
+              + f" {'' if target is None else f'≤ {target}'} |")
 
 
-def run_all(steps: int) -> None:
-    """Every (model, batch) of TARGETS against PyTorch, as a markdown table."""
+def run_all(steps: int, rounds: int = 1) -> None:
+    """Every (model, batch) of TARGETS against PyTorch, as a markdown table. With ``rounds`` > 1
+    the whole list is run that many times over (so a slow minute of the machine hits every row
+    once at most), and each row shows the round with the median nnpy/torch ratio, and the
+    range of the ratio over the rounds."""
     print(f"BLAS: {blas_info()}")
+    runs = {key: [] for key in TARGETS}
+    for _ in range(rounds):
+        for model, batch in TARGETS:
+            what = ["--inference", model] if model.endswith(".json") else ["--model", model]
+            runs[(model, batch)].append(main([*what, "--batch", str(batch), "--steps", str(steps),
+                                              "--vs-torch", "--json"], quiet=True))
     rows = []
-    for model, batch in TARGETS:
-        what = ["--inference", model] if model.endswith(".json") else ["--model", model]
-        rows.append(main([*what, "--batch", str(batch), "--steps", str(steps), "--vs-torch", "--json"], quiet=True))
+    for results in runs.values():
+        ratios = sorted(r.get("ratio_vs_torch") or 0.0 for r in results)
+        row = next(r for r in results if (r.get("ratio_vs_torch") or 0.0) == ratios[(len(ratios) - 1) // 2])
+        if rounds > 1:
+            row = {**row, "ratio_range": (ratios[0], ratios[-1])}
+        rows.append(row)
     print_table(rows)
 
 
@@ -227,6 +243,7 @@ def main(argv=None, quiet: bool = False) -> dict:
     p.add_argument("--model", choices=sorted(MODELS))
     p.add_argument("--inference", metavar="FILE", help="a file of data/trained_models: time nnpy val's forward")
     p.add_argument("--all", action="store_true", help="every model and batch of the targets, vs PyTorch")
+    p.add_argument("--rounds", type=int, default=1, help="with --all: run the whole list this many times")
     p.add_argument("--table", metavar="JSONL", help="print the table of rows saved with --json, one a line")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--steps", type=int, default=30)
@@ -235,7 +252,7 @@ def main(argv=None, quiet: bool = False) -> dict:
     p.add_argument("--vs-torch", action="store_true")
     args = p.parse_args(argv)
     if args.all:
-        run_all(args.steps)
+        run_all(args.steps, args.rounds)
         return {}
     if args.table:
         with open(args.table) as f:
