@@ -11,6 +11,7 @@ import nnpy
 from nnpy.models import build_model
 from nnpy.nn import parallel
 from nnpy.nn.layers import BatchNorm, Chain, Conv2D, Dense, MaxPool2D, ReLU
+from nnpy.nn.layers import pooling
 from nnpy.nn.layers.containers import pool_before_relu
 from nnpy.optim import build_optimizer
 
@@ -148,8 +149,10 @@ def test_a_whole_resnet_step_is_bit_identical_on_one_and_three_threads(monkeypat
 
 # ---- MaxPool2D: the 2×2 pair passes against the window-by-window routing ------------------------
 
+@pytest.mark.parametrize("chunk_bytes", [1 << 20, 1, 700])     # one chunk; a row of windows each; uneven
 @pytest.mark.parametrize("perm", [(0, 1, 2, 3), (1, 0, 2, 3), (1, 2, 3, 0)])
-def test_max_pool_pairs_match_the_window_routing(perm):
+def test_max_pool_pairs_match_the_window_routing(perm, chunk_bytes, monkeypatch):
+    monkeypatch.setattr(pooling, "CHUNK_BYTES", chunk_bytes)
     rng = np.random.default_rng(0)
     x = in_memory_order(rng.integers(-2, 3, size=(3, 4, 6, 8)).astype(np.float64), perm)   # many ties
     g = rng.normal(size=(3, 4, 3, 4))

@@ -190,6 +190,12 @@ class MaxPool2D(_Pool2D):
                 xp.multiply(hit, grad_y, out=dv)
 
 
+#: The pair passes run over chunks of x this large, so that the passes after the first read
+#: it from the cache rather than from memory (lenet, batch 128: forward 13.0 -> 8.8 ms; at
+#: 64 KiB the Python of the many small chunks cost more than it saved).
+CHUNK_BYTES = 1 << 20
+
+
 class _Pairs2x2:
     """2×2 max pooling with stride 2 as two passes over pairs of neighbours (the usual case).
 
@@ -236,12 +242,16 @@ class _Pairs2x2:
         self.right = self.ws.get("right", (r, 2, wo, i), bool)            # right neighbour won
         self.lower = self.ws.get("lower", (r, wo, i), bool)               # lower row won
 
+        step = max(1, CHUNK_BYTES // (x5[0].nbytes))
+
         def part(lo, hi):
-            left, right = x5[lo:hi, :, :, 0], x5[lo:hi, :, :, 1]
-            xp.greater(right, left, out=self.right[lo:hi])
-            rows = xp.maximum(left, right)                                 # (rows, 2, Wo, I)
-            xp.greater(rows[:, 1], rows[:, 0], out=self.lower[lo:hi])
-            xp.maximum(rows[:, 0], rows[:, 1], out=y[lo:hi])
+            for a in range(lo, hi, step):      # chunks that stay in the cache between the four passes
+                b = min(a + step, hi)
+                left, right = x5[a:b, :, :, 0], x5[a:b, :, :, 1]
+                xp.greater(right, left, out=self.right[a:b])
+                rows = xp.maximum(left, right)                             # (rows, 2, Wo, I)
+                xp.greater(rows[:, 1], rows[:, 0], out=self.lower[a:b])
+                xp.maximum(rows[:, 0], rows[:, 1], out=y[a:b])
         parallel_for(r, part, 2 * x.nbytes)
         return self._pooled(y)
 
@@ -251,12 +261,16 @@ class _Pairs2x2:
         dx5 = xp.empty(self.view, grad_y.dtype)
         drows = self.ws.get("drows", (r, 2, wo, i), grad_y.dtype)          # gradient of each row's max
 
+        step = max(1, CHUNK_BYTES // (dx5[0].nbytes))
+
         def part(lo, hi):
-            d = drows[lo:hi]
-            xp.multiply(g[lo:hi], self.lower[lo:hi], out=d[:, 1])
-            xp.subtract(g[lo:hi], d[:, 1], out=d[:, 0])                    # g · (1 − lower), exactly
-            xp.multiply(d, self.right[lo:hi], out=dx5[lo:hi, :, :, 1])
-            xp.subtract(d, dx5[lo:hi, :, :, 1], out=dx5[lo:hi, :, :, 0])
+            for a in range(lo, hi, step):
+                b = min(a + step, hi)
+                d = drows[a:b]
+                xp.multiply(g[a:b], self.lower[a:b], out=d[:, 1])
+                xp.subtract(g[a:b], d[:, 1], out=d[:, 0])                  # g · (1 − lower), exactly
+                xp.multiply(d, self.right[a:b], out=dx5[a:b, :, :, 1])
+                xp.subtract(d, dx5[a:b, :, :, 1], out=dx5[a:b, :, :, 0])
         parallel_for(r, part, 3 * dx5.nbytes)
         return dx5.reshape(self.mem_shape).transpose(self.inverse)
 
