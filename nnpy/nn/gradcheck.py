@@ -79,28 +79,34 @@ def gradcheck(layer, input_shape, batch: int = 2, eps: float = 1e-6, max_entries
         layer.set_rng(np.random.default_rng(seed + 1))  # identical dropout masks every pass
         return layer.forward(x, training=training)
 
-    y = run()
-    g = rng.normal(size=y.shape)
+    g = rng.normal(size=run().shape)
 
     def loss() -> float:   # plus the penalties (activity regularizers) the layers add to the loss
         return float(np.sum(run() * g)) + layer.total_penalty()
 
-    run()
-    for grad in layer.named_gradients().values():
-        grad.fill(np.nan)               # a gradient backward does not write stays NaN
-    analytic_dx = layer.backward(g.copy())
-    analytic = {name: grad.copy() for name, grad in layer.named_gradients().items()}
     targets = dict(layer.named_parameters())
     if differentiable_x and needs_input_grad:
-        analytic["input"] = np.asarray(analytic_dx)
         targets = {"input": x, **targets}
-
+    analytic = _analytic_gradients(layer, run, g, with_input="input" in targets)
     result = GradcheckResult(tolerance=tolerance)
     for name, arr in targets.items():
         flat_idx = rng.choice(arr.size, size=min(arr.size, max_entries), replace=False)
         numeric = central_differences(loss, arr, flat_idx, eps)
         result.errors[name] = relative_error(analytic[name].reshape(-1)[flat_idx], numeric)
     return result
+
+
+def _analytic_gradients(layer: Layer, run, g: np.ndarray, with_input: bool) -> dict:
+    """The gradients backward gives after a forward ``run()`` with upstream gradient ``g``, by
+    name (and ``"input"`` for dx with ``with_input``); each buffer is NaN-filled first."""
+    run()
+    for grad in layer.named_gradients().values():
+        grad.fill(np.nan)               # a gradient backward does not write stays NaN
+    dx = layer.backward(g.copy())
+    analytic = {name: grad.copy() for name, grad in layer.named_gradients().items()}
+    if with_input:
+        analytic["input"] = np.asarray(dx)
+    return analytic
 
 
 def central_differences(loss, arr: np.ndarray, flat_idx, eps: float) -> np.ndarray:
