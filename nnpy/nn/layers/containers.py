@@ -96,7 +96,7 @@ class Chain(_Container):
         return x
 
     def backward(self, grad_y):
-        for layer in reversed(getattr(self, "_ran", None) or pool_before_relu(self.layers)):
+        for layer in reversed(self._ran):
             grad_y = layer.backward(grad_y)
         return grad_y
 
