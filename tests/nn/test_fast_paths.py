@@ -235,6 +235,29 @@ def test_conv_gives_the_same_bits_whatever_the_input_memory_order(perm):
     assert_identical(run_layer(conv, in_memory_order(x, perm), in_memory_order(g, perm)), reference)
 
 
+@pytest.mark.parametrize("x_perm, g_perm", [((1, 2, 3, 0), (0, 1, 2, 3)), ((0, 1, 2, 3), (1, 2, 3, 0)),
+                                             ((1, 2, 3, 0), (1, 2, 3, 0))])
+@pytest.mark.parametrize("training", [True, False])
+def test_batchnorm_gradients_do_not_depend_on_the_memory_orders(x_perm, g_perm, training):
+    """The upstream gradient may come in another memory order than the input had (a Flatten
+    after a BatchNorm of a Conv2D's output hands back NCHW): BatchNorm's rows must match."""
+    rng = np.random.default_rng(0)
+    x, g = rng.normal(size=(4, 3, 5, 6)), rng.normal(size=(4, 3, 5, 6))
+    bn = BatchNorm()
+    bn.initialize((3, 5, 6), rng=rng, dtype=np.float64)
+    bn.params["gamma"] += rng.normal(size=3)
+    reference = run_layer(bn, x, g, training)
+    got = run_layer(bn, in_memory_order(x, x_perm), in_memory_order(g, g_perm), training)
+    for a, b in zip(got, reference):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_conv_batchnorm_flatten_dense_passes_the_gradient_check():
+    spec = {"type": "Chain", "layers": [{"type": "Conv2D", "filters": 3, "kernel_size": 3, "use_bias": False},
+                                        {"type": "BatchNorm"}, {"type": "Flatten"}, {"type": "Dense", "units": 4}]}
+    assert nnpy.nn.gradcheck(spec, (2, 6, 6), batch=3).passed
+
+
 def test_dense_after_a_flattened_conv_returns_dx_in_the_conv_memory_order():
     conv_out = in_memory_order(np.random.default_rng(0).normal(size=(5, 3, 2, 2)), (1, 2, 3, 0))
     x = conv_out.reshape(5, 12)                            # a view: Flatten of (C, H, W, N) memory

@@ -36,7 +36,8 @@ class BatchNorm(Layer):
         return input_shape
 
     def forward(self, x, training=False):
-        rows, self.unrows = channel_rows(x)                  # (A, C, B), a view of x's memory
+        self.inner = batch_inner(x)
+        rows, self.unrows = channel_rows(x, self.inner)      # (A, C, B), a view of x's memory
         self.training = training
         if not training:
             return self._evaluate(rows)
@@ -68,7 +69,7 @@ class BatchNorm(Layer):
         return self.unrows(y)
 
     def backward(self, grad_y):
-        dy, _ = channel_rows(grad_y)
+        dy, _ = channel_rows(grad_y, self.inner)             # rows like the forward's, whatever dy's memory
         if not self.training:   # after an evaluation forward: the running statistics are constants
             self.x_centered = self.rows - self.buffers["running_mean"][:, None]
         inv_std = self.inv_std
@@ -87,22 +88,28 @@ class BatchNorm(Layer):
         return self.unrows(dx)
 
 
-def channel_rows(a):
-    """``a`` (N, C) or (N, C, H, W) as a 3-D view ``(A, C, B)`` of its memory, and the function
-    that turns such an ``(A, C, B)`` array back into ``a``'s shape with ``a``'s memory order.
+def batch_inner(a) -> bool:
+    """True when ``a`` (N, C, H, W) is laid out (C, H, W, N) in memory, as Conv2D's outputs are."""
+    return a.ndim == 4 and a.transpose(1, 2, 3, 0).flags.c_contiguous and not a.flags.c_contiguous
 
+
+def channel_rows(a, inner: bool):
+    """``a`` (N, C) or (N, C, H, W) as a 3-D array ``(A, C, B)``, and the function that turns
+    such an ``(A, C, B)`` array back into ``a``'s shape with that memory order.
+
+    ``inner`` (4-D only): the rows of batch-inner memory, (C, H, W, N): A = 1, B = H·W·N; else
+    those of NCHW memory: A = N, B = H·W. A view of ``a`` when its memory is laid out that way
+    (``batch_inner(a)`` tells), else a copy — so that a gradient's rows match its forward's.
     Per-channel sums are then sums over axes 0 and 2, and per-channel constants broadcast as
-    ``(C, 1)``: every pass runs over long contiguous stretches, whatever layout ``a`` has, NCHW
-    (A = N, B = H·W) or Conv2D's batch-inner (C, H, W, N) memory (A = 1, B = H·W·N). Against
-    numpy's broadcasting over the 4-D view this took the resnet-fashion model's BatchNorm
-    layers (forward + backward, batch 64) from 24 to 16 ms a step.
+    ``(C, 1)``: every pass runs over long contiguous stretches. Against numpy's broadcasting
+    over the 4-D view this took the resnet-fashion model's BatchNorm layers (forward +
+    backward, batch 64) from 24 to 16 ms a step.
     """
     if a.ndim == 2:
         a = xp.ascontiguousarray(a)
         return a.reshape(*a.shape, 1), lambda r: r.reshape(a.shape)
     n, c, h, w = a.shape
-    inner = a.transpose(1, 2, 3, 0)
-    if inner.flags.c_contiguous and not a.flags.c_contiguous:             # batch-inner memory
-        return inner.reshape(1, c, -1), lambda r: r.reshape(c, h, w, n).transpose(3, 0, 1, 2)
-    a = xp.ascontiguousarray(a)
-    return a.reshape(n, c, h * w), lambda r: r.reshape(n, c, h, w)
+    if inner:
+        rows = xp.ascontiguousarray(a.transpose(1, 2, 3, 0)).reshape(1, c, -1)
+        return rows, lambda r: r.reshape(c, h, w, n).transpose(3, 0, 1, 2)
+    return xp.ascontiguousarray(a).reshape(n, c, h * w), lambda r: r.reshape(n, c, h, w)
