@@ -245,11 +245,11 @@ def serve(host, port, ckpts, verbose):
       nnpy serve                      # then open http://127.0.0.1:8000/
       nnpy serve --port 8080 --ckpt checkpoints/lenet/best.json
     """
-    from .serve import make_server
+    from .serve.server import LOCAL_HOSTS, make_server
 
     shipped = sorted(DEFAULT_DEMO_CKPT.parent.glob("*.json"), key=lambda p: p != DEFAULT_DEMO_CKPT)
     server = make_server([*ckpts, *map(str, shipped)], host, port, verbose)
-    if host not in ("127.0.0.1", "localhost", "::1"):
+    if host not in LOCAL_HOSTS:
         click.echo(f"nnpy serve: warning: listening on {host}: anyone who can reach this machine "
                    f"can use the page (and its CPU)", err=True)
     shown = f"[{host}]" if ":" in host else host

@@ -96,12 +96,12 @@ class CSVDataset(DataSource):
         features = self._feature_names(tables[0])
         task, why = (self.task, "given") if self.task else infer_task(tables, self.target)
         encoding = fit_encoding(tables, self.target, features, self.categorical)
-        class_names = class_values(tables, self.target)[1] if task == "classification" else None
+        distinct, class_names = class_values(tables, self.target) if task == "classification" else (None, None)
         if class_names is not None and len(class_names) < 2:
             raise DataError(f"{self.path}: the target '{self.target}' has one value ('{class_names[0]}'): "
                             f"classification needs two classes or more")
         xs = [encode_features(t, encoding) for t in tables]
-        ys = [encode_target(t, encoding, task, tables) for t in tables]
+        ys = [encode_target(t, encoding["target"], distinct) for t in tables]
         if self.test_path is None:
             train, test = shuffled_split(len(xs[0]), self.seed, self.test_split)
             xs, ys = [xs[0][train], xs[0][test]], [ys[0][train], ys[0][test]]
@@ -173,13 +173,11 @@ def class_values(tables: list[Table], target: str) -> tuple[np.ndarray, list[str
     return distinct, [str(int(v)) if v == int(v) else repr(v) for v in distinct.tolist()]
 
 
-def encode_target(table: Table, encoding: dict, task: str, tables: list[Table]) -> np.ndarray:
-    """The targets of ``table``: class indices ``(N,)`` int64 into ``class_values(tables)``, or
-    ``(N, 1)`` float32 values."""
-    target = encoding["target"]
-    if task == "regression":
+def encode_target(table: Table, target: str, distinct: np.ndarray | None) -> np.ndarray:
+    """The targets of ``table``: class indices ``(N,)`` int64 into ``distinct`` (the classes of
+    ``class_values``), or, with ``distinct`` None (a regression), ``(N, 1)`` float32 values."""
+    if distinct is None:
         return as_numbers(table, target, "; the target of a regression must be a number")[:, None].astype(np.float32)
-    distinct, _ = class_values(tables, target)
     cells = check_present(table, target)
     own = cells if distinct.dtype.kind == "U" else cells.astype(np.float64)
     return np.searchsorted(distinct, own).astype(np.int64)

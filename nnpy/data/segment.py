@@ -51,8 +51,6 @@ TRY_SPLIT_WIDTH = 0.6
 VALLEY_DEPTH = 0.1
 CUT_STEP = 0.05
 CUT_REACH = 0.2
-#: (both kinds are tried: ``"valley"`` starts, ``"band"`` least-ink cuts) …
-CUT_KINDS = ("valley", "band")
 #: … through the soft ink cubed: a faint antialiased edge costs next to nothing, a stroke 1 …
 INK_POWER = 3.0
 #: … costing this much ink (of the soft, 0-1 scale) per column they bend …
@@ -139,20 +137,18 @@ def _candidate_cuts(soft: np.ndarray, mine: np.ndarray, height: float, pen: floa
     cols = np.flatnonzero(mine.any(axis=0))
     lo, hi = cols[0] + PIECE_MIN_WIDTH * height, cols[-1] + 1 - PIECE_MIN_WIDTH * height
     xx = np.arange(w)
-    found = []
-    if "valley" in CUT_KINDS:
-        tops = contour_valleys(mine, VALLEY_DEPTH * height)
-        bottoms = contour_valleys(mine[::-1], VALLEY_DEPTH * height)
-        tops, bottoms = tops[(tops >= lo) & (tops < hi)], bottoms[(bottoms >= lo) & (bottoms < hi)]
-        down, down_steps = descend(soft, xx[None, :] == tops[:, None], CUT_BEND)
-        up, up_steps = descend(soft[::-1], xx[None, :] == bottoms[:, None], CUT_BEND)
-        t = np.repeat(np.arange(len(tops)), len(bottoms))
-        b = np.tile(np.arange(len(bottoms)), len(tops))
-        free_t, free_b = np.argmin(down, axis=1), np.argmin(up, axis=1)
-        found += [(read_paths(down_steps, t, bottoms[b]), down[t, bottoms[b]]),
-                  (read_paths(down_steps, np.arange(len(tops)), free_t), down.min(axis=1)),
-                  (read_paths(up_steps, np.arange(len(bottoms)), free_b)[:, ::-1], up.min(axis=1))]
-    if "band" in CUT_KINDS and hi > lo:
+    tops = contour_valleys(mine, VALLEY_DEPTH * height)
+    bottoms = contour_valleys(mine[::-1], VALLEY_DEPTH * height)
+    tops, bottoms = tops[(tops >= lo) & (tops < hi)], bottoms[(bottoms >= lo) & (bottoms < hi)]
+    down, down_steps = descend(soft, xx[None, :] == tops[:, None], CUT_BEND)
+    up, up_steps = descend(soft[::-1], xx[None, :] == bottoms[:, None], CUT_BEND)
+    t = np.repeat(np.arange(len(tops)), len(bottoms))
+    b = np.tile(np.arange(len(bottoms)), len(tops))
+    free_t, free_b = np.argmin(down, axis=1), np.argmin(up, axis=1)
+    found = [(read_paths(down_steps, t, bottoms[b]), down[t, bottoms[b]]),
+             (read_paths(down_steps, np.arange(len(tops)), free_t), down.min(axis=1)),
+             (read_paths(up_steps, np.arange(len(bottoms)), free_b)[:, ::-1], up.min(axis=1))]
+    if hi > lo:
         centres = np.arange(lo, hi, max(CUT_STEP * height, 1.0))
         band = np.abs(xx[None, :] - centres[:, None]) <= CUT_REACH * height
         cost, steps = descend(soft, band, CUT_BEND, band)

@@ -135,6 +135,11 @@ def row_figure(grey: np.ndarray, result: dict, out: Path) -> None:
     save_figure(fig, out)
 
 
+def _title(item: dict) -> str:
+    """"file.png: 7 (99.9%)" for one prediction."""
+    return f"{Path(item['path']).name}: {item['label']} ({100 * item['probs'][item['label']]:.1f}%)"
+
+
 def image_figure(path, seen: np.ndarray, title: str, probs: dict, out: Path) -> None:
     """An image-folder model's input: the file, what the model saw (its size and channels), bars."""
     original = np.asarray(Image.open(path).convert("RGB"), dtype=np.float32) / 255
@@ -159,16 +164,13 @@ def explain_results(results: list[dict], failures: list[dict], out_dir) -> list[
     written = []
     for (kind, item), name in zip(items, names):
         out = out_dir / name
-        grey = read_grey(item["path"])
-        if kind == "failed":
-            digit_figure(grey, item["stages"], item["error"], None, out)
+        if kind == "ok" and "seen" in item:      # an image-folder model: image_figure reads the file
+            image_figure(item["path"], item["seen"], _title(item), item["probs"], out)
+        elif kind == "failed":
+            digit_figure(read_grey(item["path"]), item["stages"], item["error"], None, out)
         elif "digits" in item:
-            row_figure(grey, item, out)
-        elif "seen" in item:
-            title = f"{Path(item['path']).name}: {item['label']} ({100 * item['probs'][item['label']]:.1f}%)"
-            image_figure(item["path"], item["seen"], title, item["probs"], out)
+            row_figure(read_grey(item["path"]), item, out)
         else:
-            title = f"{Path(item['path']).name}: {item['label']} ({100 * item['probs'][item['label']]:.1f}%)"
-            digit_figure(grey, item["stages"], title, item["probs"], out)
+            digit_figure(read_grey(item["path"]), item["stages"], _title(item), item["probs"], out)
         written.append((item["path"], out))
     return written
