@@ -105,17 +105,13 @@ def predict_files(paths, ckpt, topk: int = 3, multi: bool = False, keep_stages: 
                         f"'{reader.config['data']['dataset']}' images, one per file")
     results, failures = [], []
     for path in _image_files(paths, failures):
-        stages = None
         try:
             if reader.read_file is not None:
                 results.append(reader.read_other(path, topk, keep_stages))
-                continue
-            grey = read_grey(path)
-            results.append(reader.read_image(grey, str(path), multi, topk, keep_stages))
+            else:
+                results.append(reader.read_image(read_grey(path), str(path), multi, topk, keep_stages))
         except DataError as exc:
-            stages = getattr(exc, "stages", None)
-            if stages is not None and not keep_stages:
-                stages = None
+            stages = getattr(exc, "stages", None) if keep_stages else None
             failures.append({"path": str(path), "error": str(exc), "stages": stages})
     return results, failures
 

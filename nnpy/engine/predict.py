@@ -12,7 +12,7 @@ import numpy as np
 from ..data.csv_table import read_table
 from ..data.csv_dataset import encode_features
 from ..errors import DataError
-from ..nn.losses import softmax
+from ..nn.metrics import class_probabilities
 from .checkpoints import plan_from_checkpoint, stats_of
 from .data_prep import normalize_array
 
@@ -34,17 +34,8 @@ def predict_csv(ckpt, csv_path) -> tuple[list[str], list[list[str]]]:
     if plan.data.task == "regression":
         return header, [row + [f"{v:.7g}"] for row, v in zip(cells, outputs[:, 0].tolist())]
     names = list(plan.data.class_names or range(outputs.shape[1]))
-    probs = _probabilities(outputs)
+    probs = class_probabilities(outputs)
     header += [f"prob_{name}" for name in names]
     best = probs.argmax(axis=1).tolist()
     return header, [row + [str(names[k])] + [f"{p:.6f}" for p in ps]
                     for row, k, ps in zip(cells, best, probs.tolist())]
-
-
-def _probabilities(outputs: np.ndarray) -> np.ndarray:
-    """Class probabilities ``(N, C)``: softmax of the logits, or of ``[0, z]`` for a binary
-    classifier with one logit ``z`` (σ(z) for class 1)."""
-    z = outputs.astype(np.float64)
-    if z.shape[1] == 1:
-        z = np.concatenate([np.zeros_like(z), z], axis=1)
-    return softmax(z)

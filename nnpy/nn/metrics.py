@@ -16,6 +16,7 @@ import numpy as np
 
 from ..errors import RegistryError
 from ..registry import METRICS, register_metric
+from .losses import softmax
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,18 @@ def mse(pred, target, skip_steps: int = 0) -> float:
 def mae(pred, target, skip_steps: int = 0) -> float:
     """Mean absolute error over all elements (of sequences: after the first ``skip_steps`` steps)."""
     return float(np.mean(np.abs(_errors(pred, target, skip_steps))))
+
+
+def class_probabilities(outputs: np.ndarray) -> np.ndarray:
+    """(N, C) class probabilities from a model's outputs: logits or probabilities (N, C),
+    or one binary logit (N, 1) -> (N, 2), as ``predicted_labels`` reads them."""
+    z = outputs.reshape(len(outputs), -1).astype(np.float64)
+    if z.shape[1] == 1:
+        p1 = 1 / (1 + np.exp(-z[:, 0]))
+        return np.stack([1 - p1, p1], axis=1)
+    if (z >= 0).all() and np.allclose(z.sum(axis=1), 1, atol=1e-4):   # a Softmax layer ends the model
+        return z
+    return softmax(z)
 
 
 def confusion_matrix(pred, target, num_classes: int) -> np.ndarray:

@@ -17,24 +17,11 @@ import numpy as np
 
 from ..engine.checkpoints import stats_of
 from ..io.checkpoint import load_checkpoint
-from ..nn.losses import softmax
-from ..nn.metrics import true_labels
+from ..nn.metrics import class_probabilities, true_labels
 from . import new_figure, save_figure
 from .grids import mistakes_sheet
 
 N_MISTAKES = 32
-
-
-def class_probabilities(outputs: np.ndarray) -> np.ndarray:
-    """(N, C) class probabilities from a model's outputs: logits or probabilities (N, C),
-    or one binary logit (N, 1) -> (N, 2), as ``nnpy.nn.metrics.predicted_labels`` reads them."""
-    z = outputs.reshape(len(outputs), -1).astype(np.float64)
-    if z.shape[1] == 1:
-        p1 = 1 / (1 + np.exp(-z[:, 0]))
-        return np.stack([1 - p1, p1], axis=1)
-    if (z >= 0).all() and np.allclose(z.sum(axis=1), 1, atol=1e-4):   # a Softmax layer ends the model
-        return z
-    return softmax(z)
 
 
 def unnormalize(x: np.ndarray, stats: dict | None) -> np.ndarray:
