@@ -223,6 +223,45 @@ class RandomHorizontalFlip:
         return f"RandomHorizontalFlip(p={self.p})"
 
 
+class RandomErasing:
+    """Paint a random rectangle of a sample with ``fill``, with probability ``p`` (Zhong et
+    al., "Random Erasing Data Augmentation", 2017; torchvision's ``RandomErasing``).
+
+    Per chosen sample: area ``a ~ U[scale] · H·W`` and aspect ``r`` with ``log r ~
+    U[log ratio]``; the rectangle is ``h = √(a·r)`` by ``w = √(a/r)`` (rounded, at most the
+    image), placed uniformly inside the image, on every channel. torchvision redraws a
+    rectangle that does not fit; here it is clipped to the image, so every chosen sample
+    is erased. One boolean mask for the batch from row and column comparisons, no loop.
+    ``(N, C, H, W)`` in, a new float32 array out.
+    """
+
+    def __init__(self, p: float = 0.5, scale=(0.02, 0.33), ratio=(0.3, 3.3), fill: float = 0.0):
+        self.p = _probability("RandomErasing", p)
+        self.scale, self.ratio, self.fill = tuple(map(float, scale)), tuple(map(float, ratio)), float(fill)
+        if not 0 < self.scale[0] <= self.scale[1] <= 1 or not 0 < self.ratio[0] <= self.ratio[1]:
+            raise ConfigError(f"RandomErasing: need 0 < scale[0] <= scale[1] <= 1 and 0 < ratio[0] <= "
+                              f"ratio[1], got scale={scale} ratio={ratio}")
+
+    def __call__(self, xb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        _check_images("RandomErasing", xb)
+        n, _, h, w = xb.shape
+        chosen = rng.random(n) < self.p
+        area = rng.uniform(*self.scale, size=n) * h * w
+        aspect = np.exp(rng.uniform(*np.log(self.ratio), size=n))
+        eh = np.clip(np.rint(np.sqrt(area * aspect)), 1, h).astype(np.int64)
+        ew = np.clip(np.rint(np.sqrt(area / aspect)), 1, w).astype(np.int64)
+        top = (rng.random(n) * (h - eh + 1)).astype(np.int64)
+        left = (rng.random(n) * (w - ew + 1)).astype(np.int64)
+        rows, cols = np.arange(h), np.arange(w)
+        in_rows = (rows >= top[:, None]) & (rows < (top + eh)[:, None])           # (N, H)
+        in_cols = (cols >= left[:, None]) & (cols < (left + ew)[:, None])         # (N, W)
+        erased = (in_rows[:, :, None] & in_cols[:, None, :]) & chosen[:, None, None]
+        return np.where(erased[:, None], np.float32(self.fill), xb).astype(np.float32, copy=False)
+
+    def __repr__(self) -> str:
+        return f"RandomErasing(p={self.p}, scale={self.scale}, ratio={self.ratio}, fill={self.fill})"
+
+
 def _segment_ink(n: int, h: int, w: int, p0: np.ndarray, p1: np.ndarray,
                  width: np.ndarray) -> np.ndarray:
     """Antialiased ink ``(n, h, w)`` in [0, 1] of one straight stroke per sample.
@@ -336,7 +375,7 @@ class RandomContinentalStrokes:
         return f"RandomContinentalStrokes(p={self.p}, one={self.one}, seven={self.seven})"
 
 
-AUGMENT_KEYS = ("shift", "rotate", "scale", "thickness", "hflip", "fill", "continental")
+AUGMENT_KEYS = ("shift", "rotate", "scale", "thickness", "hflip", "fill", "continental", "erase")
 NORMALIZE_KEYS = ("mean", "std")
 
 
@@ -363,8 +402,10 @@ def build_transforms(augment: dict | None = None, normalize: dict | None = None)
 
     ``augment``: ``{"shift": px, "rotate": degrees, "scale": fraction,
     "thickness": probability, "hflip": probability, "fill": value,
-    "continental": probability}`` (missing keys: no such change; ``continental`` adds
-    flags and feet to digit 1s and crossbars to 7s, ``RandomContinentalStrokes``);
+    "continental": probability, "erase": probability}`` (missing keys: no such change;
+    ``continental`` adds flags and feet to digit 1s and crossbars to 7s,
+    ``RandomContinentalStrokes``; ``erase`` paints a rectangle with ``fill``, last, so it
+    is not moved by the affine, ``RandomErasing``);
     ``normalize``: ``{"mean": m, "std": s}`` (numbers or per-feature lists).
     An empty or ``None`` section adds nothing; unknown keys raise ``ConfigError``.
     """
@@ -380,6 +421,8 @@ def build_transforms(augment: dict | None = None, normalize: dict | None = None)
         steps.append(RandomAffine(**{"shift": 0, "rotate": 0, "scale": 0, **affine}))
     if aug.get("thickness", 0):
         steps.append(RandomThickness(p=aug["thickness"]))
+    if aug.get("erase", 0):
+        steps.append(RandomErasing(p=aug["erase"], fill=aug.get("fill", 0.0)))
     if norm:
         steps.append(Normalize(**norm))
     return Compose(steps)

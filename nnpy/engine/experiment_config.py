@@ -49,7 +49,7 @@ SCHEMA = Section({
         "shuffle": Field(bool, default=True),
         "drop_last": Field(bool, default=False),
         "normalize": Field((str, dict), default=None, doc="auto, or {mean: …, std: …}"),
-        "augment": Field(dict, default=None, doc="{shift, rotate, scale, thickness, hflip}"),
+        "augment": Field(dict, default=None, doc="{shift, rotate, scale, thickness, hflip, erase, fill, continental}"),
     }),
     "loss": Field((str, dict), default="cross_entropy"),
     "optimizer": Field((str, dict), default={"type": "sgd", "lr": 0.01}),

@@ -82,6 +82,7 @@ def test_build_transforms():
     ({"scale": 1.5}, None, "scale"),
     ({"thickness": 2}, None, "p must be in"),
     ({"hflip": -0.1}, None, "p must be in"),
+    ({"erase": 1.5}, None, "RandomErasing: p must be in"),
 ])
 def test_build_transforms_errors(augment, normalize, words):
     with pytest.raises(ConfigError) as info:
@@ -107,7 +108,7 @@ class CountingRng:
 def test_augmentation_draws_per_batch_not_per_sample(batch):
     """Vectorized: the number of random draws does not grow with the batch (speed is
     measured in benchmarks/, not here)."""
-    t = build_transforms({"shift": 2, "rotate": 10, "scale": 0.1, "thickness": 1.0, "hflip": 0.5})
+    t = build_transforms({"shift": 2, "rotate": 10, "scale": 0.1, "thickness": 1.0, "hflip": 0.5, "erase": 0.5})
     calls = []
     for n in (4, 128):
         rng = CountingRng(0)
@@ -125,6 +126,31 @@ def test_hflip_mirrors_the_chosen_samples(batch):
     np.testing.assert_array_equal(RandomHorizontalFlip(p=1.0)(batch, np.random.default_rng(0)),
                                   batch[..., ::-1])
     assert [type(s) for s in build_transforms({"hflip": 0.5}).transforms] == [RandomHorizontalFlip]
+
+
+def test_erasing_paints_one_rectangle_per_chosen_sample(batch):
+    from nnpy.data import RandomErasing
+
+    x = batch + 1.0                                   # no pixel equals the fill before erasing
+    erase = RandomErasing(p=0.5, fill=-2.0)
+    out = erase(x, np.random.default_rng(0))
+    assert out.shape == x.shape and out.dtype == np.float32
+    painted = out == -2.0
+    chosen = painted.any(axis=(1, 2, 3))
+    assert 0.3 < chosen.mean() < 0.7
+    np.testing.assert_array_equal(out[~painted], x[~painted])          # the rest is untouched
+    h, w = x.shape[2:]
+    for mask in painted[chosen]:
+        assert np.array_equal(mask[0], mask[-1])                       # every channel alike
+        rows, cols = np.flatnonzero(mask[0].any(1)), np.flatnonzero(mask[0].any(0))
+        box = mask[0][rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+        assert box.all() and mask[0].sum() == box.size                # one solid rectangle
+        assert 0.02 * h * w * 0.5 <= box.size <= 0.33 * h * w * 1.5    # area in the drawn range, rounded
+    assert np.array_equal(erase(x, np.random.default_rng(0)), out)     # same rng state, same result
+    steps = build_transforms({"shift": 2, "erase": 0.5, "fill": 0.3}).transforms
+    assert type(steps[-1]) is RandomErasing and steps[-1].fill == 0.3  # last: the affine does not move it
+    with pytest.raises(ConfigError, match="scale"):
+        RandomErasing(scale=(0.5, 0.2))
 
 
 def test_continental_strokes_change_only_ones_and_sevens():
