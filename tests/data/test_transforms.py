@@ -147,6 +147,13 @@ def test_erasing_paints_one_rectangle_per_chosen_sample(batch):
         assert box.all() and mask[0].sum() == box.size                # one solid rectangle
         assert 0.02 * h * w * 0.5 <= box.size <= 0.33 * h * w * 1.5    # area in the drawn range, rounded
     assert np.array_equal(erase(x, np.random.default_rng(0)), out)     # same rng state, same result
+    for ratio, size in ((1.0, (14, 14)), (4.0, (28, 7))):               # h = √(a·r), w = √(a/r), a = ¼·28²
+        fixed = RandomErasing(p=1.0, scale=(0.25, 0.25), ratio=(ratio, ratio), fill=-2.0)
+        masks = fixed(x, np.random.default_rng(1))[:, 0] == -2.0
+        assert {(m.any(1).sum(), m.any(0).sum()) for m in masks} == {size}
+        assert (masks.sum(axis=(1, 2)) == size[0] * size[1]).all()
+        tops, lefts = {np.argmax(m.any(1)) for m in masks}, {np.argmax(m.any(0)) for m in masks}
+        assert (len(tops), len(lefts)) == ((1, 22) if ratio == 4.0 else (15, 15))  # every place it fits
     steps = build_transforms({"shift": 2, "erase": 0.5, "fill": 0.3}).transforms
     assert type(steps[-1]) is RandomErasing and steps[-1].fill == 0.3  # last: the affine does not move it
     with pytest.raises(ConfigError, match="scale"):
