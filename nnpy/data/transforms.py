@@ -250,16 +250,19 @@ class RandomErasing:
         aspect = np.exp(rng.uniform(*np.log(self.ratio), size=n))
         eh = np.clip(np.rint(np.sqrt(area * aspect)), 1, h).astype(np.int64)
         ew = np.clip(np.rint(np.sqrt(area / aspect)), 1, w).astype(np.int64)
-        top = (rng.random(n) * (h - eh + 1)).astype(np.int64)
-        left = (rng.random(n) * (w - ew + 1)).astype(np.int64)
-        rows, cols = np.arange(h), np.arange(w)
-        in_rows = (rows >= top[:, None]) & (rows < (top + eh)[:, None])           # (N, H)
-        in_cols = (cols >= left[:, None]) & (cols < (left + ew)[:, None])         # (N, W)
+        top, left = rng.integers(0, h - eh + 1), rng.integers(0, w - ew + 1)      # every place it fits
+        in_rows, in_cols = _span(h, top, eh), _span(w, left, ew)                  # (N, H), (N, W)
         erased = (in_rows[:, :, None] & in_cols[:, None, :]) & chosen[:, None, None]
         return np.where(erased[:, None], np.float32(self.fill), xb).astype(np.float32, copy=False)
 
     def __repr__(self) -> str:
         return f"RandomErasing(p={self.p}, scale={self.scale}, ratio={self.ratio}, fill={self.fill})"
+
+
+def _span(size: int, start: np.ndarray, length: np.ndarray) -> np.ndarray:
+    """(N, size) booleans: start[n] <= i < start[n] + length[n]."""
+    i = np.arange(size)
+    return (i >= start[:, None]) & (i < (start + length)[:, None])
 
 
 def _segment_ink(n: int, h: int, w: int, p0: np.ndarray, p1: np.ndarray,
