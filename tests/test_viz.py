@@ -17,6 +17,7 @@ from PIL import Image, ImageDraw
 
 from nnpy.cli import main
 from nnpy.io.checkpoint import load_checkpoint
+from nnpy.viz.curves import line_styles, read_run
 from nnpy.viz.grids import kernel_tiles
 from nnpy.viz.report import confusion_figure
 
@@ -222,6 +223,16 @@ def test_plot_curves_of_one_run_and_of_several(mlp, tmp_path):
     assert r.exit_code == 0, r.output
     assert "compare.png" in r.output
     assert_picture(tmp_path / "compare.png", 900, 250)
+
+    # the legend names only what was drawn: no validation entries for a run without validation
+    with_val, without = read_run(run_dir), read_run(other)
+    assert labels([with_val]) == ["train", "validation", "best validation"]
+    assert labels([without]) == ["train"]
+    assert labels([without, with_val]) == ["train", "validation", "best validation"]
+
+
+def labels(runs) -> list[str]:
+    return [h.get_label() for h in line_styles(runs, [("C0", "C1")] * len(runs))]
 
 
 def test_plot_explains_a_folder_without_metrics(mlp):

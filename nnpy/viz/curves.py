@@ -159,12 +159,7 @@ def _add_legends(fig, ax_metric, runs: list[Run], palette: list[tuple]) -> None:
     """Line styles in the metric panel; runs in the title (one) or under the panels (several)."""
     from matplotlib.lines import Line2D
 
-    train_color, val_color = palette[0] if len(runs) == 1 else ("0.3", "0.3")
-    styles = [Line2D([], [], color=train_color, linestyle="-", label="train"),
-              Line2D([], [], color=val_color, linestyle="--", label="validation"),
-              Line2D([], [], color=val_color, marker="*", markersize=11, markeredgecolor="black",
-                     markeredgewidth=0.6, linestyle="none", label="best validation")]
-    ax_metric.legend(handles=styles, loc="best", fontsize=9, frameon=False)
+    ax_metric.legend(handles=line_styles(runs, palette), loc="best", fontsize=9, frameon=False)
     if len(runs) == 1:
         fig.suptitle(_run_caption(runs[0]), fontsize=12)
         fig.tight_layout()
@@ -174,6 +169,20 @@ def _add_legends(fig, ax_metric, runs: list[Run], palette: list[tuple]) -> None:
     rows = (len(runs) + 2) // 3
     fig.legend(handles=handles, loc="lower center", ncol=min(len(runs), 3), fontsize=9, frameon=False)
     fig.tight_layout(rect=(0, 0.04 + 0.045 * rows, 1, 1))   # room for the legend under the panels
+
+
+def line_styles(runs: list[Run], palette: list[tuple]) -> list:
+    """The metric panel's legend: train, and validation and its best value only where drawn."""
+    from matplotlib.lines import Line2D
+
+    train_color, val_color = palette[0] if len(runs) == 1 else ("0.3", "0.3")
+    styles = [Line2D([], [], color=train_color, linestyle="-", label="train")]
+    if any(np.isfinite(r.columns["val_metric"]).any() for r in runs):
+        styles.append(Line2D([], [], color=val_color, linestyle="--", label="validation"))
+    if any(r.best_val() is not None for r in runs):
+        styles.append(Line2D([], [], color=val_color, marker="*", markersize=11, markeredgecolor="black",
+                             markeredgewidth=0.6, linestyle="none", label="best validation"))
+    return styles
 
 
 def _run_caption(run: Run) -> str:
