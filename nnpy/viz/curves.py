@@ -32,6 +32,11 @@ class Run:
     metric: str = "metric"     # train.metric of the run's config.yaml, when it is there
     loss: str = "loss"
 
+    @property
+    def has_validation(self) -> bool:
+        """False for a run without a validation split: its val columns are empty (NaN)."""
+        return bool(np.isfinite(self.columns["val_metric"]).any())
+
     def best_val(self) -> tuple[int, float] | None:
         """(epoch, value) of the best validation metric, or None without validation."""
         values = self.columns["val_metric"]
@@ -39,7 +44,7 @@ class Run:
             higher = get_metric(self.metric).higher_is_better
         except NnpyError:      # not a registered metric: which way is better is unknown
             return None
-        if not np.isfinite(values).any():
+        if not self.has_validation:
             return None
         i = int(np.nanargmax(values) if higher else np.nanargmin(values))
         return int(self.columns["epoch"][i]), float(values[i])
@@ -177,7 +182,7 @@ def line_styles(runs: list[Run], palette: list[tuple]) -> list:
 
     train_color, val_color = palette[0] if len(runs) == 1 else ("0.3", "0.3")
     styles = [Line2D([], [], color=train_color, linestyle="-", label="train")]
-    if any(np.isfinite(r.columns["val_metric"]).any() for r in runs):
+    if any(r.has_validation for r in runs):
         styles.append(Line2D([], [], color=val_color, linestyle="--", label="validation"))
     if any(r.best_val() is not None for r in runs):
         styles.append(Line2D([], [], color=val_color, marker="*", markersize=11, markeredgecolor="black",
