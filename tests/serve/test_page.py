@@ -114,6 +114,27 @@ def test_a_drawn_digit_is_read(page):
     assert _console_errors(page) == []
 
 
+def test_an_answer_arriving_after_undo_is_dropped(page):
+    """A request sent just before Undo (a drawing is sent while the pen moves) answers after
+    the pad is empty; that answer is stale and must not bring the digit back."""
+    page.find_element("id", "clear").click()
+    _draw(page, [[(140, 50), (138, 130), (136, 230)]])
+    assert _wait_text(page, "answer", lambda t: t == "1") == "1"
+    answer_once_the_request_is_done = page.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        const original = window.predict;
+        window.predict = async (...args) => {
+          await original(...args);
+          window.predict = original;
+          done(document.getElementById("answer").textContent);
+        };
+        sendDrawing();                                // in flight ...
+        document.getElementById("undo").click();      // ... when the last stroke is undone
+    """)
+    assert answer_once_the_request_is_done == ""
+    assert page.find_element("css selector", "#bars").text == ""
+
+
 def test_an_uploaded_photo_is_read(page):
     photo = REPO / "tests" / "data" / "handwritten" / "d4_shadow_004.jpg"
     page.find_element("id", "file").send_keys(str(photo))
