@@ -66,8 +66,11 @@ def page():
 def _wait_text(driver, element_id, predicate, timeout=20):
     from selenium.webdriver.support.ui import WebDriverWait
 
-    WebDriverWait(driver, timeout).until(
-        lambda d: predicate(d.find_element("id", element_id).text))
+    def settled(d):       # no answer in flight (partial strokes are sent while the pen moves)
+        return (d.find_element("id", "result").get_attribute("aria-busy") == "false"
+                and predicate(d.find_element("id", element_id).text))
+
+    WebDriverWait(driver, timeout).until(settled)
     return driver.find_element("id", element_id).text
 
 
@@ -102,7 +105,7 @@ def test_a_drawn_digit_is_read(page):
     page.find_element("id", "clear").click()
     seven = [[(70, 60), (120, 58), (170, 57), (210, 58), (190, 110), (165, 165), (145, 225)]]
     _draw(page, seven)
-    assert _wait_text(page, "answer", lambda t: t == "7") == "7"   # (partial strokes may read otherwise first)
+    assert _wait_text(page, "answer", lambda t: t == "7") == "7"
     seen = page.find_element("css selector", "#seen img")
     assert seen.get_attribute("src").startswith("data:image/png;base64,")
     assert len(page.find_elements("css selector", "#bars .bar")) == 10
