@@ -439,13 +439,12 @@ def export_cmd(ckpt, out):
         write_inference_copy(ckpt, out)
         note = f"`nnpy val --ckpt {out}` evaluates it"
     else:
-        from .engine.checkpoints import plan_from_checkpoint, stats_of
+        from .engine.checkpoints import plan_from_checkpoint
 
         require_onnx()
-        plan, payload = plan_from_checkpoint(ckpt)
-        model, task = plan.model, plan.data.task
-        export_onnx(model, out, normalization=stats_of(payload), class_names=plan.data.class_names,
-                    name=plan.name, task=task)
+        plan, _ = plan_from_checkpoint(ckpt)
+        model, task = plan.model, plan.data.task          # the graph normalizes as the model does
+        export_onnx(model, out, class_names=plan.data.class_names, name=plan.name, task=task)
         outputs = "logits, probs" if task == "classification" else "predictions"
         note = f"ONNX opset {OPSET}: input 'input' {('batch', *model.input_shape)}, outputs {outputs}"
     size = Path(out).stat().st_size

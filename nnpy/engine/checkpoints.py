@@ -49,8 +49,8 @@ def training_payload(trainer, plan: Plan, stats: dict | None, run_dir=None) -> d
 
 
 def plan_from_checkpoint(path, payload: dict | None = None, optimizer_state: bool = False) -> tuple[Plan, dict]:
-    """The checkpoint's plan with its weights loaded (and, with ``optimizer_state``, the
-    optimizer's moments): ``(plan, payload)``."""
+    """The checkpoint's plan with its weights and input normalization loaded (and, with
+    ``optimizer_state``, the optimizer's moments): ``(plan, payload)``."""
     payload = load_checkpoint(path) if payload is None else payload
     config = payload.get("config")
     if not isinstance(config, dict):
@@ -61,6 +61,10 @@ def plan_from_checkpoint(path, payload: dict | None = None, optimizer_state: boo
     except NnpyError as exc:
         raise CheckpointError(f"{path}: {_rebuild_error(exc)}") from None
     load_weights(plan.model, payload.get("model"), path)
+    try:
+        plan.model.normalization = stats_of(payload)
+    except NnpyError as exc:
+        raise CheckpointError(f"{path}: data.stats: {exc}") from None
     if optimizer_state and isinstance(payload.get("optimizer"), dict):
         try:
             plan.model.optimizer.load_state_dict(payload["optimizer"])
@@ -110,7 +114,8 @@ def load_weights(model, state, path) -> None:
 
 def load(path):
     """``nnpy.load``: a model saved by ``nnpy.Sequential.save`` or ``nnpy train``, compiled as
-    it was trained, with its weights and optimizer state."""
+    it was trained, with its weights, optimizer state and input normalization (its
+    ``predict`` and ``evaluate`` take raw inputs, as ``nnpy val`` reads them)."""
     plan, _ = plan_from_checkpoint(path, optimizer_state=True)
     return plan.model
 

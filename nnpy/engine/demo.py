@@ -18,18 +18,18 @@ from ..data.images import iter_image_files, read_grey
 from ..data.segment import segment_row
 from ..errors import DataError
 from ..nn.losses import softmax
-from .checkpoints import plan_from_checkpoint, stats_of
-from .data_prep import normalize_array
+from .checkpoints import plan_from_checkpoint
 from .plan import data_source
 
 
 class DigitReader:
-    """A checkpoint ready to read ``(n, 28, 28)`` MNIST-style digits."""
+    """A checkpoint ready to read ``(n, 28, 28)`` MNIST-style digits (the model normalizes
+    its raw inputs itself)."""
 
     def __init__(self, ckpt):
         self.ckpt = str(ckpt)
-        plan, payload = plan_from_checkpoint(ckpt)
-        self.model, self.config, self.stats = plan.model, plan.config, stats_of(payload)
+        plan, _ = plan_from_checkpoint(ckpt)
+        self.model, self.config = plan.model, plan.config
         self.names = [str(n) for n in plan.data.class_names or range(self.model.output_shape[-1])]
         self.read_file = _file_reader(plan, ckpt)     # None: hand-written digits, the stages below
 
@@ -37,14 +37,13 @@ class DigitReader:
         """The result dict of an image file for a model whose dataset reads images itself
         (``image_folder``: its size, channels, preprocessing); ``seen`` is the model's input."""
         seen = self.read_file(path)                                      # (C, H, W) in [0, 1]
-        x = normalize_array(seen[None].astype(np.float32), self.stats)
-        p = softmax(self.model.forward(x, training=False).astype(np.float64))[0]
+        p = softmax(self.model.predict(seen[None].astype(np.float32)).astype(np.float64))[0]
         return {"path": str(path), **self._entry(p, None, topk), **({"seen": seen} if keep_stages else {})}
 
     def probs(self, digits: np.ndarray) -> np.ndarray:
         """Class probabilities ``(n, C)`` float64 of ``digits`` ``(n, 28, 28)`` in [0, 1]."""
-        x = normalize_array(np.asarray(digits, dtype=np.float32)[:, None], self.stats)
-        return softmax(self.model.forward(x, training=False).astype(np.float64))
+        x = np.asarray(digits, dtype=np.float32)[:, None]
+        return softmax(self.model.predict(x).astype(np.float64))
 
     def _entry(self, p: np.ndarray, box, topk: int | None = None) -> dict:
         order = np.argsort(-p)

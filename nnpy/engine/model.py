@@ -7,6 +7,10 @@ trained by the same loop, callbacks, losses, optimizers and checkpoint code as `
     history = model.fit(x, y, epochs=10, batch_size=32, validation_split=0.1)
     model.evaluate(x_test, y_test)      # {"loss": …, "accuracy": …, "n": …}
 
+A model owns its input normalization (``fit(..., normalize={"mean": …, "std": …})``, or the
+``data.normalize`` of the run that trained it): ``fit``, ``evaluate``, ``predict``, a saved and
+loaded copy and its ONNX export all take raw inputs and normalize them the same way.
+
 The low-level loop stays open: ``y = model.forward(x, training=True)``,
 ``loss.forward(y, t)``, ``model.backward(loss.backward())``, ``optimizer.step()``.
 """
@@ -14,17 +18,18 @@ from __future__ import annotations
 
 import secrets
 import sys
+import warnings
 
 import numpy as np
 
 from ..data.loader import DataLoader, split_train_val
 from ..data.transforms import Normalize, build_transforms
 from ..data.datasets import DataDescription
-from ..errors import CheckpointError
+from ..errors import CheckpointError, ConfigError
 from ..io.checkpoint import save_checkpoint
 from ..nn.layers import Chain
 
-from ..nn.losses import build_loss, softmax
+from ..nn.losses import activation_clash, build_loss, softmax
 from ..nn.metrics import get_metric
 from ..optim import build_optimizer, build_scheduler
 from .callbacks import ConsoleLogger
@@ -68,6 +73,38 @@ class Sequential(Chain):
         self.compiled: dict = {}
         self.trainer: Trainer | None = None
         self._initializing = False
+        self._normalization: dict | None = None
+
+    # ---- input normalization ------------------------------------------------------------
+    @property
+    def normalization(self) -> dict | None:
+        """``{"mean": …, "std": …}`` (numbers, or one per feature) that ``fit``, ``evaluate`` and
+        ``predict`` apply to raw inputs before the first layer; None: inputs go in as given.
+        Set by ``fit(normalize=…)`` or from a checkpoint (its ``data.stats``); saved by ``save``."""
+        return self._normalization
+
+    @normalization.setter
+    def normalization(self, stats) -> None:
+        if not stats:
+            self._normalization = None
+            return
+        if not isinstance(stats, dict) or sorted(stats) != ["mean", "std"]:
+            raise ConfigError(f"normalize: expected {{'mean': …, 'std': …}}, got {stats!r}")
+        plain = {key: np.asarray(value).tolist() for key, value in stats.items()}   # arrays → lists
+        build_transforms(normalize=plain)             # numbers, std > 0: a ConfigError naming normalize
+        self._normalization = plain
+
+    def normalize_inputs(self, x) -> np.ndarray:
+        """Raw samples ``(N, *input_shape)`` as the first layer takes them: ``(x − mean) / std``
+        in float32 with ``normalization`` (the training batches' own transform), else ``x``."""
+        return x if self._normalization is None else Normalize(**self._normalization)(x)
+
+    def _model_inputs(self, x) -> np.ndarray:
+        """Raw samples checked against the shape the model was built for (built on first use),
+        then normalized: what ``forward`` takes."""
+        x = np.asarray(x)
+        self.build(x.shape[1:])
+        return self.normalize_inputs(x)
 
     # ---- building -----------------------------------------------------------------------
     def build(self, input_shape):
@@ -79,8 +116,17 @@ class Sequential(Chain):
         if not self.built:
             self.initialize(tuple(input_shape), rng=stream(self.seed, INIT))
             self.set_rng(stream(self.seed, DROPOUT))
+        self._check_input_shape(input_shape)
         self._attach()
         return self.output_shape
+
+    def _check_input_shape(self, input_shape) -> None:
+        """Samples of another shape than the model was built for: a ShapeError naming the first
+        layer (instead of numpy's message from deep inside a layer)."""
+        shape = tuple(int(d) for d in input_shape)
+        if shape != self.input_shape:
+            first = self.layers[0] if self.layers else self
+            raise first.shape_error(f"samples of shape {self.input_shape} (what the model was built for)", shape)
 
     def initialize(self, input_shape, rng=None, dtype=None) -> tuple:
         self._initializing = True
@@ -130,19 +176,23 @@ class Sequential(Chain):
         """Train on (x, y); a second ``fit`` continues where the first stopped.
 
         ``validation_split``: a fraction or a count held out (seeded, as ``data.val_split``).
-        ``augment`` / ``normalize``: as a config's ``data.augment`` / ``data.normalize``
-        (``{"mean": …, "std": …}``): training batches are augmented then normalized,
-        validation data normalized. Give ``evaluate``/``predict`` normalized inputs.
+        ``augment``: as a config's ``data.augment``; training batches are augmented, then
+        normalized with the model's ``normalization``. ``normalize``: ``{"mean": …, "std": …}``
+        becomes the model's ``normalization`` (None keeps the one it has): x, the validation
+        data and, later, ``evaluate`` / ``predict`` inputs are all raw.
         """
         x, y = np.asarray(x), np.asarray(y)
+        if normalize is not None:
+            self.normalization = normalize
         if validation_split and validation_data is None:
             x, y, xv, yv = split_train_val(x, y, validation_split, seed=derived_seed(self.seed, VAL_SPLIT))
             validation_data = (xv, yv)
-        if validation_data is not None and normalize:
-            xv, yv = validation_data
-            validation_data = (Normalize(**normalize)(np.asarray(xv, dtype=np.float32), None), yv)
         self.build(x.shape[1:])
-        transform = build_transforms(augment, normalize) if (augment or normalize) else None
+        if validation_data is not None:
+            xv, yv = validation_data
+            validation_data = (self._model_inputs(xv), np.asarray(yv))
+        self._warn_activation_clash()
+        transform = build_transforms(augment, self.normalization) if (augment or self.normalization) else None
         loader = DataLoader(x, y, batch_size=batch_size, shuffle=shuffle, seed=derived_seed(self.seed, SHUFFLE),
                             transform=transform)
         trainer = self._trainer([*([ConsoleLogger(stream=sys.stdout, progress=False)] if verbose else []),
@@ -151,15 +201,22 @@ class Sequential(Chain):
         trainer.fit(loader, validation_data, epochs=start + int(epochs))
         return History(trainer.state.history[start:], self.metric.name)
 
+    def _warn_activation_clash(self) -> None:
+        """Once, before training: the model ends with the activation its loss applies itself."""
+        message = activation_clash(self, self.loss)
+        if message:
+            warnings.warn(message, UserWarning, stacklevel=3)
+
     def evaluate(self, x, y, batch_size: int = 256) -> dict:
-        """``{"loss": …, <metric>: …, "n": …}`` in evaluation mode."""
-        return self._trainer().evaluate(np.asarray(x), np.asarray(y), batch_size=batch_size)
+        """``{"loss": …, <metric>: …, "n": …}`` of raw samples x in evaluation mode."""
+        trainer = self._trainer()
+        return trainer.evaluate(self._model_inputs(x), np.asarray(y), batch_size=batch_size)
 
     def predict(self, x, batch_size: int = 256) -> np.ndarray:
-        """The model's outputs in evaluation mode: for a classifier these are logits (PyTorch's
-        habit; ``predict_proba`` gives probabilities), for regression the predicted values."""
-        x = np.asarray(x)
-        self.build(x.shape[1:])
+        """The model's outputs for raw samples x in evaluation mode: for a classifier these are
+        logits (PyTorch's habit; ``predict_proba`` gives probabilities), for regression the
+        predicted values."""
+        x = self._model_inputs(x)
         outs = [self.forward(x[i:i + batch_size], training=False) for i in range(0, len(x), batch_size)]
         return np.concatenate(outs)
 
@@ -200,17 +257,17 @@ class Sequential(Chain):
             raise CheckpointError("the model has no weights yet: build or fit it before saving")
         description = DataDescription(self.input_shape, self.output_shape[-1], self.task)
         save_checkpoint(path, {
-            "config": self.config(), "data": {"description": description.to_dict(), "stats": None},
+            "config": self.config(), "data": {"description": description.to_dict(), "stats": self.normalization},
             "model": self.state_dict(),
             "optimizer": self.optimizer.state_dict() if self.optimizer is not None else None})
 
     def export_onnx(self, path, normalization: dict | None = None, class_names=None):
         """Write the model as an ONNX file (needs ``pip install -e ".[onnx]"``); see ``nnpy.export``.
 
-        The model does not remember how its data was normalized: pass the ``normalize``
-        given to ``fit`` (``{"mean": …, "std": …}``) and the graph takes raw inputs; without
-        it, the graph takes what ``predict`` takes. A model compiled with a regression loss
-        (mse, mae, huber) outputs ``predictions``; others ``logits`` and ``probs``.
+        The graph takes what ``predict`` takes: raw inputs, normalized inside it with the
+        model's ``normalization``. ``normalization``: for a model that has none (one saved by
+        an older nnpy), the ``normalize`` its inputs need. A model compiled with a regression
+        loss (mse, mae, huber) outputs ``predictions``; others ``logits`` and ``probs``.
         """
         from ..export import export_onnx
 

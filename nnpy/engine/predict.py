@@ -13,21 +13,19 @@ from ..data.csv_table import read_table
 from ..data.csv_dataset import encode_features
 from ..errors import DataError
 from ..nn.metrics import class_probabilities
-from .checkpoints import plan_from_checkpoint, stats_of
-from .data_prep import normalize_array
+from .checkpoints import plan_from_checkpoint
 
 
 def predict_csv(ckpt, csv_path) -> tuple[list[str], list[list[str]]]:
     """``(header, rows)`` of the predictions table for ``csv_path`` (see the module docstring)."""
-    plan, payload = plan_from_checkpoint(ckpt)
+    plan, _ = plan_from_checkpoint(ckpt)
     encoding = plan.data.encoding
     if encoding is None or "features" not in encoding:
         raise DataError(f"{ckpt}: not a model trained on a CSV table (dataset "
                         f"'{plan.config['data']['dataset']}'): nnpy predict reads CSV rows; for images "
                         f"use nnpy demo")
     table = read_table(csv_path, plan.config["data"]["options"].get("delimiter", ","))
-    x = normalize_array(encode_features(table, encoding), stats_of(payload))
-    outputs = plan.model.predict(x)
+    outputs = plan.model.predict(encode_features(table, encoding))     # the model normalizes them itself
     target = encoding["target"]
     header = [*table.header, f"predicted_{target}"]
     cells = np.stack([table.columns[name] for name in table.header], axis=1).tolist()

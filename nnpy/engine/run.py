@@ -43,6 +43,7 @@ def train(plan: Plan, resume=None, allow_change=(), profile: bool = False, stdou
     payload = read_for_resume(resume, cfg, allow_change) if resume else None
     data = prepare_data(cfg, stats=stats_of(payload) if payload else None, fold=fold)
     model = plan.model
+    model.normalization = data.stats        # the trained model takes raw inputs, as a loaded copy does
     timer = Timer()
     trainer = Trainer(model, model.loss, model.optimizer, model.scheduler, metric=model.metric, timer=timer,
                       eval_batch_size=cfg["data"]["eval_batch_size"])

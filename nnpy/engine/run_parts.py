@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..io.checkpoint import save_checkpoint
+from ..nn.losses import activation_clash
 from ..version import __version__
 from .callbacks import Checkpointer, CSVLogger, EarlyStopping, MaxTime, StopOnSignal
 from .checkpoints import training_payload
@@ -75,6 +76,9 @@ def announce(console, plan: Plan, data: PreparedData, run_dir: Path, resume, sta
                      if data.skipped else ""))
     if data.skipped and console.log_file is not None:
         print("\n".join(["skipped:", *(f"  {line}" for line in data.skipped)]), file=console.log_file, flush=True)
+    clash = activation_clash(plan.model, plan.model.loss)
+    if clash:
+        console.write(f"warning: {clash}")
     note = schedule_note(plan, len(loader))
     if note:
         console.write(note)

@@ -3,7 +3,7 @@
 The graph (opset ``OPSET``, float32)::
 
     input (batch, *input_shape)          raw samples: images in [0, 1], features, or int64 ids
-      └ normalize.sub / normalize        (x − mean) / std, the checkpoint's data.stats (float inputs only)
+      └ normalize.sub / normalize        (x − mean) / std, the model's normalization (float inputs only)
       └ the model's layers               nodes and initializers named as in ``nnpy summary``
       └ logits (batch, *output_shape)    classification: the last layer's output
         └ probs                          Softmax over the last axis (Sigmoid of a single binary logit)
@@ -37,9 +37,10 @@ def export_onnx(model, path, *, normalization: dict | None = None, class_names=N
                 task: str = "classification") -> Path:
     """Write ``model`` (built) to ``path`` as ONNX, checked by ``onnx.checker``; return the path.
 
-    ``normalization``: ``{"mean": …, "std": …}`` (scalars or per-feature lists, a checkpoint's
-    ``data.stats``) applied inside the graph, so it takes raw inputs; None: the graph takes
-    what the model takes. ``class_names``, ``name`` (the config's): stored as metadata.
+    The graph takes what ``model.predict`` takes: raw inputs, normalized inside the graph with
+    the model's own ``normalization`` (a checkpoint's ``data.stats``). ``normalization``:
+    ``{"mean": …, "std": …}`` (scalars or per-feature lists) for a model that has none;
+    None: the model's. ``class_names``, ``name`` (the config's): stored as metadata.
     """
     onnx = require_onnx()
     proto = to_onnx(model, normalization=normalization, class_names=class_names, name=name, task=task)
@@ -57,6 +58,7 @@ def to_onnx(model, *, normalization: dict | None = None, class_names=None, name:
         raise ExportError(f"ONNX export: task must be one of {', '.join(TASKS)}, not {task!r}")
     if not model.built:
         raise ExportError("ONNX export: the model is not built yet (fit it, or call model.build(input_shape))")
+    normalization = _input_normalization(model, normalization)
     g = GraphBuilder(onnx)
     integer_ids = _first_leaf(model).type_name == "Embedding"
     x = "input"
@@ -78,6 +80,22 @@ def to_onnx(model, *, normalization: dict | None = None, class_names=None, name:
 def _first_leaf(layer):
     """The first layer that touches the input (inside containers)."""
     return next(child for child in layer.walk() if not child.children())
+
+
+def _input_normalization(model, given: dict | None) -> dict | None:
+    """The normalization the graph applies: the model's own (``Sequential.normalization``) or,
+    for a model without one, ``given``. A ``given`` one that differs from the model's own would
+    normalize its inputs wrongly: an ExportError."""
+    own = getattr(model, "normalization", None)
+    if given is None:
+        return own
+    if own is None:
+        return given
+    same = all(np.shape(own[k]) == np.shape(given[k]) and np.allclose(own[k], given[k]) for k in ("mean", "std"))
+    if not same:
+        raise ExportError(f"ONNX export: normalization={given} differs from the model's own {own}, which "
+                          f"predict applies and the graph applies too: leave normalization out")
+    return own
 
 
 def _normalize(g, x: str, stats: dict | None) -> str:

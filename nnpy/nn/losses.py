@@ -10,7 +10,13 @@ from ..registry import LOSSES, register_loss
 
 
 class Loss:
-    """Base class. Subclasses cache in ``forward`` what ``backward`` needs."""
+    """Base class. Subclasses cache in ``forward`` what ``backward`` needs.
+
+    ``applies``: the activation layer's name that the loss applies to the model's outputs
+    itself (a model must not end with that layer: ``activation_clash``), or None.
+    """
+
+    applies: str | None = None
 
     def forward(self, pred, target) -> float:
         raise NotImplementedError
@@ -30,6 +36,22 @@ def softmax(z, axis: int = -1):
     """Probabilities from logits: exp(z − max z) / Σ exp(z − max z) along ``axis``."""
     e = xp.exp(z - z.max(axis=axis, keepdims=True))
     return e / e.sum(axis=axis, keepdims=True)
+
+
+def activation_clash(model, loss) -> str | None:
+    """Why training goes wrong when ``model`` (a layer or a chain of them) ends with the
+    activation that ``loss`` applies itself (Softmax before cross_entropy: the loss takes the
+    softmax of probabilities, whose gradient is tiny), naming the layer and the fix; else None."""
+    last = model
+    while getattr(last, "layers", None):          # the last layer of a chain, of a chain, …
+        last = last.layers[-1]
+    applied = getattr(loss, "applies", None)
+    if applied is None or last.type_name != applied:
+        return None
+    return (f"the model's last layer '{last.name or last.type_name}' ({applied}) feeds loss "
+            f"'{loss.type_name}', which applies {applied.lower()} itself: training follows the wrong "
+            f"gradient and learns slowly or not at all; remove that layer (the loss takes the raw outputs, "
+            f"the logits)")
 
 
 def _check_same_shape(loss: Loss, pred, target):
@@ -53,6 +75,8 @@ class CrossEntropy(Loss):
 
     L = −mean_n Σ_c t_nc · log_softmax(z_n)_c;   dL/dz = (softmax(z) − t) / N.
     """
+
+    applies = "Softmax"
 
     def __init__(self, label_smoothing: float = 0.0):
         if not 0.0 <= float(label_smoothing) < 1.0:
@@ -94,6 +118,8 @@ class BinaryCrossEntropy(Loss):
 
     L = mean(max(z, 0) − z·t + log(1 + exp(−|z|)));   dL/dz = (σ(z) − t) / size.
     """
+
+    applies = "Sigmoid"
 
     def forward(self, pred, target):
         t = _check_same_shape(self, pred, target)

@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 import nnpy
 from nnpy.cli import main
-from nnpy.export import MissingOnnxError
+from nnpy.export import ExportError, MissingOnnxError
 from nnpy.io.checkpoint import load_checkpoint
 
 from .common import ATOL, normalized, run_onnx, softmax64
@@ -87,20 +87,26 @@ def test_model_export_onnx_without_onnx_raises_one_line(no_onnx, tmp_path):
 
 
 def test_model_export_onnx_takes_raw_inputs_with_the_fit_normalization(tmp_path):
+    """The model keeps the ``normalize`` given to ``fit``: its graph, like its ``predict``,
+    takes raw inputs; a different normalization passed to export is refused."""
     onnx = require_module("onnx")
     require_module("onnxruntime")
     rng = np.random.default_rng(0)
     x = rng.normal(5.0, 3.0, (64, 4)).astype(np.float32)
     y = (x[:, 0] > 5).astype(np.int64)
-    stats = {"mean": x.mean(axis=0).tolist(), "std": x.std(axis=0).tolist()}
+    stats = {"mean": x.mean(axis=0), "std": x.std(axis=0)}
     model = nnpy.Sequential([nnpy.layers.Dense(8), nnpy.layers.BatchNorm(), nnpy.layers.ReLU(),
                              nnpy.layers.Dense(2)], seed=0)
     model.compile(optimizer="adam", loss="cross_entropy")
     model.fit(x, y, epochs=2, batch_size=16, verbose=0, normalize=stats)
-    path = model.export_onnx(tmp_path / "m.onnx", normalization=stats, class_names=["low", "high"])
+    path = model.export_onnx(tmp_path / "m.onnx", class_names=["low", "high"])
     out = run_onnx(onnx.load(str(path)), x[:7])
-    want = softmax64(model.predict(normalized(x[:7], stats)))
-    assert np.abs(out["probs"] - want).max() <= ATOL
+    assert np.abs(out["probs"] - softmax64(model.predict(x[:7]))).max() <= ATOL
+    assert np.abs(out["probs"] - softmax64(model.forward(normalized(x[:7], stats)))).max() <= ATOL
+    same = model.export_onnx(tmp_path / "same.onnx", normalization=stats)        # the model's own: fine
+    assert np.abs(run_onnx(onnx.load(str(same)), x[:7])["probs"] - out["probs"]).max() == 0
+    with pytest.raises(ExportError, match="differs from the model's own"):
+        model.export_onnx(tmp_path / "other.onnx", normalization={"mean": 0.0, "std": 1.0})
 
 
 def test_model_compiled_for_regression_outputs_predictions(tmp_path):
