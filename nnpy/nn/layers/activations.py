@@ -1,6 +1,7 @@
 """Element-wise activations and Softmax. Input and output have the same shape."""
 from __future__ import annotations
 
+from ... import functional as F
 from ...backend import xp
 from ...registry import register_layer
 from ..layer import Layer
@@ -103,10 +104,8 @@ class Softmax(Layer):
         self.axis = int(axis)
 
     def forward(self, x, training=False):
-        z = x - x.max(axis=self.axis, keepdims=True)
-        e = xp.exp(z)
-        self.y = e / e.sum(axis=self.axis, keepdims=True)
+        self.y = F.softmax(x, self.axis)
         return self.y
 
     def backward(self, grad_y):
-        return self.y * (grad_y - (grad_y * self.y).sum(axis=self.axis, keepdims=True))
+        return F.softmax_backward(self.y, grad_y, self.axis)

@@ -1,0 +1,19 @@
+"""The numerical core: each operation's forward and backward, written once, on plain arrays.
+
+Layers (``nnpy.nn``), losses, metrics and the autograd Functions (``nnpy.autograd``) call these
+functions instead of writing the math again. They use only operators and array methods
+(``+ - * /``, ``.sum``, ``.max``, ``.mean``) and ``exp``/``log`` from ``nnpy.functional.math``,
+so the same function runs on numpy arrays and on autograd Tensors, where every step is recorded
+(that is how an autograd backward stays differentiable a second time).
+
+Modules: ``softmax`` (softmax, log-softmax), ``losses`` (cross-entropy, MSE, MAE, Huber,
+binary cross-entropy), ``math`` (exp and log for either kind of argument).
+Imports only ``nnpy.backend``.
+"""
+from .losses import (binary_cross_entropy, binary_cross_entropy_backward, cross_entropy, cross_entropy_backward,
+                     huber, huber_backward, mae, mae_backward, mse, mse_backward, one_hot)
+from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
+
+__all__ = ["softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
+           "cross_entropy", "cross_entropy_backward", "mse", "mse_backward", "mae", "mae_backward",
+           "huber", "huber_backward", "binary_cross_entropy", "binary_cross_entropy_backward", "one_hot"]
