@@ -94,3 +94,51 @@ def nnpy_softmax_is_the_core() -> bool:
     import nnpy.nn.losses
     import nnpy.nn.metrics
     return nnpy.nn.losses.softmax is F.softmax and nnpy.nn.metrics.softmax is F.softmax
+
+
+@pytest.mark.parametrize("name,forward,backward", [
+    ("relu", F.relu, lambda x, y, g: F.relu_backward(y, g)),
+    ("leaky_relu", lambda x: F.leaky_relu(x, 0.1), lambda x, y, g: F.leaky_relu_backward(x > 0, g, 0.1)),
+    ("elu", lambda x: F.elu(x, 0.7), lambda x, y, g: F.elu_backward(x > 0, y, g, 0.7)),
+    ("sigmoid", F.sigmoid, lambda x, y, g: F.sigmoid_backward(y, g)),
+    ("tanh", F.tanh, lambda x, y, g: F.tanh_backward(y, g)),
+])
+def test_activation_gradients_match_finite_differences(name, forward, backward):
+    x = RNG.normal(size=(4, 6)) * 3
+    x[np.abs(x) < 1e-3] = 0.5                    # no kink within ε of a sample
+    g = RNG.normal(size=x.shape)
+    assert relative_error(backward(x, forward(x), g), numeric_gradient(forward, x, g)) < 1e-8
+
+
+def test_activation_layers_and_autograd_give_the_cores_numbers():
+    from nnpy import autograd
+    from nnpy.nn import build_layer
+
+    x = (RNG.normal(size=(3, 64, 40)) * 4).astype(np.float32)
+    g = RNG.normal(size=x.shape).astype(np.float32)
+    cases = {"ReLU": (F.relu, F.relu_backward), "Sigmoid": (F.sigmoid, F.sigmoid_backward),
+             "Tanh": (F.tanh, F.tanh_backward)}
+    for name, (forward, backward) in cases.items():
+        layer = build_layer({"type": name})
+        layer.initialize(x.shape[1:])
+        y = layer.forward(x, training=True)
+        assert np.array_equal(y, forward(x)), name
+        assert np.array_equal(layer.backward(g), backward(forward(x), g)), name
+    for fn, forward in ((autograd.relu, F.relu), (autograd.sigmoid, F.sigmoid), (autograd.tanh, F.tanh)):
+        assert np.array_equal(fn(Tensor(x)).data, forward(x))
+
+
+def test_the_threaded_relu_equals_the_plain_one_on_a_large_array():
+    from nnpy.nn import build_layer, parallel
+
+    x = RNG.normal(size=(64, 32, 26, 26)).astype(np.float32)      # 5.5 MB per operand
+    g = RNG.normal(size=x.shape).astype(np.float32)
+    old = parallel.MIN_BYTES
+    parallel.MIN_BYTES = 1 << 20                                    # make sure the split path runs
+    try:
+        layer = build_layer({"type": "ReLU"})
+        layer.initialize(x.shape[1:])
+        assert np.array_equal(layer.forward(x), F.relu(x))
+        assert np.array_equal(layer.backward(g), F.relu_backward(F.relu(x), g))
+    finally:
+        parallel.MIN_BYTES = old
