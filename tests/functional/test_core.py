@@ -128,8 +128,9 @@ def test_activation_layers_and_autograd_give_the_cores_numbers():
         assert np.array_equal(fn(Tensor(x)).data, forward(x))
 
 
-def test_the_threaded_relu_equals_the_plain_one_on_a_large_array():
-    from nnpy.nn import build_layer, parallel
+def test_the_threaded_relu_equals_the_plain_one_on_a_large_array(fast_kernels):
+    from nnpy.kernels import threads as parallel
+    from nnpy.nn import build_layer
 
     x = RNG.normal(size=(64, 32, 26, 26)).astype(np.float32)      # 5.5 MB per operand
     g = RNG.normal(size=x.shape).astype(np.float32)

@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 from ... import functional as F
+from ... import kernels
 from ...backend import xp
 from ...registry import register_layer
 from ..layer import Layer
-from ..parallel import elementwise
+from ...kernels.threads import elementwise
 
 __all__ = ["ReLU", "LeakyReLU", "ELU", "Sigmoid", "Tanh", "Softmax"]
 
@@ -20,15 +21,20 @@ class ReLU(Layer):
     """y = max(x, 0);  dx = dy · [y > 0]   (``F.relu``, ``F.relu_backward``).
 
     The fast twin of that math: both passes keep x's memory order, write into a fresh array and
-    are split over threads when large (``nnpy.nn.parallel``); tests/functional checks that the
+    are split over threads when large (``nnpy.kernels.threads``); tests/functional checks that the
     results equal ``F.relu`` and ``F.relu_backward`` bit for bit.
     """
 
     def forward(self, x, training=False):
+        if not kernels.fast():
+            self.y = F.relu(x)
+            return self.y
         self.y = elementwise(xp.maximum, x, x.dtype.type(0), out=xp.empty_like(x))
         return self.y
 
     def backward(self, grad_y):
+        if not kernels.fast():
+            return F.relu_backward(self.y, grad_y)
         return elementwise(_masked, grad_y, self.y, out=xp.empty_like(self.y, dtype=grad_y.dtype))
 
 
