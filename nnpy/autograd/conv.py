@@ -12,7 +12,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..backend import xp
 from ..errors import ShapeError
-from ..nn.im2col import (BATCH_MIDDLE, check_padding, col2im, crop_from, im2col, output_size, pad_into, pair,
+from ..kernels.im2col import (BATCH_MIDDLE, check_padding, col2im, crop_from, im2col, output_size, pad_into, pair,
                          resolve_padding)
 from .function import Function
 from .tensor import Tensor, as_tensor

@@ -5,6 +5,7 @@ sqrt) the backward uses the output tensor, so it stays differentiable.
 """
 from __future__ import annotations
 
+from .. import functional as F
 from ..backend import xp
 from .function import Function
 from .shape import sum_to
@@ -65,34 +66,30 @@ class Tanh(Function):
     """y = tanh x;  dx = gy · (1 − y²)."""
 
     def forward(self, x):
-        return xp.tanh(x)
+        return F.tanh(x)
 
     def backward(self, gy):
-        y = self.output
-        return (gy * (1 - y * y),)
+        return (F.tanh_backward(self.output, gy),)
 
 
 class Sigmoid(Function):
     """y = 1 / (1 + e⁻ˣ);  dx = gy · y · (1 − y)."""
 
     def forward(self, x):
-        e = xp.exp(-xp.abs(x))                     # in (0, 1]: never overflows
-        return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        return F.sigmoid(x)
 
     def backward(self, gy):
-        y = self.output
-        return (gy * y * (1 - y),)
+        return (F.sigmoid_backward(self.output, gy),)
 
 
 class ReLU(Function):
     """y = max(x, 0);  dx = gy where x > 0, else 0 (the mask is a constant: relu'' = 0)."""
 
     def forward(self, x):
-        self.mask = x > 0
-        return xp.maximum(x, 0)
+        return F.relu(x)
 
     def backward(self, gy):
-        return (gy * self.mask,)
+        return (F.relu_backward(self.output, gy),)
 
 
 class Abs(Function):

@@ -1,10 +1,12 @@
-"""Softmax, log-softmax and the two standard losses, written with Tensors.
+"""Softmax, log-softmax and the two standard losses, as Tensor operations.
 
-Softmax and log-softmax are single Functions (numerically stable forward, short
-backward in terms of the output); the losses are compositions of them.
+Softmax and log-softmax are single Functions whose forward and backward are the ones of
+``nnpy.functional`` (the backward runs on Tensors there, so it can be differentiated again);
+the losses apply ``nnpy.functional``'s formulas to Tensors.
 """
 from __future__ import annotations
 
+from .. import functional as F
 from ..backend import xp
 from ..errors import ShapeError
 from .function import Function
@@ -19,12 +21,10 @@ class Softmax(Function):
         self.axis = axis
 
     def forward(self, x):
-        e = xp.exp(x - x.max(axis=self.axis, keepdims=True))
-        return e / e.sum(axis=self.axis, keepdims=True)
+        return F.softmax(x, self.axis)
 
     def backward(self, gy):
-        y = self.output
-        return (y * (gy - (gy * y).sum(axis=self.axis, keepdims=True)),)
+        return (F.softmax_backward(self.output, gy, self.axis),)
 
 
 class LogSoftmax(Function):
@@ -34,12 +34,10 @@ class LogSoftmax(Function):
         self.axis = axis
 
     def forward(self, x):
-        z = x - x.max(axis=self.axis, keepdims=True)
-        return z - xp.log(xp.exp(z).sum(axis=self.axis, keepdims=True))
+        return F.log_softmax(x, self.axis)
 
     def backward(self, gy):
-        from .elementwise import exp
-        return (gy - exp(self.output) * gy.sum(axis=self.axis, keepdims=True),)
+        return (F.log_softmax_backward(self.output, gy, self.axis),)
 
 
 def softmax(x, axis: int = -1) -> Tensor:
@@ -50,13 +48,6 @@ def softmax(x, axis: int = -1) -> Tensor:
 def log_softmax(x, axis: int = -1) -> Tensor:
     x = as_tensor(x)
     return LogSoftmax(normalize_axis(axis, x.ndim, "log_softmax", x.shape))(x)
-
-
-def one_hot(labels, classes: int, dtype) -> "xp.ndarray":
-    """(M,) integer classes -> (M, classes) rows of zeros with a 1 at the class."""
-    rows = xp.zeros((labels.shape[0], classes), dtype=dtype)
-    rows[xp.arange(labels.shape[0]), labels] = 1
-    return rows
 
 
 def cross_entropy(logits, labels) -> Tensor:
@@ -77,13 +68,15 @@ def cross_entropy(logits, labels) -> Tensor:
         if labels.size and (labels.min() < 0 or labels.max() >= c):
             raise ShapeError(f"cross_entropy: labels must be classes 0..{c - 1} for logits of shape "
                              f"{tuple(logits.shape)}, got {labels.min()}..{labels.max()}")
-        target = one_hot(labels, c, log_p.dtype)
+        target = F.one_hot(labels, c, log_p.dtype)
     else:
         if labels.shape != logits.shape:
             raise ShapeError(f"cross_entropy: probability targets of shape {tuple(labels.shape)} do not match "
                              f"logits of shape {tuple(logits.shape)}")
         target = labels.reshape(-1, c).astype(log_p.dtype, copy=False)
-    return -(log_p * target).sum() * (1.0 / max(log_p.shape[0], 1))
+    if log_p.shape[0] == 0:
+        return (log_p * target).sum()          # no positions: 0, still a function of the logits
+    return F.cross_entropy(log_p, target)
 
 
 def mse(a, b) -> Tensor:
@@ -92,5 +85,4 @@ def mse(a, b) -> Tensor:
     a, b = as_tensor(a, like), as_tensor(b, like)
     if a.shape != b.shape:
         raise ShapeError(f"mse: shapes {tuple(a.shape)} and {tuple(b.shape)} differ (reshape one of them)")
-    d = a - b
-    return (d * d).mean()
+    return F.mse(a - b)

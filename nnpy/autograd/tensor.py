@@ -175,6 +175,12 @@ class Tensor:
     def max(self, axis=None, keepdims: bool = False) -> "Tensor":
         return reduce.max(self, axis, keepdims)
 
+    def exp(self) -> "Tensor":
+        return elementwise.exp(self)
+
+    def log(self) -> "Tensor":
+        return elementwise.log(self)
+
     def reshape(self, *new_shape) -> "Tensor":
         """``t.reshape(2, -1)`` or ``t.reshape((2, -1))``."""
         if len(new_shape) == 1 and isinstance(new_shape[0], (tuple, list)):

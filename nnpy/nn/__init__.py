@@ -6,5 +6,3 @@ from . import initializers, layers, memory
 from .gradcheck import GradcheckResult, gradcheck
 from .layer import Layer, build_layer
 from .layers import *  # noqa: F401,F403
-
-memory.keep_freed_memory()   # see nnpy.nn.memory: arrays of the next step reuse freed pages

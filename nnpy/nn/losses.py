@@ -5,7 +5,9 @@ may be integer class ids or one-hot / probability rows.
 """
 from __future__ import annotations
 
+from .. import functional as F
 from ..backend import xp
+from ..functional import softmax  # noqa: F401  (nnpy.nn.losses.softmax: the one softmax, re-exported)
 from ..registry import LOSSES, register_loss
 
 
@@ -30,12 +32,6 @@ class Loss:
     @property
     def type_name(self) -> str:
         return getattr(type(self), "registered_name", type(self).__name__)
-
-
-def softmax(z, axis: int = -1):
-    """Probabilities from logits: exp(z − max z) / Σ exp(z − max z) along ``axis``."""
-    e = xp.exp(z - z.max(axis=axis, keepdims=True))
-    return e / e.sum(axis=axis, keepdims=True)
 
 
 def activation_clash(model, loss) -> str | None:
@@ -85,10 +81,8 @@ class CrossEntropy(Loss):
 
     def forward(self, pred, target):
         c = pred.shape[-1]
-        z = pred.reshape(-1, c)
-        z = z - z.max(axis=1, keepdims=True)
-        log_sum = xp.log(xp.exp(z).sum(axis=1, keepdims=True))
-        log_p = z - log_sum                                   # (M, C) log-softmax
+        z = pred.reshape(-1, c)                               # (M, C)
+        log_p = F.log_softmax(z, axis=1)                      # (M, C)
         target = xp.asarray(target)
         n = z.shape[0]
         if target.ndim == pred.ndim and target.shape[-1] == c and target.size == pred.size:
@@ -100,16 +94,14 @@ class CrossEntropy(Loss):
             if labels.min(initial=0) < 0 or labels.max(initial=0) >= c:
                 raise ValueError(f"loss 'cross_entropy': target classes must be in [0, {c}), "
                                  f"got {labels.min()}..{labels.max()}")
-            t = xp.zeros_like(z)
-            t[xp.arange(n), labels] = 1
+            t = F.one_hot(labels, c, z.dtype)
         if self.label_smoothing:
             t = t * (1 - self.label_smoothing) + self.label_smoothing / c
         self.probs, self.t, self.shape = xp.exp(log_p), t, pred.shape
-        return float(-(t * log_p).sum() / n)
+        return float(F.cross_entropy(log_p, t))
 
     def backward(self):
-        n = self.probs.shape[0]
-        return ((self.probs - self.t) * (1.0 / n)).astype(self.probs.dtype, copy=False).reshape(self.shape)
+        return F.cross_entropy_backward(self.probs, self.t).astype(self.probs.dtype, copy=False).reshape(self.shape)
 
 
 @register_loss("binary_cross_entropy", "binary_crossentropy", "bce")
@@ -122,14 +114,12 @@ class BinaryCrossEntropy(Loss):
     applies = "Sigmoid"
 
     def forward(self, pred, target):
-        t = _check_same_shape(self, pred, target)
-        e = xp.exp(-xp.abs(pred))                       # in (0, 1]: never overflows
-        self.sig = xp.where(pred >= 0, 1 / (1 + e), e / (1 + e))
-        self.t = t
-        return float(xp.mean(xp.maximum(pred, 0) - pred * t + xp.log1p(e)))
+        self.t = _check_same_shape(self, pred, target)
+        loss, self.sig = F.binary_cross_entropy(pred, self.t)
+        return float(loss)
 
     def backward(self):
-        return ((self.sig - self.t) / self.t.size).astype(self.t.dtype, copy=False)
+        return F.binary_cross_entropy_backward(self.sig, self.t).astype(self.t.dtype, copy=False)
 
 
 @register_loss("mse", "mean_squared_error")
@@ -138,10 +128,10 @@ class MSE(Loss):
 
     def forward(self, pred, target):
         self.diff = pred - _check_same_shape(self, pred, target)
-        return float(xp.mean(self.diff * self.diff))
+        return float(F.mse(self.diff))
 
     def backward(self):
-        return self.diff * self.diff.dtype.type(2.0 / self.diff.size)
+        return F.mse_backward(self.diff)
 
 
 @register_loss("mae", "mean_absolute_error")
@@ -150,10 +140,10 @@ class MAE(Loss):
 
     def forward(self, pred, target):
         self.diff = pred - _check_same_shape(self, pred, target)
-        return float(xp.mean(xp.abs(self.diff)))
+        return float(F.mae(self.diff))
 
     def backward(self):
-        return xp.sign(self.diff) * self.diff.dtype.type(1.0 / self.diff.size)
+        return F.mae_backward(self.diff)
 
 
 @register_loss("huber", "smooth_l1")
@@ -166,14 +156,11 @@ class Huber(Loss):
         self.delta = float(delta)
 
     def forward(self, pred, target):
-        d = pred - _check_same_shape(self, pred, target)
-        self.diff = d
-        a = xp.abs(d)
-        return float(xp.mean(xp.where(a <= self.delta, 0.5 * d * d, self.delta * (a - 0.5 * self.delta))))
+        self.diff = pred - _check_same_shape(self, pred, target)
+        return float(F.huber(self.diff, self.delta))
 
     def backward(self):
-        d = self.diff
-        return xp.clip(d, -self.delta, self.delta) * d.dtype.type(1.0 / d.size)
+        return F.huber_backward(self.diff, self.delta)
 
 
 def build_loss(spec) -> Loss:

@@ -14,8 +14,10 @@ jemalloc or tcmalloc for it.
 ``keep_freed_memory()`` raises both thresholds, once per process: blocks up to 32 MiB (glibc's
 largest mmap threshold) come from the heap, and the heap keeps up to 1 GiB of free memory
 instead of returning it. Memory the process has used stays counted in its RSS, as with any
-caching allocator. It is called when ``nnpy.nn`` is imported; ``NNPY_KEEP_FREED_MEMORY=0``
-turns it off. Elsewhere than glibc (macOS, Windows, musl) it does nothing.
+caching allocator. It changes the whole process, so importing nnpy never calls it: the ``nnpy``
+command line does (every command), and a notebook or script that trains asks for it with
+``nnpy.keep_freed_memory()``. ``NNPY_KEEP_FREED_MEMORY=0`` turns it off even then. Elsewhere
+than glibc (macOS, Windows, musl) it does nothing.
 """
 from __future__ import annotations
 

@@ -14,9 +14,10 @@ from typing import Callable
 
 import numpy as np
 
+from .. import functional as F
 from ..errors import RegistryError
+from ..functional import softmax
 from ..registry import METRICS, register_metric
-from .losses import softmax
 
 
 @dataclass(frozen=True)
@@ -73,13 +74,13 @@ def _errors(pred, target, skip_steps: int) -> np.ndarray:
 @register_metric("mse", higher_is_better=False)
 def mse(pred, target, skip_steps: int = 0) -> float:
     """Mean squared error over all elements (of sequences: after the first ``skip_steps`` steps)."""
-    return float(np.mean(_errors(pred, target, skip_steps) ** 2))
+    return float(F.mse(_errors(pred, target, skip_steps)))
 
 
 @register_metric("mae", higher_is_better=False)
 def mae(pred, target, skip_steps: int = 0) -> float:
     """Mean absolute error over all elements (of sequences: after the first ``skip_steps`` steps)."""
-    return float(np.mean(np.abs(_errors(pred, target, skip_steps))))
+    return float(F.mae(_errors(pred, target, skip_steps)))
 
 
 def class_probabilities(outputs: np.ndarray) -> np.ndarray:

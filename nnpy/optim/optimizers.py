@@ -12,7 +12,7 @@ import threading
 import numpy as np
 
 from ..backend import xp
-from ..nn.parallel import parallel_for
+from ..kernels.threads import parallel_for
 from ..registry import OPTIMIZERS, register_optimizer
 
 # The piece of a parameter this thread is updating (see ``Optimizer._update``): (start, stop)
@@ -124,7 +124,7 @@ class Optimizer:
 
     def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
         """``update(name, p, g)``; for a large parameter of an ``elementwise`` optimizer, split
-        into pieces updated at once on several threads (``nnpy.nn.parallel``). Each weight gets
+        into pieces updated at once on several threads (``nnpy.kernels.threads``). Each weight gets
         the same arithmetic either way, bit for bit. (SGD with Nesterov momentum and weight
         decay on alexnet's 2048x1024 dense layer: 6.4 -> 4.0 ms a step on 2 threads.)"""
         if not (self.elementwise and p.flags.c_contiguous and g.flags.c_contiguous):

@@ -6,7 +6,8 @@ import pytest
 
 import nnpy
 from nnpy.errors import ShapeError
-from nnpy.nn.im2col import BATCH_INNER, BATCH_MIDDLE, resolve_padding
+from nnpy.functional.windows import resolve_padding
+from nnpy.kernels.im2col import BATCH_INNER, BATCH_MIDDLE
 from nnpy.nn.layers import Conv2D
 
 
@@ -72,7 +73,7 @@ LAYOUTS = {"batch_inner": BATCH_INNER, "batch_middle": BATCH_MIDDLE}
 def test_both_layouts(layout, options, shape):
     layer = Conv2D(**options)
     layer.initialize(shape, rng=np.random.default_rng(0), dtype=np.float64)
-    layer.axes = LAYOUTS[layout]
+    layer.kernel.axes = LAYOUTS[layout]
     result = nnpy.gradcheck(layer, shape, batch=3)
     assert result.passed and result.worst < 1e-6, str(result)
     x = np.random.default_rng(1).normal(size=(3, *shape))
@@ -80,12 +81,12 @@ def test_both_layouts(layout, options, shape):
     np.testing.assert_allclose(layer.forward(x), ref, rtol=1e-10, atol=1e-12)
 
 
-def test_output_and_input_gradient_keep_the_batch_inner_memory_order():
+def test_output_and_input_gradient_keep_the_batch_inner_memory_order(fast_kernels):
     layer = Conv2D(filters=2, kernel_size=3, padding=1)
     layer.initialize((3, 6, 6), rng=np.random.default_rng(0))
     x = np.random.default_rng(1).normal(size=(4, 3, 6, 6)).astype(np.float32)
     y = layer.forward(x, training=True)
-    assert layer.axes == BATCH_INNER and y.shape == (4, 2, 6, 6)
+    assert layer.kernel.axes == BATCH_INNER and y.shape == (4, 2, 6, 6)
     assert y.transpose(BATCH_INNER).flags.c_contiguous                  # (C, H, W, N) in memory
     dx = layer.backward(np.ones_like(y))
     assert dx.shape == x.shape and dx.transpose(BATCH_INNER).flags.c_contiguous

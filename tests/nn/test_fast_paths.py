@@ -9,11 +9,14 @@ import pytest
 
 import nnpy
 from nnpy.models import build_model
-from nnpy.nn import parallel
+from nnpy.kernels import threads as parallel
 from nnpy.nn.layers import BatchNorm, Chain, Conv2D, Dense, MaxPool2D, ReLU
 from nnpy.nn.layers import pooling
 from nnpy.nn.layers.containers import pool_before_relu
 from nnpy.optim import build_optimizer
+
+
+pytestmark = pytest.mark.usefixtures("fast_kernels")     # the kernels are the subject here
 
 
 @pytest.fixture(autouse=True)

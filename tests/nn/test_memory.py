@@ -12,8 +12,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 STEP = """
 import resource, sys
 import numpy as np
-if sys.argv[1] == "import":
-    import nnpy.nn
+if sys.argv[1] in ("import", "ask"):
+    import nnpy
+if sys.argv[1] == "ask":
+    nnpy.keep_freed_memory()
 def step():
     a = np.ones((64, 32, 14, 14), np.float32); b = a * 2; c = a + b
     return float(c[0, 0, 0, 0])
@@ -26,21 +28,37 @@ print((resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before) / 20)
 """
 
 
-def faults_per_step(*, import_nnpy: bool, keep: str | None = None) -> float:
+def faults_per_step(mode: str, keep: str | None = None) -> float:
+    """Page faults per step in a fresh interpreter: ``mode`` is plain (numpy only), import
+    (``import nnpy``) or ask (``import nnpy; nnpy.keep_freed_memory()``)."""
     env = {**os.environ, "PYTHONPATH": ROOT}
     env.pop("NNPY_KEEP_FREED_MEMORY", None)
     if keep is not None:
         env["NNPY_KEEP_FREED_MEMORY"] = keep
-    out = subprocess.run([sys.executable, "-c", STEP, "import" if import_nnpy else "plain"],
+    out = subprocess.run([sys.executable, "-c", STEP, mode],
                          env=env, capture_output=True, text=True, check=True).stdout
     return float(out)
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's malloc thresholds (Linux)")
-def test_importing_nnpy_nn_keeps_freed_pages():
-    assert faults_per_step(import_nnpy=False) > 300            # numpy alone: ~1100 faults a step
-    assert faults_per_step(import_nnpy=True) < 10
-    assert faults_per_step(import_nnpy=True, keep="0") > 300   # the opt-out leaves glibc alone
+def test_importing_nnpy_leaves_the_allocator_alone_until_asked():
+    assert faults_per_step("plain") > 300            # numpy alone: ~1100 faults a step
+    assert faults_per_step("import") > 300           # importing a library changes nothing process-wide
+    assert faults_per_step("ask") < 10               # nnpy.keep_freed_memory(): freed pages reused
+    assert faults_per_step("ask", keep="0") > 300    # the opt-out leaves glibc alone even then
+
+
+def test_the_command_line_keeps_freed_memory(monkeypatch):
+    from click.testing import CliRunner
+
+    from nnpy import cli
+    from nnpy.nn import memory
+
+    calls = []
+    monkeypatch.setattr(memory, "keep_freed_memory", lambda: calls.append(1) or True)
+    result = CliRunner().invoke(cli.main, ["list", "optimizers"])
+    assert result.exit_code == 0, result.output
+    assert calls == [1]
 
 
 def test_keep_freed_memory_is_idempotent():

@@ -1,10 +1,12 @@
 """Element-wise activations and Softmax. Input and output have the same shape."""
 from __future__ import annotations
 
+from ... import functional as F
+from ... import kernels
 from ...backend import xp
 from ...registry import register_layer
 from ..layer import Layer
-from ..parallel import elementwise
+from ...kernels.threads import elementwise
 
 __all__ = ["ReLU", "LeakyReLU", "ELU", "Sigmoid", "Tanh", "Softmax"]
 
@@ -16,17 +18,23 @@ def _masked(grad_y, y, out):
 
 @register_layer("ReLU")
 class ReLU(Layer):
-    """y = max(x, 0);  dx = dy · [y > 0].
+    """y = max(x, 0);  dx = dy · [y > 0]   (``F.relu``, ``F.relu_backward``).
 
-    Both passes keep x's memory order and are split over threads when large
-    (``nnpy.nn.parallel``).
+    The fast twin of that math: both passes keep x's memory order, write into a fresh array and
+    are split over threads when large (``nnpy.kernels.threads``); tests/functional checks that the
+    results equal ``F.relu`` and ``F.relu_backward`` bit for bit.
     """
 
     def forward(self, x, training=False):
+        if not kernels.fast():
+            self.y = F.relu(x)
+            return self.y
         self.y = elementwise(xp.maximum, x, x.dtype.type(0), out=xp.empty_like(x))
         return self.y
 
     def backward(self, grad_y):
+        if not kernels.fast():
+            return F.relu_backward(self.y, grad_y)
         return elementwise(_masked, grad_y, self.y, out=xp.empty_like(self.y, dtype=grad_y.dtype))
 
 
@@ -40,10 +48,10 @@ class LeakyReLU(Layer):
 
     def forward(self, x, training=False):
         self.positive = x > 0
-        return xp.where(self.positive, x, x * self.negative_slope)
+        return F.leaky_relu(x, self.negative_slope)
 
     def backward(self, grad_y):
-        return xp.where(self.positive, grad_y, grad_y * self.negative_slope)
+        return F.leaky_relu_backward(self.positive, grad_y, self.negative_slope)
 
 
 @register_layer("ELU")
@@ -56,11 +64,11 @@ class ELU(Layer):
 
     def forward(self, x, training=False):
         self.positive = x > 0
-        self.y = xp.where(self.positive, x, self.alpha * xp.expm1(xp.minimum(x, 0)))
+        self.y = F.elu(x, self.alpha)
         return self.y
 
     def backward(self, grad_y):
-        return xp.where(self.positive, grad_y, grad_y * (self.y + self.alpha))
+        return F.elu_backward(self.positive, self.y, grad_y, self.alpha)
 
 
 @register_layer("Sigmoid")
@@ -68,13 +76,11 @@ class Sigmoid(Layer):
     """y = 1 / (1 + exp(−x));  dy/dx = y (1 − y)."""
 
     def forward(self, x, training=False):
-        # exp of a non-positive number only: no overflow for large |x|
-        e = xp.exp(-xp.abs(x))
-        self.y = xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
+        self.y = F.sigmoid(x)
         return self.y
 
     def backward(self, grad_y):
-        return grad_y * self.y * (1 - self.y)
+        return F.sigmoid_backward(self.y, grad_y)
 
 
 @register_layer("Tanh")
@@ -82,11 +88,11 @@ class Tanh(Layer):
     """y = tanh(x);  dy/dx = 1 − y²."""
 
     def forward(self, x, training=False):
-        self.y = xp.tanh(x)
+        self.y = F.tanh(x)
         return self.y
 
     def backward(self, grad_y):
-        return grad_y * (1 - self.y * self.y)
+        return F.tanh_backward(self.y, grad_y)
 
 
 @register_layer("Softmax")
@@ -103,10 +109,8 @@ class Softmax(Layer):
         self.axis = int(axis)
 
     def forward(self, x, training=False):
-        z = x - x.max(axis=self.axis, keepdims=True)
-        e = xp.exp(z)
-        self.y = e / e.sum(axis=self.axis, keepdims=True)
+        self.y = F.softmax(x, self.axis)
         return self.y
 
     def backward(self, grad_y):
-        return self.y * (grad_y - (grad_y * self.y).sum(axis=self.axis, keepdims=True))
+        return F.softmax_backward(self.y, grad_y, self.axis)

@@ -7,7 +7,7 @@ from ...backend import xp
 from ...errors import NnpyError, ShapeError
 from ...registry import register_layer
 from ..layer import Layer, build_layer, snake_case
-from ..parallel import elementwise
+from ...kernels.threads import elementwise
 from .activations import ReLU
 from .pooling import MaxPool2D
 
@@ -111,7 +111,7 @@ class Chain(_Container):
 
 
 def _sum(a, b):
-    """a + b in a's memory order, split over threads when large (``nnpy.nn.parallel``)."""
+    """a + b in a's memory order, split over threads when large (``nnpy.kernels.threads``)."""
     return elementwise(xp.add, a, b, out=xp.empty_like(a, dtype=xp.result_type(a, b)))
 
 

@@ -8,7 +8,7 @@ reaches (H not a multiple of the stride) get zero gradient.
 
 Outputs and input gradients keep the memory order of the input (a Conv2D's output is
 channel-major), and the tiled passes are split over threads along the input's outermost axis
-(``nnpy.nn.parallel``), each thread folding its own slab of channels or samples.
+(``nnpy.kernels.threads``), each thread folding its own slab of channels or samples.
 """
 from __future__ import annotations
 
@@ -16,9 +16,10 @@ import numpy as np
 
 from ...backend import xp
 from ...registry import register_layer
-from ..im2col import Workspace, check_padding, output_size, pair, resolve_padding
+from ...functional.windows import check_padding, output_size, pair, resolve_padding
+from ...kernels.im2col import Workspace
 from ..layer import Layer
-from ..parallel import along, outer_axis, parallel_for
+from ...kernels.threads import along, outer_axis, parallel_for
 
 __all__ = ["MaxPool2D", "AvgPool2D", "GlobalAvgPool2D"]
 

@@ -87,13 +87,16 @@ def _run_part(body, lo: int, hi: int) -> None:
 def parallel_for(n: int, body: Callable[[int, int], None], nbytes: int) -> None:
     """Call ``body(lo, hi)`` on contiguous ranges that cover ``range(n)``, one per thread.
 
-    ``nbytes``: the bytes the whole pass touches; below ``MIN_BYTES``, with one thread, or
-    when called from inside a part, ``body(0, n)`` runs alone on the calling thread.
+    ``nbytes``: the bytes the whole pass touches; below ``MIN_BYTES``, with one thread, in
+    reference mode (``nnpy.kernels``), or when called from inside a part, ``body(0, n)`` runs
+    alone on the calling thread.
     ``body`` must write disjoint data for disjoint ranges.
     """
     global _pool
+    from . import fast
+
     threads = min(num_threads(), n)
-    if threads < 2 or nbytes < MIN_BYTES or getattr(_state, "busy", False):
+    if threads < 2 or nbytes < MIN_BYTES or not fast() or getattr(_state, "busy", False):
         body(0, n)
         return
     if _pool is None:

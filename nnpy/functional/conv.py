@@ -1,0 +1,63 @@
+"""2-D convolution (cross-correlation, as every framework computes it), plain and NCHW.
+
+Shapes: x (N, C, H, W), W (F, C, kh, kw), b (F,) or None, y (N, F, Ho, Wo) with
+Ho = (H + top + bottom − kh) // sh + 1 (and Wo alike); ``pads`` = ((top, bottom), (left, right)).
+
+    y[n, f, ho, wo] = b[f] + Σ_c Σ_i Σ_j W[f, c, i, j] · xpad[n, c, sh·ho + i, sw·wo + j]
+
+``patches`` gathers every window once, so the sum over (c, i, j) is one matrix product.
+``nnpy.kernels.conv`` computes the same numbers faster (its own memory layout, kept scratch
+arrays, threads); tests/functional checks the two against each other.
+"""
+from __future__ import annotations
+
+from ..backend import xp
+
+
+def pad(x, pads):
+    """x (N, C, H, W) with ``pads`` zeros around each image: (N, C, H + top + bottom, W + left + right)."""
+    (top, bottom), (left, right) = pads
+    return xp.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)))
+
+
+def patches(xpad, kernel, stride):
+    """Every window of xpad (N, C, Hp, Wp): (N, Ho, Wo, C, kh, kw), a strided view (nothing copied)."""
+    (kh, kw), (sh, sw) = kernel, stride
+    windows = xp.lib.stride_tricks.sliding_window_view(xpad, (kh, kw), axis=(2, 3))  # (N, C, Hp−kh+1, ·, kh, kw)
+    return windows[:, :, ::sh, ::sw].transpose(0, 2, 3, 1, 4, 5)
+
+
+def conv2d(x, W, b, stride, pads):
+    """y (N, F, Ho, Wo) = b + W ⋆ x, the sum over (c, i, j) as one product of
+    patches (N·Ho·Wo, C·kh·kw) and Wᵀ (C·kh·kw, F)."""
+    f = W.shape[0]
+    cols = patches(pad(x, pads), W.shape[2:], stride)                 # (N, Ho, Wo, C, kh, kw)
+    n, ho, wo = cols.shape[:3]
+    y = cols.reshape(n * ho * wo, -1) @ W.reshape(f, -1).T              # (N·Ho·Wo, F)
+    if b is not None:
+        y = y + b
+    return y.reshape(n, ho, wo, f).transpose(0, 3, 1, 2)               # (N, F, Ho, Wo)
+
+
+def conv2d_backward(x, W, dy, stride, pads, needs_input_grad: bool = True):
+    """Gradients of the convolution: (dx or None, dW, db).
+
+        dW[f, c, i, j] = Σ_{n,ho,wo} dy[n, f, ho, wo] · xpad[n, c, sh·ho + i, sw·wo + j]
+        db[f]          = Σ_{n,ho,wo} dy[n, f, ho, wo]
+        dxpad[n, c, sh·ho + i, sw·wo + j] += Σ_f W[f, c, i, j] · dy[n, f, ho, wo]   (then the padding is cut off)
+    """
+    (f, c, kh, kw), (sh, sw) = W.shape, stride
+    n, _, ho, wo = dy.shape
+    dy_rows = dy.transpose(0, 2, 3, 1).reshape(n * ho * wo, f)         # (N·Ho·Wo, F)
+    cols = patches(pad(x, pads), (kh, kw), stride).reshape(n * ho * wo, -1)
+    dW = (dy_rows.T @ cols).reshape(W.shape)
+    db = dy_rows.sum(axis=0)
+    if not needs_input_grad:
+        return None, dW, db
+    dcols = (dy_rows @ W.reshape(f, -1)).reshape(n, ho, wo, c, kh, kw)
+    (top, bottom), (left, right) = pads
+    dxpad = xp.zeros((n, c, x.shape[2] + top + bottom, x.shape[3] + left + right), dy.dtype)
+    for i in range(kh):                  # each kernel offset adds its share back onto the pixels it read
+        for j in range(kw):
+            dxpad[:, :, i:i + sh * ho:sh, j:j + sw * wo:sw] += dcols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+    return dxpad[:, :, top:top + x.shape[2], left:left + x.shape[3]], dW, db

@@ -1,0 +1,145 @@
+"""nnpy.functional: each operation's forward and backward written once, for arrays and Tensors.
+
+The backward functions are checked against float64 central differences; the same function run on
+numpy arrays and on autograd Tensors gives the same numbers; and the layers, losses, metrics and
+autograd Functions that use an operation give what the core gives (so there is one softmax).
+"""
+import numpy as np
+import pytest
+
+import nnpy.functional as F
+from nnpy.autograd import Tensor
+from nnpy.nn.gradcheck import central_differences, relative_error
+
+RNG = np.random.default_rng(0)
+
+
+def numeric_gradient(f, x, g):
+    """d(Σ f(x)·g)/dx by central differences, every entry (float64)."""
+    x = x.copy()
+    return central_differences(lambda: float(np.sum(f(x) * g)), x, np.arange(x.size), 1e-6).reshape(x.shape)
+
+
+@pytest.mark.parametrize("axis", [-1, 0, 1])
+def test_softmax_and_log_softmax_backward_match_finite_differences(axis):
+    z = RNG.normal(size=(3, 5, 4)) * 3
+    g = RNG.normal(size=z.shape)
+    dz = F.softmax_backward(F.softmax(z, axis), g, axis)
+    assert relative_error(dz, numeric_gradient(lambda a: F.softmax(a, axis), z, g)) < 1e-8
+    dz = F.log_softmax_backward(F.log_softmax(z, axis), g, axis)
+    assert relative_error(dz, numeric_gradient(lambda a: F.log_softmax(a, axis), z, g)) < 1e-8
+
+
+def test_softmax_is_stable_and_sums_to_one():
+    z = np.array([[1000.0, 0.0, -1000.0], [-5.0, -5.0, -5.0]], np.float32)
+    p = F.softmax(z)
+    assert np.isfinite(p).all() and np.allclose(p.sum(axis=1), 1)
+    assert np.allclose(np.exp(F.log_softmax(z)), p)
+    assert p.dtype == np.float32
+
+
+@pytest.mark.parametrize("loss,backward,extra", [
+    (F.mse, F.mse_backward, ()), (F.mae, F.mae_backward, ()), (F.huber, F.huber_backward, (0.7,)),
+])
+def test_regression_loss_gradients_match_finite_differences(loss, backward, extra):
+    d = RNG.normal(size=(4, 3))
+    numeric = numeric_gradient(lambda a: loss(a, *extra), d, np.ones(()))
+    assert relative_error(backward(d, *extra), numeric) < 1e-8
+
+
+def test_cross_entropy_gradient_matches_finite_differences():
+    z = RNG.normal(size=(6, 4))
+    t = F.one_hot(RNG.integers(0, 4, 6), 4, np.float64) * 0.9 + 0.025
+    numeric = numeric_gradient(lambda a: F.cross_entropy(F.log_softmax(a, axis=1), t), z, np.ones(()))
+    assert relative_error(F.cross_entropy_backward(F.softmax(z, axis=1), t), numeric) < 1e-8
+
+
+def test_binary_cross_entropy_gradient_matches_finite_differences():
+    z = RNG.normal(size=(5, 2)) * 4
+    t = RNG.uniform(size=z.shape)
+    numeric = numeric_gradient(lambda a: F.binary_cross_entropy(a, t)[0], z, np.ones(()))
+    assert relative_error(F.binary_cross_entropy_backward(F.binary_cross_entropy(z, t)[1], t), numeric) < 1e-8
+
+
+def test_one_function_runs_on_arrays_and_on_tensors():
+    z = RNG.normal(size=(4, 5))
+    for f in (F.softmax, F.log_softmax):
+        assert np.array_equal(f(Tensor(z)).data, f(z))
+    t = F.one_hot(np.array([0, 3, 1, 4]), 5, np.float64)
+    assert F.cross_entropy(F.log_softmax(Tensor(z), axis=1), t).item() == F.cross_entropy(F.log_softmax(z, axis=1), t)
+
+
+def test_the_layers_losses_metrics_and_autograd_use_the_one_core():
+    from nnpy import autograd, metrics
+    from nnpy.layers import Softmax
+    from nnpy.nn.losses import MSE, CrossEntropy
+
+    z = RNG.normal(size=(6, 3)).astype(np.float32)
+    labels = np.array([0, 2, 1, 1, 0, 2])
+    layer = Softmax()
+    layer.initialize((3,))
+    assert np.array_equal(layer.forward(z), F.softmax(z))
+    assert np.array_equal(autograd.softmax(Tensor(z)).data, F.softmax(z))
+    assert np.array_equal(autograd.log_softmax(Tensor(z)).data, F.log_softmax(z))
+    expected = F.cross_entropy(F.log_softmax(z, axis=1), F.one_hot(labels, 3, np.float32))
+    assert CrossEntropy().forward(z, labels) == float(expected)
+    assert autograd.cross_entropy(Tensor(z), labels).item() == pytest.approx(float(expected), rel=1e-6)
+    y = RNG.normal(size=z.shape).astype(np.float32)
+    assert MSE().forward(z, y) == float(F.mse(z - y))
+    assert metrics.mse(z, y) == pytest.approx(float(F.mse(z.astype(np.float64) - y)), rel=1e-12)
+    assert nnpy_softmax_is_the_core()
+
+
+def nnpy_softmax_is_the_core() -> bool:
+    import nnpy.nn.losses
+    import nnpy.nn.metrics
+    return nnpy.nn.losses.softmax is F.softmax and nnpy.nn.metrics.softmax is F.softmax
+
+
+@pytest.mark.parametrize("name,forward,backward", [
+    ("relu", F.relu, lambda x, y, g: F.relu_backward(y, g)),
+    ("leaky_relu", lambda x: F.leaky_relu(x, 0.1), lambda x, y, g: F.leaky_relu_backward(x > 0, g, 0.1)),
+    ("elu", lambda x: F.elu(x, 0.7), lambda x, y, g: F.elu_backward(x > 0, y, g, 0.7)),
+    ("sigmoid", F.sigmoid, lambda x, y, g: F.sigmoid_backward(y, g)),
+    ("tanh", F.tanh, lambda x, y, g: F.tanh_backward(y, g)),
+])
+def test_activation_gradients_match_finite_differences(name, forward, backward):
+    x = RNG.normal(size=(4, 6)) * 3
+    x[np.abs(x) < 1e-3] = 0.5                    # no kink within ε of a sample
+    g = RNG.normal(size=x.shape)
+    assert relative_error(backward(x, forward(x), g), numeric_gradient(forward, x, g)) < 1e-8
+
+
+def test_activation_layers_and_autograd_give_the_cores_numbers():
+    from nnpy import autograd
+    from nnpy.nn import build_layer
+
+    x = (RNG.normal(size=(3, 64, 40)) * 4).astype(np.float32)
+    g = RNG.normal(size=x.shape).astype(np.float32)
+    cases = {"ReLU": (F.relu, F.relu_backward), "Sigmoid": (F.sigmoid, F.sigmoid_backward),
+             "Tanh": (F.tanh, F.tanh_backward)}
+    for name, (forward, backward) in cases.items():
+        layer = build_layer({"type": name})
+        layer.initialize(x.shape[1:])
+        y = layer.forward(x, training=True)
+        assert np.array_equal(y, forward(x)), name
+        assert np.array_equal(layer.backward(g), backward(forward(x), g)), name
+    for fn, forward in ((autograd.relu, F.relu), (autograd.sigmoid, F.sigmoid), (autograd.tanh, F.tanh)):
+        assert np.array_equal(fn(Tensor(x)).data, forward(x))
+
+
+def test_the_threaded_relu_equals_the_plain_one_on_a_large_array(fast_kernels):
+    from nnpy.kernels import threads as parallel
+    from nnpy.nn import build_layer
+
+    x = RNG.normal(size=(64, 32, 26, 26)).astype(np.float32)      # 5.5 MB per operand
+    g = RNG.normal(size=x.shape).astype(np.float32)
+    old = parallel.MIN_BYTES
+    parallel.MIN_BYTES = 1 << 20                                    # make sure the split path runs
+    try:
+        layer = build_layer({"type": "ReLU"})
+        layer.initialize(x.shape[1:])
+        assert np.array_equal(layer.forward(x), F.relu(x))
+        assert np.array_equal(layer.backward(g), F.relu_backward(F.relu(x), g))
+    finally:
+        parallel.MIN_BYTES = old
