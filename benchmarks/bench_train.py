@@ -1,42 +1,53 @@
 """Time full training steps (forward, loss, backward, optimizer) of the configs' models, and
-the inference throughput of the shipped models, against PyTorch on the same CPU.
+the inference throughput of the shipped models, against PyTorch on the same CPU — each
+library in a process of its own.
 
-    python benchmarks/bench_train.py --model alexnet --batch 64 [--steps 30] [--json] [--vs-torch]
+    python benchmarks/bench_train.py --model alexnet --batch 64 [--steps 30] [--rounds 3] [--vs-torch] [--json]
     python benchmarks/bench_train.py --inference mnist.json --batch 256 [--vs-torch]
-    python benchmarks/bench_train.py --all [--rounds 3]   # every row of TARGETS, as a markdown table
+    python benchmarks/bench_train.py --all [--rounds 3]     # every row of TARGETS vs PyTorch, a markdown table
+    python benchmarks/bench_train.py --table rows.jsonl     # the table of rows saved with --json
 
 Training data is random but MNIST-shaped (rnn: sequences of length 50 with 1 feature, a tanh
-RNN with hidden 64 and a per-step linear head, MSE). Reported: median ms/step and samples/s
-after warm-up, achieved GFLOP/s (forward + backward = 3 × forward FLOPs) and its ratio to
-numpy's float32 GEMM GFLOP/s measured in the same run, peak memory (RSS). With
-``--vs-torch`` (PyTorch importable), the same network in PyTorch (``torch_twin.py``: built
-from the nnpy model, layer by layer) — same threads, float32, same batch, SGD with momentum —
-is timed alternately with nnpy, 5 steps at a time, and the ratio nnpy/torch printed.
+RNN with hidden 64 and a per-step linear head, MSE). ``--inference FILE``: a model of
+``data/trained_models`` evaluated as ``nnpy val`` does (``forward(x, training=False)`` on a
+batch of ``--batch`` images) against its twin with the same weights in ``eval()`` mode under
+``torch.no_grad()``, checked to predict the same classes. The PyTorch twin (``torch_twin.py``)
+is the same network layer by layer — same threads as OpenBLAS, float32, same batch, SGD with
+momentum.
 
-``--inference FILE``: a model of ``data/trained_models`` evaluated as ``nnpy val`` does
-(``forward(x, training=False)`` over batches of ``--batch`` images) against its twin with the
-same weights in ``eval()`` mode under ``torch.no_grad()``; images/s, and a check that both
-predict the same classes.
+Why a process per library: after numpy's GEMMs OpenBLAS's worker threads keep spinning for a
+while, and so do PyTorch's OpenMP threads after its own; in one process whichever library runs
+second finds the cores busy (a PyTorch MLP step measured 2.23 ms alone and 5.6 ms right after
+numpy GEMMs in the same process, on a Xeon). So this process only starts workers and
+aggregates what they print; it imports neither numpy nor nnpy nor torch. Each round of a row
+runs, one after the other, fresh processes of ``--worker``:
+
+    gemm    numpy's float32 GEMM speed (2048³), for the "% of GEMM" column
+    nnpy    the nnpy step: --warmup steps, then --steps timed ones (bench_worker_nnpy.py)
+    torch   the PyTorch twin's step, the same way (bench_worker_torch.py; never imports nnpy:
+            it builds the twin from the model an nnpy ``spec`` process wrote once per row)
+
+nnpy and torch swap which goes first from one round to the next. A row reports the median over
+the rounds of each process's median step, and the range (min–max) of those per-round medians;
+nnpy/torch is the ratio of the two medians, its range that of the rounds' ratios. Each worker
+is a standalone run: ``python benchmarks/bench_train.py --worker torch --model mlp --batch 64``
+prints (as JSON) what a round of ``--model mlp --batch 64 --vs-torch`` gets from it.
 """
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
 import os
-import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 
-import numpy as np
-
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
-sys.path.insert(0, os.path.dirname(__file__))                # torch_twin
-
-import nnpy  # noqa: E402
-from nnpy.models import build_model  # noqa: E402
-from nnpy.nn.losses import build_loss  # noqa: E402
-from nnpy.optim import build_optimizer  # noqa: E402
+sys.path.insert(0, os.path.dirname(__file__))                # the workers, torch_twin, twin_spec
 
 MODELS = {
     "mlp": ({"symbol": "mlp", "hidden": [512, 1024]}, (1, 28, 28), 10),
@@ -49,110 +60,22 @@ MODELS = {
 }
 TRAINED = os.path.join(os.path.dirname(__file__), "..", "data", "trained_models")
 
+#: The targets of issue 17: (model or shipped file, batch) -> the largest acceptable
+#: nnpy/torch ratio of step times (training) or of times per batch (inference).
+TARGETS = {("mlp", 64): 1.0, ("mlp", 256): 1.0, ("alexnet", 64): 1.0, ("alexnet", 256): 1.0,
+           ("lenet", 64): 1.0, ("lenet", 128): 1.0, ("resnet", 64): 1.0, ("rnn", 32): 1.0,
+           ("mnist.json", 256): 1.0, ("fashion-mnist.json", 256): 1.0}
 
-def blas_info() -> str:
-    try:
-        from threadpoolctl import threadpool_info
-        info = [f"{d.get('internal_api')} {d.get('version')} {d.get('architecture')} threads={d.get('num_threads')}"
-                for d in threadpool_info() if d.get("user_api") == "blas"]
-        return "; ".join(info) or "unknown"
-    except ImportError:
-        return f"threadpoolctl not installed; OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}"
-
-
-def gemm_gflops(n: int = 2048, repeat: int = 5) -> float:
-    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
-    b = np.random.default_rng(1).standard_normal((n, n), dtype=np.float32)
-    a @ b
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        a @ b
-        times.append(time.perf_counter() - t)
-    return 2 * n ** 3 / statistics.median(times) / 1e9
+#: --worker KIND runs ``run_KIND(args)`` of this module, in a process of its own.
+WORKERS = {"nnpy": "bench_worker_nnpy", "gemm": "bench_worker_nnpy", "spec": "bench_worker_nnpy",
+           "torch": "bench_worker_torch"}
+#: The modules a process reports having imported: a timing process must hold one library only.
+WATCHED = ("numpy", "nnpy.nn", "torch")
+#: The environment variables that set the BLAS kernel and the threads, printed with each table.
+THREAD_VARS = ("OPENBLAS_CORETYPE", "OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS")
 
 
-def make_nnpy(model_name: str, batch: int):
-    spec, shape, outputs = MODELS[model_name]
-    model = build_model(spec, shape, outputs, rng=np.random.default_rng(0))
-    model.set_rng(np.random.default_rng(1))
-    loss = build_loss("mse" if model_name == "rnn" else "cross_entropy")
-    opt = build_optimizer({"type": "sgd", "lr": 0.01, "momentum": 0.9}, model)
-    rng = np.random.default_rng(2)
-    x = rng.standard_normal((batch, *shape), dtype=np.float32)
-    y = (rng.standard_normal((batch, 50, 1), dtype=np.float32) if model_name == "rnn"
-         else rng.integers(0, 10, batch))
-
-    def step():
-        pred = model.forward(x, training=True)
-        loss.forward(pred, y)
-        model.backward(loss.backward())
-        opt.step()
-    return step, model.flops() * batch * 3, model
-
-
-def make_torch(model, model_name: str, batch: int):
-    """A training step of ``model``'s PyTorch twin on random data of the same shapes."""
-    import torch
-    import torch.nn as tnn
-    from torch_twin import torch_twin
-
-    torch.manual_seed(0)
-    net = torch_twin(model).train()
-    shape = MODELS[model_name][1]
-    x = torch.randn(batch, *shape)
-    if model_name == "rnn":
-        y, lossf = torch.randn(batch, 50, 1), tnn.MSELoss()
-    else:
-        y, lossf = torch.randint(0, 10, (batch,)), tnn.CrossEntropyLoss()
-    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
-
-    def step():
-        opt.zero_grad(set_to_none=True)
-        lossf(net(x), y).backward()
-        opt.step()
-    return step
-
-
-def make_inference(file: str, batch: int, vs_torch: bool):
-    """``nnpy val``'s evaluation loop body for a shipped model, and its twin's (or None)."""
-    from nnpy.engine.checkpoints import plan_from_checkpoint
-
-    plan, _ = plan_from_checkpoint(os.path.join(TRAINED, file))
-    model = plan.model
-    x = np.random.default_rng(2).random((batch, *plan.data.input_shape), dtype=np.float32)
-    x = (x - 0.2) / 0.35                    # normalized, as the data loader gives them
-
-    def step():
-        return model.forward(x, training=False)
-    if not vs_torch:
-        return step, None, model
-    import torch
-    from torch_twin import torch_twin
-
-    net = torch_twin(model, copy_weights=True).eval()
-    tx = torch.from_numpy(x)
-
-    def torch_step():
-        with torch.no_grad():
-            return net(tx)
-    ours, theirs = step(), torch_step().numpy()
-    if not np.array_equal(ours.argmax(1), theirs.argmax(1)) or np.abs(ours - theirs).max() > 1e-3:
-        raise SystemExit(f"{file}: the PyTorch twin does not predict what nnpy predicts "
-                         f"(largest difference {np.abs(ours - theirs).max():.2g})")
-    return step, torch_step, model
-
-
-def torch_available() -> bool:
-    """PyTorch importable; it then uses as many threads as BLAS (``OMP_NUM_THREADS`` or every CPU)."""
-    try:
-        import torch
-    except ImportError:
-        print("PyTorch is not installed: --vs-torch skipped", file=sys.stderr)
-        return False
-    torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", os.cpu_count() or 1)))
-    return True
-
+# ---- used inside the workers (standard library only) -------------------------------------
 
 def time_steps(step, n: int) -> list[float]:
     out = []
@@ -161,13 +84,6 @@ def time_steps(step, n: int) -> list[float]:
         step()
         out.append(time.perf_counter() - t)
     return out
-
-
-#: The targets of issue 17: (model or shipped file, batch) -> the largest acceptable
-#: nnpy/torch ratio of step times (training) or of times per batch (inference).
-TARGETS = {("mlp", 64): 1.0, ("mlp", 256): 1.0, ("alexnet", 64): 1.0, ("alexnet", 256): 1.0,
-           ("lenet", 64): 1.0, ("lenet", 128): 1.0, ("resnet", 64): 1.0, ("rnn", 32): 1.0,
-           ("mnist.json", 256): 1.0, ("fashion-mnist.json", 256): 1.0}
 
 
 def cpu_seconds() -> tuple[float, float, float] | None:
@@ -192,123 +108,239 @@ def others_share(before, after, wall: float) -> tuple[float, float] | None:
     return round(100 * max(busy - steal - own, 0.0) / wall, 1), round(100 * steal / wall, 1)
 
 
-def print_table(rows: list[dict]) -> None:
-    """The markdown table of ``main(..., quiet=True)`` results, with each row's target."""
-    gemms = [r["gemm_gflops"] for r in rows]
-    print(f"numpy float32 GEMM: {min(gemms):.0f}–{max(gemms):.0f} GFLOP/s (2048³, measured before each row)")
+def measure(step, warmup: int, steps: int) -> dict:
+    """``warmup`` untimed calls of ``step``, then ``steps`` timed ones: their median in ms, and
+    the CPU share of other processes meanwhile."""
+    time_steps(step, warmup)
+    before, t0 = cpu_seconds(), time.perf_counter()
+    times = time_steps(step, steps)
+    return {"ms_per_step": round(1000 * statistics.median(times), 3), "steps": steps,
+            "others": others_share(before, cpu_seconds(), time.perf_counter() - t0)}
+
+
+def blas_threads() -> int:
+    """The threads OpenBLAS uses (OPENBLAS_NUM_THREADS, else OMP_NUM_THREADS, else every CPU):
+    PyTorch is given as many."""
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS"):
+        if os.environ.get(var, "").strip().isdigit():
+            return int(os.environ[var])
+    return os.cpu_count() or 1
+
+
+def imported_modules() -> list[str]:
+    """Which of ``WATCHED`` this process has imported."""
+    return [name for name in WATCHED if name in sys.modules]
+
+
+# ---- the parent: starts the workers, aggregates ----------------------------------------
+
+def target_args(name: str, batch: int) -> list[str]:
+    """The command-line arguments naming one row: a model of MODELS or a shipped file."""
+    return ["--inference" if name.endswith(".json") else "--model", name, "--batch", str(batch)]
+
+
+def run_worker(kind: str, argv: list[str]) -> dict:
+    """Run ``--worker kind`` in a fresh process and return the JSON line it printed."""
+    done = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", kind, *argv],
+                          capture_output=True, text=True)
+    sys.stderr.write(done.stderr if done.returncode == 0 else "")
+    if done.returncode != 0:
+        raise SystemExit(f"bench_train: the {kind} process failed ({' '.join(argv)}):\n"
+                         f"{done.stderr.strip()[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def write_spec(target: list[str], directory: str) -> str:
+    """Have an nnpy process write the row's model (twin_spec.py) into ``directory``; return it."""
+    run_worker("spec", [*target, "--out", directory])
+    return directory
+
+
+def one_round(target: list[str], round_index: int, spec: str | None, args) -> dict:
+    """One round of a row: the GEMM process, then nnpy's and (with a ``spec``) PyTorch's, the
+    one that goes first swapping with each round. Returns each worker's JSON by kind."""
+    timing = [*target, "--steps", str(args.steps), "--warmup", str(args.warmup)]
+    result = {"gemm": run_worker("gemm", ["--gemm-size", str(args.gemm_size)])}
+    order = ["nnpy", "torch"] if spec else ["nnpy"]
+    for kind in order[::-1] if round_index % 2 else order:
+        result[kind] = run_worker(kind, timing + (["--spec", spec] if kind == "torch" else []))
+    return result
+
+
+def cpu_model() -> str:
+    """The CPU's model name, from /proc/cpuinfo (Linux), with the number of CPUs."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            name = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), None)
+    except OSError:
+        name = None
+    import platform
+    return f"{name or platform.processor() or 'unknown CPU'}, {os.cpu_count()} CPUs"
+
+
+def environment(first: dict) -> dict:
+    """What the table was measured on: CPU, numpy and its BLAS (from the nnpy process), PyTorch
+    and its threads (from the torch process), the thread variables that were set."""
+    env = {"cpu": cpu_model(), "numpy": first["nnpy"]["numpy"], "blas": "; ".join(first["nnpy"]["blas"]),
+           "vars": {var: os.environ[var] for var in THREAD_VARS if var in os.environ}}
+    if "torch" in first:
+        env["torch"] = f"{first['torch']['torch']}, {first['torch']['threads']} threads"
+    return env
+
+
+def spread(values: list[float], digits: int = 3) -> list[float]:
+    return [round(min(values), digits), round(max(values), digits)]
+
+
+def worst_others(runs: list[dict]) -> list[float] | None:
+    """The largest CPU share of other processes, and of the hypervisor, over the timing processes."""
+    shares = [r[k]["others"] for r in runs for k in ("nnpy", "torch") if k in r and r[k]["others"]]
+    return [max(o for o, _ in shares), max(s for _, s in shares)] if shares else None
+
+
+def summarize(name: str, batch: int, runs: list[dict], args) -> dict:
+    """A row of the table from its rounds (each ``one_round``'s result)."""
+    ours = [r["nnpy"]["ms_per_step"] for r in runs]
+    gemms = [r["gemm"]["gflops"] for r in runs]
+    ms, gemm = statistics.median(ours), statistics.median(gemms)
+    gflops = runs[0]["nnpy"]["flops"] / ms / 1e6
+    row = {"model": name, "inference": name.endswith(".json"), "batch": batch,
+           "ms_per_step": round(ms, 3), "ms_range": spread(ours),
+           "samples_per_s": round(batch / ms * 1000, 1), "gflops": round(gflops, 2),
+           "gemm_gflops": round(gemm, 1), "gemm_range": spread(gemms, 1), "efficiency": round(gflops / gemm, 3),
+           "peak_mb": max(r["nnpy"]["peak_mb"] for r in runs), "others": worst_others(runs),
+           "method": {"rounds": len(runs), "steps": args.steps, "warmup": args.warmup, "gemm_size": args.gemm_size},
+           "env": environment(runs[0]),
+           "imported": {kind: runs[0][kind]["imported"] for kind in runs[0]}}
+    if "torch" in runs[0]:
+        theirs = [r["torch"]["ms_per_step"] for r in runs]
+        row["torch_ms_per_step"] = round(statistics.median(theirs), 3)
+        row["torch_ms_range"] = spread(theirs)
+        row["ratio_vs_torch"] = round(ms / statistics.median(theirs), 3)
+        row["ratio_range"] = spread([a / b for a, b in zip(ours, theirs)])
+    row["imported"]["parent"] = imported_modules()
+    return row
+
+
+def torch_installed() -> bool:
+    """PyTorch importable (found, not imported: this process stays free of it)."""
+    if importlib.util.find_spec("torch") is None:
+        print("PyTorch is not installed: --vs-torch skipped", file=sys.stderr)
+        return False
+    return True
+
+
+def run_rows(targets: list[tuple[str, int]], args) -> list[dict]:
+    """Every (model or file, batch) of ``targets``, ``args.rounds`` times over (the whole list
+    each round, so a slow minute of the machine hits every row once at most)."""
+    runs = {t: [] for t in targets}
+    with tempfile.TemporaryDirectory() as tmp:
+        specs = {}
+        if args.vs_torch and torch_installed():
+            for i, (name, batch) in enumerate(targets):
+                os.mkdir(os.path.join(tmp, str(i)))
+                specs[(name, batch)] = write_spec(target_args(name, batch), os.path.join(tmp, str(i)))
+        for r in range(args.rounds):
+            for name, batch in targets:
+                runs[(name, batch)].append(one_round(target_args(name, batch), r, specs.get((name, batch)), args))
+    return [summarize(name, batch, runs[(name, batch)], args) for name, batch in targets]
+
+
+def range_note(bounds, digits: int = 2) -> str:
+    """" (min–max)" over the rounds of a row measured in several, else nothing."""
+    return "" if not bounds or bounds[0] == bounds[1] else f" ({bounds[0]:.{digits}f}–{bounds[1]:.{digits}f})"
+
+
+def print_header(rows: list[dict]) -> None:
+    """Where and how the rows were measured (each distinct set-up once)."""
+    seen = []
+    for env in (r["env"] for r in rows):
+        if env in seen:
+            continue
+        seen.append(env)
+        print(f"CPU: {env['cpu']}")
+        print(f"numpy {env['numpy']}, BLAS: {env['blas']}")
+        print(f"PyTorch {env['torch']}" if "torch" in env else "PyTorch: not timed")
+        print("environment: " + (", ".join(f"{k}={v}" for k, v in env["vars"].items())
+                                 or f"none of {', '.join(THREAD_VARS)} set"))
+    m = rows[0]["method"]
+    print(f"method: each library in a process of its own, {m['rounds']} round(s) alternating which goes "
+          f"first; in each process {m['warmup']} warm-up steps, then the median of {m['steps']}; a cell is "
+          f"the median over the rounds (min–max of the rounds in brackets)")
+    gemms = [g for r in rows for g in r["gemm_range"]]
+    print(f"numpy float32 GEMM: {min(gemms):.0f}–{max(gemms):.0f} GFLOP/s "
+          f"({m['gemm_size']}³, a process of its own each round of each row)")
     shares = [r["others"] for r in rows if r.get("others")]
     if shares:
-        print(f"other processes used at most {max(o for o, _ in shares):.0f}% of one CPU during a row, "
-              f"the hypervisor stole at most {max(s for _, s in shares):.0f}%")
-    ranges = any("ratio_range" in r for r in rows)
-    print("\n| model | batch | nnpy ms/step | samples/s | GFLOP/s | % of GEMM | PyTorch ms/step | nnpy/torch |"
-          + (" over the rounds |" if ranges else "") + " target |")
-    print("|---|---|---|---|---|---|---|---|" + ("---|" if ranges else "") + "---|")
+        print(f"other processes used at most {max(o for o, _ in shares):.0f}% of one CPU while a process "
+              f"timed, the hypervisor stole at most {max(s for _, s in shares):.0f}%")
+
+
+def print_table(rows: list[dict]) -> None:
+    """The markdown table of ``run_rows`` results, with each row's target."""
+    print_header(rows)
+    print("\n| model | batch | nnpy ms/step | samples/s | GFLOP/s | % of GEMM | PyTorch ms/step | nnpy/torch | target |")
+    print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         target = TARGETS.get((r["model"], r["batch"]))
         ratio = r.get("ratio_vs_torch")
         ok = "" if ratio is None or target is None else (" ✓" if ratio <= target else " ✗")
         name = f"{r['model']} (inference)" if r["inference"] else r["model"]
-        print(f"| {name} | {r['batch']} | {r['ms_per_step']:.2f} | {r['samples_per_s']:.0f} | {r['gflops']:.1f} | "
-              f"{100 * r['efficiency']:.0f}% | {r.get('torch_ms_per_step', float('nan')):.2f} | "
-              f"{ratio if ratio is not None else 'n/a'}{ok} |"
-              + (f" {r['ratio_range'][0]}–{r['ratio_range'][1]} |" if ranges else "")
-              + f" {'' if target is None else f'≤ {target}'} |")
+        theirs = "n/a" if ratio is None else f"{r['torch_ms_per_step']:.2f}{range_note(r['torch_ms_range'])}"
+        ratio_text = "n/a" if ratio is None else f"{ratio:.2f}{ok}{range_note(r['ratio_range'])}"
+        print(f"| {name} | {r['batch']} | {r['ms_per_step']:.2f}{range_note(r['ms_range'])} | {r['samples_per_s']:.0f} | "
+              f"{r['gflops']:.1f} | {100 * r['efficiency']:.0f}% | {theirs} | {ratio_text} | "
+              f"{'' if target is None else f'≤ {target}'} |")
 
 
-def run_all(steps: int, rounds: int = 1) -> None:
-    """Every (model, batch) of TARGETS against PyTorch, as a markdown table. With ``rounds`` > 1
-    the whole list is run that many times over (so a slow minute of the machine hits every row
-    once at most), and each row shows the round with the median nnpy/torch ratio, and the
-    range of the ratio over the rounds."""
-    print(f"BLAS: {blas_info()}")
-    runs = {key: [] for key in TARGETS}
-    for _ in range(rounds):
-        for model, batch in TARGETS:
-            what = ["--inference", model] if model.endswith(".json") else ["--model", model]
-            runs[(model, batch)].append(main([*what, "--batch", str(batch), "--steps", str(steps),
-                                              "--vs-torch", "--json"], quiet=True))
-    rows = []
-    for results in runs.values():
-        ratios = sorted(r.get("ratio_vs_torch") or 0.0 for r in results)
-        row = next(r for r in results if (r.get("ratio_vs_torch") or 0.0) == ratios[(len(ratios) - 1) // 2])
-        if rounds > 1:
-            row = {**row, "ratio_range": (ratios[0], ratios[-1])}
-        rows.append(row)
-    print_table(rows)
+def run_as_worker(args) -> None:
+    """``--worker KIND``: run the worker in this process, print its result as one JSON line."""
+    if args.worker != "gemm" and (args.model is None) == (args.inference is None):
+        raise SystemExit(f"--worker {args.worker} needs --model or --inference")
+    if args.worker == "spec" and not args.out:
+        raise SystemExit("--worker spec needs --out DIR")
+    result = getattr(importlib.import_module(WORKERS[args.worker]), f"run_{args.worker}")(args)
+    print(json.dumps({"worker": args.worker, **result, "imported": imported_modules()}))
 
 
-def main(argv=None, quiet: bool = False) -> dict:
+def main(argv=None) -> list[dict]:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--model", choices=sorted(MODELS))
     p.add_argument("--inference", metavar="FILE", help="a file of data/trained_models: time nnpy val's forward")
     p.add_argument("--all", action="store_true", help="every model and batch of the targets, vs PyTorch")
-    p.add_argument("--rounds", type=int, default=1, help="with --all: run the whole list this many times")
+    p.add_argument("--rounds", type=int, default=3, help="fresh processes per library and row (default 3)")
     p.add_argument("--table", metavar="JSONL", help="print the table of rows saved with --json, one a line")
     p.add_argument("--batch", type=int, default=64)
-    p.add_argument("--steps", type=int, default=30)
-    p.add_argument("--warmup", type=int, default=5)
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--steps", type=int, default=30, help="timed steps in each process")
+    p.add_argument("--warmup", type=int, default=5, help="untimed steps in each process before them")
+    p.add_argument("--gemm-size", type=int, default=2048, help="n of the n³ GEMM of the %% of GEMM column")
+    p.add_argument("--json", action="store_true", help="the rows as JSON lines instead of the table")
     p.add_argument("--vs-torch", action="store_true")
+    p.add_argument("--worker", choices=sorted(WORKERS), help="(internal) be one timing process, print JSON")
+    p.add_argument("--spec", metavar="DIR", help="(--worker torch) the model as a spec process wrote it")
+    p.add_argument("--out", metavar="DIR", help="(--worker spec) where to write the model")
     args = p.parse_args(argv)
-    if args.all:
-        run_all(args.steps, args.rounds)
-        return {}
+    if args.worker:
+        run_as_worker(args)
+        return []
     if args.table:
         with open(args.table) as f:
             print_table([json.loads(line) for line in f if line.strip()])
-        return {}
-    if (args.model is None) == (args.inference is None):
+        return []
+    if args.all:
+        args.vs_torch = True
+        targets = list(TARGETS)
+    elif (args.model is None) == (args.inference is None):
         p.error("give --model, --inference, --all or --table")
-
-    gemm = gemm_gflops()
-    torch_step = None
-    vs_torch = args.vs_torch and torch_available()
-    if args.inference:
-        step, torch_step, model = make_inference(args.inference, args.batch, vs_torch)
-        flops = model.flops() * args.batch                      # forward only
     else:
-        step, flops, model = make_nnpy(args.model, args.batch)
-        if vs_torch:
-            torch_step = make_torch(model, args.model, args.batch)
-    time_steps(step, args.warmup)
-    if torch_step:
-        time_steps(torch_step, args.warmup)
-    ours, theirs = [], []
-    rounds = max(1, args.steps // 5)
-    before, t0 = cpu_seconds(), time.perf_counter()
-    for _ in range(rounds):  # interleave in rounds of 5 steps so drift hits both alike
-        ours += time_steps(step, 5)
-        if torch_step:
-            theirs += time_steps(torch_step, 5)
-    others = others_share(before, cpu_seconds(), time.perf_counter() - t0)
-    ms = 1000 * statistics.median(ours)
-    result = {"model": args.inference or args.model, "inference": bool(args.inference), "batch": args.batch,
-              "ms_per_step": round(ms, 3),
-              "samples_per_s": round(args.batch / ms * 1000, 1),
-              "gflops": round(flops / (ms / 1000) / 1e9, 2), "gemm_gflops": round(gemm, 1),
-              "efficiency": round(flops / (ms / 1000) / 1e9 / gemm, 3),
-              "peak_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-              "others": others, "blas": blas_info()}
-    if theirs:
-        torch_ms = 1000 * statistics.median(theirs)
-        result["torch_ms_per_step"] = round(torch_ms, 3)
-        result["ratio_vs_torch"] = round(ms / torch_ms, 3)
-    if quiet:
-        return result
+        targets = [(args.inference or args.model, args.batch)]
+    rows = run_rows(targets, args)
     if args.json:
-        print(json.dumps(result))
+        for row in rows:
+            print(json.dumps(row))
     else:
-        print(f"BLAS: {blas_info()}")
-        print(f"numpy float32 GEMM (2048³): {gemm:.1f} GFLOP/s")
-        print(f"{result['model']} batch {args.batch}: {ms:.2f} ms/step (median of {len(ours)}), "
-              f"{result['samples_per_s']:.0f} samples/s, {result['gflops']:.1f} GFLOP/s = "
-              f"{100 * result['efficiency']:.1f}% of GEMM, peak RSS {result['peak_mb']:.0f} MB")
-        if theirs:
-            print(f"PyTorch {result['torch_ms_per_step']:.2f} ms/step → nnpy/torch = {result['ratio_vs_torch']:.2f}")
-        if others:
-            print(f"during the timed steps: other processes {others[0]:.0f}% of one CPU, steal {others[1]:.0f}%")
-    return result
+        print_table(rows)
+    return rows
 
 
 if __name__ == "__main__":

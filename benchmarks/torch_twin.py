@@ -1,9 +1,12 @@
 """The PyTorch twin of a built nnpy model: the same layers, shapes and (optionally) weights.
 
     net = torch_twin(model, copy_weights=True)      # a torch.nn.Sequential
+    net = torch_twin(twin_spec.read(directory)[0])  # the same from the model written as data
 
 Used by ``bench_train.py --vs-torch`` so that both libraries time the very same network
 (and, with copied weights, ``bench_train.py --inference`` checks that they predict alike).
+The layers are read by their ``type_name`` and attributes only, so the twin is built as well
+from the stand-ins of ``twin_spec.read`` — the benchmark's PyTorch process never imports nnpy.
 Covers the layers the configs' models use: Conv2D, Dense, BatchNorm, ReLU, Tanh, MaxPool2D,
 AvgPool2D, GlobalAvgPool2D, Flatten, Dropout, Chain and Residual, and the RNN head of the
 ``rnn`` benchmark. PyTorch is imported here only: nnpy itself never needs it.
@@ -13,9 +16,6 @@ from __future__ import annotations
 import numpy as np
 import torch
 import torch.nn as tnn
-
-from nnpy.nn.layers import Chain
-from nnpy.nn.layers.containers import Residual
 
 
 class _Residual(tnn.Module):
@@ -98,13 +98,14 @@ def _rnn(layer, copy):
 
 
 def torch_twin(layer, copy_weights: bool = False) -> tnn.Module:
-    """A torch module computing what the built nnpy ``layer`` (a model, a Chain, a layer) computes."""
+    """A torch module computing what the built nnpy ``layer`` (a model, a Chain, a layer, or
+    their stand-ins from ``twin_spec.read``) computes."""
     kind = layer.type_name
-    if isinstance(layer, Residual):
+    if kind == "Residual":
         shortcut = None if layer.shortcut is None else torch_twin(layer.shortcut, copy_weights)
         act = None if layer.activation is None else torch_twin(layer.activation, copy_weights)
         return _Residual(torch_twin(layer.main, copy_weights), shortcut, act)
-    if isinstance(layer, Chain):
+    if kind == "Chain":
         return tnn.Sequential(*(torch_twin(child, copy_weights) for child in layer.layers))
     simple = {"ReLU": tnn.ReLU, "Tanh": tnn.Tanh, "Flatten": tnn.Flatten, "GlobalAvgPool2D": _GlobalAvgPool}
     if kind in simple:

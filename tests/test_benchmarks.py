@@ -1,0 +1,108 @@
+"""benchmarks/bench_train.py times each library in a process of its own (issue 29).
+
+In one process, OpenBLAS's threads still spinning after numpy's GEMMs slowed PyTorch's next
+step 2.5× (and PyTorch's OpenMP threads nnpy's): these tests check that no timing process
+holds both libraries, and that the parent that starts them holds neither. The workers run
+for a step or two on tiny batches, with one BLAS thread.
+"""
+import ast
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.prerequisites import REPO, missing
+
+BENCH = REPO / "benchmarks"
+ONE_THREAD = {**{k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OPENBLAS_CORETYPE")},
+              "OPENBLAS_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
+
+
+def bench(*argv: str) -> list[dict]:
+    """The JSON lines ``bench_train.py argv`` prints."""
+    done = subprocess.run([sys.executable, str(BENCH / "bench_train.py"), *argv], env=ONE_THREAD,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+
+
+@pytest.fixture
+def bench_train(monkeypatch):
+    """benchmarks/bench_train.py as a module (its sys.path entries undone after the test)."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    spec = importlib.util.spec_from_file_location("bench_train", BENCH / "bench_train.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_parent_and_the_nnpy_process_never_hold_pytorch():
+    (row,) = bench("--model", "mlp", "--batch", "2", "--steps", "2", "--warmup", "1", "--rounds", "1",
+                   "--gemm-size", "64", "--json")
+    assert row["imported"]["parent"] == []                      # neither numpy nor nnpy nor torch
+    assert row["imported"]["nnpy"] == ["numpy", "nnpy.nn"]      # it did run nnpy's layers...
+    assert row["imported"]["gemm"] == ["numpy", "nnpy.nn"]      # ... and the GEMM no torch either
+    assert row["ms_per_step"] > 0 and row["gemm_gflops"] > 0 and "torch_ms_per_step" not in row
+    # the table's set-up lines come from the processes that timed
+    assert row["env"]["vars"] == {"OPENBLAS_NUM_THREADS": "1"}
+    assert row["env"]["numpy"] and "1 threads" in row["env"]["blas"] and row["env"]["cpu"]
+
+
+def test_the_pytorch_process_never_imports_nnpy():
+    """The twin of a shipped model, built in the PyTorch process from the model an nnpy process
+    wrote as data, predicts what nnpy predicted (the worker exits 1 otherwise)."""
+    if importlib.util.find_spec("torch") is None:
+        missing("torch is not installed (.ci/run installs it)")
+    (result,) = bench("--worker", "torch", "--inference", "mnist.json", "--batch", "8", "--steps", "1",
+                      "--warmup", "0")
+    assert result["imported"] == ["numpy", "torch"]             # numpy comes with torch; no nnpy
+    assert result["threads"] == 1 and result["ms_per_step"] > 0  # as many threads as OpenBLAS
+
+
+def imports_of(path) -> set[str]:
+    """The top-level package of every import statement in ``path``, inside functions too."""
+    names = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("file, forbidden", [
+    ("bench_train.py", {"numpy", "nnpy", "torch"}),    # the parent; workers are imported by name
+    ("bench_worker_torch.py", {"nnpy", "bench_worker_nnpy"}),
+    ("torch_twin.py", {"nnpy"}),
+    ("twin_spec.py", {"nnpy", "torch"}),
+    ("bench_worker_nnpy.py", {"torch", "torch_twin", "bench_worker_torch"}),
+])
+def test_each_side_imports_only_its_own_library(file, forbidden):
+    assert not imports_of(BENCH / file) & forbidden
+
+
+def test_rounds_alternate_which_library_goes_first(bench_train, monkeypatch):
+    started = []
+    monkeypatch.setattr(bench_train, "run_worker", lambda kind, argv: started.append(kind) or {})
+    options = type("Args", (), {"steps": 3, "warmup": 1, "gemm_size": 64})
+    for r in range(3):
+        bench_train.one_round(["--model", "mlp", "--batch", "2"], r, "spec-dir", options)
+    assert started == ["gemm", "nnpy", "torch", "gemm", "torch", "nnpy", "gemm", "nnpy", "torch"]
+
+
+def test_a_row_is_the_median_over_rounds_with_their_range(bench_train):
+    def round_(ours, theirs, gemm):
+        return {"gemm": {"gflops": gemm, "imported": []},
+                "nnpy": {"ms_per_step": ours, "flops": 2e9, "peak_mb": 50.0, "others": [3.0, 0.0],
+                         "numpy": "2.x", "blas": ["openblas"], "imported": []},
+                "torch": {"ms_per_step": theirs, "others": [7.0, 1.0], "torch": "2.x", "threads": 2, "imported": []}}
+    options = type("Args", (), {"steps": 3, "warmup": 1, "gemm_size": 64})
+    row = bench_train.summarize("mlp", 64, [round_(10, 20, 100), round_(30, 20, 90), round_(20, 40, 110)], options)
+    assert (row["ms_per_step"], row["ms_range"]) == (20, [10, 30])
+    assert (row["torch_ms_per_step"], row["torch_ms_range"]) == (20, [20, 40])
+    assert (row["ratio_vs_torch"], row["ratio_range"]) == (1.0, [0.5, 1.5])   # per-round ratios 0.5, 1.5, 0.5
+    assert row["gflops"] == 100.0 and row["efficiency"] == 1.0                 # 2 GFLOP in 20 ms; GEMM median 100
+    assert row["others"] == [7.0, 1.0] and row["env"]["torch"] == "2.x, 2 threads"
