@@ -111,6 +111,8 @@ def time_steps(step, n: int) -> list[float]:
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    from nnpy.nn.memory import keep_freed_memory
+    keep_freed_memory()          # as the nnpy command does for every run
     p.add_argument("--batch", type=int, default=128)
     p.add_argument("--steps", type=int, default=200, help="timed steps per model")
     p.add_argument("--warmup", type=int, default=10)

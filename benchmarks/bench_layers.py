@@ -77,6 +77,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30, help="timed rounds (default 30)")
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
+    from nnpy.nn.memory import keep_freed_memory
+    keep_freed_memory()          # as the nnpy command does for every run
 
     a = np.random.default_rng(0).random((GEMM_N, GEMM_N), dtype=np.float32)
     c = np.empty_like(a)

@@ -23,6 +23,7 @@ import numpy as np
 import twin_spec
 from bench_train import MODELS, TRAINED, measure
 from nnpy.engine.checkpoints import plan_from_checkpoint
+from nnpy.nn.memory import keep_freed_memory
 from nnpy.models import build_model
 from nnpy.nn.losses import build_loss
 from nnpy.optim import build_optimizer
@@ -85,6 +86,7 @@ def build_inference(file: str, batch: int):
 
 def run_nnpy(args) -> dict:
     """Time nnpy's step of ``args.model`` (training) or ``args.inference`` at ``args.batch``."""
+    keep_freed_memory()          # as the nnpy command does for every run (nnpy.nn.memory)
     if args.inference:
         step, flops, _, _ = build_inference(args.inference, args.batch)
     else:
