@@ -81,3 +81,24 @@ def test_low_level_loop_and_config_built_model_are_the_same_class():
         optimizer.step()
         optimizer.zero_grad()
     assert value < first
+
+
+def test_predict_proba_of_a_model_ending_in_softmax_or_a_binary_logit():
+    """predict_proba gives probabilities, however the model ends: logits are softmaxed, a
+    Softmax output is kept as it is (not softmaxed twice), one binary logit goes through σ."""
+    import warnings
+
+    from nnpy.layers import Dense, Softmax
+
+    x = np.random.default_rng(0).normal(size=(16, 4)).astype(np.float32)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")        # the Softmax-before-cross-entropy warning
+        soft = nnpy.Sequential([Dense(3), Softmax()], seed=0)
+        soft.build((4,))
+    probs = soft.predict_proba(x)
+    np.testing.assert_allclose(probs, soft.predict(x), rtol=1e-6)
+    binary = nnpy.Sequential([Dense(1)], seed=0)
+    binary.compile(loss="bce", metrics=["accuracy"])
+    binary.build((4,))
+    p1 = 1 / (1 + np.exp(-binary.predict(x)[:, 0].astype(np.float64)))
+    np.testing.assert_allclose(binary.predict_proba(x), np.stack([1 - p1, p1], axis=1), rtol=1e-6)

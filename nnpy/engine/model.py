@@ -29,8 +29,8 @@ from ..errors import CheckpointError, ConfigError
 from ..io.checkpoint import save_checkpoint
 from ..nn.layers import Chain
 
-from ..nn.losses import activation_clash, build_loss, softmax
-from ..nn.metrics import get_metric
+from ..nn.losses import activation_clash, build_loss
+from ..nn.metrics import class_probabilities, get_metric
 from ..optim import build_optimizer, build_scheduler
 from .callbacks import ConsoleLogger
 from .seeds import DROPOUT, INIT, SHUFFLE, VAL_SPLIT, derived_seed, stream
@@ -221,8 +221,9 @@ class Sequential(Chain):
         return np.concatenate(outs)
 
     def predict_proba(self, x, batch_size: int = 256) -> np.ndarray:
-        """Class probabilities (N, C) of a classifier: the softmax of ``predict``'s logits."""
-        return softmax(self.predict(x, batch_size).astype(np.float64))
+        """Class probabilities (N, C) of a classifier: the softmax of ``predict``'s logits (a model
+        that ends in Softmax already gives them; one binary logit (N, 1) gives (N, 2) by the sigmoid)."""
+        return class_probabilities(self.predict(x, batch_size))
 
     def summary(self, print_fn=print) -> str:
         """The layer table (shapes, parameters, FLOPs); the model must be built first."""
