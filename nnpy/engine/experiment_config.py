@@ -155,7 +155,7 @@ def _check_spec(registry: Registry, spec, keypath: tuple, locator: Locator, type
     (``type_key``: what the config calls the name's key, e.g. ``model.symbol``)."""
     name = spec if isinstance(spec, str) else spec.get("type")
     if name is None:
-        raise locator.error(keypath, f"missing 'type'; valid {registry.kind}s: {', '.join(registry.names())}")
+        raise locator.error(keypath, f"missing 'type'; valid {registry.plural}: {', '.join(registry.names())}")
     try:
         registry.get(name)
     except NnpyError as exc:
