@@ -165,15 +165,16 @@ def print_evaluation(ckpt, split, result):
 
 
 def confusion_lines(confusion, names: list[str]) -> list[str]:
-    """The confusion matrix as text: one row per true class (``k name``), one column per
-    predicted class, headed by its number ``k``."""
+    """The confusion matrix as text: one row per true class (``k name``, or ``k`` alone when the
+    name is the number), one column per predicted class, headed by its number ``k``."""
     k = len(confusion)
     width = max(len(str(k - 1)), *(len(str(v)) for row in confusion for v in row)) + 1
-    label = max(len(f"{i} {n[:14]}") for i, n in enumerate(names))
+    row_names = [str(i) if name == str(i) else f"{i} {name[:14]}" for i, name in enumerate(names)]
+    label = max(map(len, row_names))
     lines = ["confusion matrix (rows: true class, columns: predicted class, by number):",
              " " * label + "".join(str(j).rjust(width) for j in range(k))]
-    for i, (name, row) in enumerate(zip(names, confusion)):
-        lines.append(f"{i} {name[:14]}".ljust(label) + "".join(str(v).rjust(width) for v in row))
+    for row_name, row in zip(row_names, confusion):
+        lines.append(row_name.ljust(label) + "".join(str(v).rjust(width) for v in row))
     return lines
 
 
@@ -213,7 +214,8 @@ def demo(paths, ckpt, topk, multi, as_json, explain_dir):
     elif multi:
         for r in results:
             sure = min((d["probs"][d["label"]] for d in r["digits"]), default=0.0)
-            click.echo(f"{r['path']}: {r['text']}   ({len(r['digits'])} digits, "
+            count = len(r["digits"])
+            click.echo(f"{r['path']}: {r['text']}   ({count} digit{'' if count == 1 else 's'}, "
                        f"least sure {100 * sure:.1f}%)")
     else:
         for r in results:

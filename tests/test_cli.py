@@ -175,3 +175,12 @@ def test_val_per_class_accuracy_is_per_true_class(workdir):
     np.testing.assert_array_equal(cm.sum(axis=1), np.bincount(MNIST().load(limit=300).y_test, minlength=10))
     np.testing.assert_allclose(report["per_class"], np.diag(cm) / cm.sum(axis=1))
     assert not np.allclose(np.diag(cm) / cm.sum(axis=1), np.diag(cm) / np.maximum(cm.sum(axis=0), 1))
+
+
+def test_confusion_rows_name_a_class_once_when_its_name_is_its_number():
+    from nnpy.cli import confusion_lines
+
+    digits = confusion_lines([[3, 1], [0, 2]], ["0", "1"])
+    assert digits[1:] == ["  0 1", "0 3 1", "1 0 2"]         # was "0 0 3 1": index, then the same name
+    named = confusion_lines([[3, 1], [0, 2]], ["cat", "dog"])
+    assert named[1:] == ["      0 1", "0 cat 3 1", "1 dog 0 2"]
