@@ -6,6 +6,7 @@ line on stderr and exit with code 2 — never a traceback.
 """
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -30,6 +31,22 @@ def plugin_option(command):
     return click.option("--plugin", "plugins", multiple=True, type=click.Path(dir_okay=False),
                         metavar="FILE.py", expose_value=False, is_eager=True, callback=load,
                         help="Python file registering your own layers, losses, metrics, … (repeatable).")(command)
+
+
+def config_argument(command):
+    """The YAML experiment config as ``CONFIG`` or ``--config CONFIG`` (one of them, once),
+    passed to ``command`` as ``config_path``; neither or both is a one-line error (exit 2)."""
+    @functools.wraps(command)
+    def run(*args, config_file=None, config_option=None, **kwargs):
+        if (config_file is None) == (config_option is None):
+            usage = f"nnpy {click.get_current_context().info_name} CONFIG or --config CONFIG"
+            raise NnpyError(f"give the config file once: {usage}, not both" if config_file
+                            else f"give a config file: {usage} (e.g. configs/mlp.yaml)")
+        return command(*args, config_path=config_file or config_option, **kwargs)
+
+    run = click.argument("config_file", metavar="[CONFIG]", required=False, type=click.Path(dir_okay=False))(run)
+    return click.option("--config", "config_option", metavar="CONFIG", type=click.Path(dir_okay=False),
+                        help="YAML experiment config (or give it as the first argument).")(run)
 
 
 class NnpyGroup(click.Group):
@@ -67,8 +84,7 @@ def main(ctx):
 
 
 @main.command()
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
-              help="YAML experiment config.")
+@config_argument
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a config value (parsed as YAML); repeatable.")
 @click.option("--resume", type=click.Path(dir_okay=False), default=None,
@@ -338,7 +354,7 @@ def plot(run_dirs, filters_ckpt, out):
 
 
 @main.command()
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
+@config_argument
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
 @plugin_option
 def summary(config_path, overrides):
@@ -355,7 +371,7 @@ def summary(config_path, overrides):
 
 
 @main.command()
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
+@config_argument
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="File to write; its extension is the format (svg, png, pdf; .dot for the text) "
@@ -383,7 +399,7 @@ def graph(config_path, overrides, out):
 
 
 @main.command()
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
+@config_argument
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
 @plugin_option
 def gradcheck(config_path, overrides):
