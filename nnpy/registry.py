@@ -21,6 +21,13 @@ def _norm(name: str) -> str:
     return name.lower().replace("_", "").replace("-", "")
 
 
+def same_name(a, b) -> bool:
+    """Whether two registry names name the same entry (``Adam`` and ``adam`` do)."""
+    if isinstance(a, str) and isinstance(b, str):
+        return _norm(a) == _norm(b)
+    return a == b
+
+
 def did_you_mean(word: str, choices) -> str:
     """`` (did you mean 'x'?)`` for a near miss, else the empty string."""
     close = difflib.get_close_matches(str(word), list(choices), n=1, cutoff=0.6)

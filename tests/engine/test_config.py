@@ -118,3 +118,19 @@ def test_unknown_augment_key_stops_before_training(tmp_path):
 def test_unknown_normalize_key_is_refused(tmp_path, value):
     r = cli(tmp_path, f"data.normalize={value}")
     assert r.exit_code == 2 and "data.normalize" in r.stderr, r.output
+
+
+def test_a_child_or_set_that_changes_the_optimizer_type_drops_the_old_options(tmp_path):
+    """``_base_: configs/mlp.yaml`` + ``optimizer: {type: adam, lr: 0.002}`` was refused with
+    'configs/mlp.yaml:16: optimizer.momentum: optimizer 'adam': unknown option 'momentum''."""
+    from pathlib import Path
+
+    mlp = Path(__file__).resolve().parents[2] / "configs" / "mlp.yaml"
+    child = tmp_path / "adam.yaml"
+    child.write_text(f"_base_: {mlp}\noptimizer: {{type: adam, lr: 0.002}}\n")
+    cfg, _ = load_experiment(child)
+    assert cfg["optimizer"] == {"type": "adam", "lr": 0.002}
+    cfg, _ = load_experiment(mlp, ["optimizer.type=adam"])
+    assert cfg["optimizer"] == {"type": "adam"}
+    cfg, _ = load_experiment(mlp, ["optimizer.type=adam", "optimizer.lr=0.001"])
+    assert cfg["optimizer"] == {"type": "adam", "lr": 0.001}
