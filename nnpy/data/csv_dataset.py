@@ -25,7 +25,7 @@ import numpy as np
 from ..errors import ConfigError, DataError
 from ..registry import register_dataset
 from .csv_table import Table, as_numbers, check_present, numbers_or_none, one_hot, read_table
-from .datasets import TASKS, DataDescription, DataSource
+from .datasets import RELATIVE_PATHS, TASKS, DataDescription, DataSource
 from .tabular import shuffled_split
 
 MAX_INFERRED_CLASSES = 20
@@ -53,6 +53,7 @@ class CSVDataset(DataSource):
     ``np.random.RandomState(seed).shuffle``, the first ``int(n · (1 − test_split))`` train).
     Relative paths are relative to ``data.root`` when it is given.
     """
+    path_options = ("path", "test_path")
 
     def __init__(self, path: str, target: str, features: list | None = None, categorical: list | None = None,
                  task: str | None = None, test_path: str | None = None, test_split: float = 0.2,
@@ -185,7 +186,7 @@ def encode_target(table: Table, target: str, distinct: np.ndarray | None) -> np.
 
 def _relative_note(path: Path) -> str:
     """For a relative path that is not there: where it was looked for."""
-    return "" if path.is_absolute() else f" (looked in {Path.cwd()}; relative paths start from the current folder)"
+    return "" if path.is_absolute() else f" (looked for {path.absolute()}; {RELATIVE_PATHS})"
 
 
 def _under(root, path) -> Path:
