@@ -58,9 +58,9 @@ class NnpyGroup(click.Group):
         except NnpyError as exc:
             from .engine.parallel import stop_processes
 
-            message = " ".join(str(exc).split("\n"))
             if not getattr(exc, "quiet", False):       # under mpiexec, process 0 reports what all met
-                click.echo(f"nnpy: error: {message}", err=True)
+                for line in exc.message_lines():        # one line; a table's bad cells, one each
+                    click.echo(f"nnpy: error: {line}", err=True)
             stop_processes(exc)                         # under mpiexec, an error only this process met ends all
             sys.exit(2)
 
