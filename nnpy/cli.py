@@ -6,6 +6,7 @@ line on stderr and exit with code 2 — never a traceback.
 """
 from __future__ import annotations
 
+import functools
 import json
 import sys
 from pathlib import Path
@@ -32,6 +33,22 @@ def plugin_option(command):
                         help="Python file registering your own layers, losses, metrics, … (repeatable).")(command)
 
 
+def config_argument(command):
+    """The YAML experiment config as ``CONFIG`` or ``--config CONFIG`` (one of them, once),
+    passed to ``command`` as ``config_path``; neither or both is a one-line error (exit 2)."""
+    @functools.wraps(command)
+    def run(*args, config_file=None, config_option=None, **kwargs):
+        if (config_file is None) == (config_option is None):
+            usage = f"nnpy {click.get_current_context().info_name} CONFIG or --config CONFIG"
+            raise NnpyError(f"give the config file once: {usage}, not both" if config_file
+                            else f"give a config file: {usage} (e.g. configs/mlp.yaml)")
+        return command(*args, config_path=config_file or config_option, **kwargs)
+
+    run = click.argument("config_file", metavar="[CONFIG]", required=False, type=click.Path(dir_okay=False))(run)
+    return click.option("--config", "config_option", metavar="CONFIG", type=click.Path(dir_okay=False),
+                        help="YAML experiment config (or give it as the first argument).")(run)
+
+
 class NnpyGroup(click.Group):
     """Turns ``NnpyError`` into ``nnpy: error: <one line>`` and exit code 2."""
 
@@ -41,9 +58,9 @@ class NnpyGroup(click.Group):
         except NnpyError as exc:
             from .engine.parallel import stop_processes
 
-            message = " ".join(str(exc).split("\n"))
             if not getattr(exc, "quiet", False):       # under mpiexec, process 0 reports what all met
-                click.echo(f"nnpy: error: {message}", err=True)
+                for line in exc.message_lines():        # one line; a table's bad cells, one each
+                    click.echo(f"nnpy: error: {line}", err=True)
             stop_processes(exc)                         # under mpiexec, an error only this process met ends all
             sys.exit(2)
 
@@ -69,8 +86,7 @@ def main(ctx):
 
 
 @main.command()
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False),
-              help="YAML experiment config.")
+@config_argument
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a config value (parsed as YAML); repeatable.")
 @click.option("--resume", type=click.Path(dir_okay=False), default=None,
@@ -167,15 +183,16 @@ def print_evaluation(ckpt, split, result):
 
 
 def confusion_lines(confusion, names: list[str]) -> list[str]:
-    """The confusion matrix as text: one row per true class (``k name``), one column per
-    predicted class, headed by its number ``k``."""
+    """The confusion matrix as text: one row per true class (``k name``, or ``k`` alone when the
+    name is the number), one column per predicted class, headed by its number ``k``."""
     k = len(confusion)
     width = max(len(str(k - 1)), *(len(str(v)) for row in confusion for v in row)) + 1
-    label = max(len(f"{i} {n[:14]}") for i, n in enumerate(names))
+    row_names = [str(i) if name == str(i) else f"{i} {name[:14]}" for i, name in enumerate(names)]
+    label = max(map(len, row_names))
     lines = ["confusion matrix (rows: true class, columns: predicted class, by number):",
              " " * label + "".join(str(j).rjust(width) for j in range(k))]
-    for i, (name, row) in enumerate(zip(names, confusion)):
-        lines.append(f"{i} {name[:14]}".ljust(label) + "".join(str(v).rjust(width) for v in row))
+    for row_name, row in zip(row_names, confusion):
+        lines.append(row_name.ljust(label) + "".join(str(v).rjust(width) for v in row))
     return lines
 
 
@@ -215,7 +232,8 @@ def demo(paths, ckpt, topk, multi, as_json, explain_dir):
     elif multi:
         for r in results:
             sure = min((d["probs"][d["label"]] for d in r["digits"]), default=0.0)
-            click.echo(f"{r['path']}: {r['text']}   ({len(r['digits'])} digits, "
+            count = len(r["digits"])
+            click.echo(f"{r['path']}: {r['text']}   ({count} digit{'' if count == 1 else 's'}, "
                        f"least sure {100 * sure:.1f}%)")
     else:
         for r in results:
@@ -338,7 +356,7 @@ def plot(run_dirs, filters_ckpt, out):
 
 
 @main.command()
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
+@config_argument
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
 @plugin_option
 def summary(config_path, overrides):
@@ -355,7 +373,7 @@ def summary(config_path, overrides):
 
 
 @main.command()
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
+@config_argument
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="File to write; its extension is the format (svg, png, pdf; .dot for the text) "
@@ -383,7 +401,7 @@ def graph(config_path, overrides, out):
 
 
 @main.command()
-@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
+@config_argument
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
 @plugin_option
 def gradcheck(config_path, overrides):

@@ -8,6 +8,10 @@ line on stderr and exit code 2, never a traceback.
 class NnpyError(Exception):
     """Base class of every error caused by a user's input (config, file, option)."""
 
+    def message_lines(self) -> list[str]:
+        """The message as the command line prints it: one line."""
+        return [" ".join(str(self).split("\n"))]
+
 
 class RegistryError(NnpyError, KeyError):
     """An unknown registered name or an unknown / invalid option.
@@ -39,6 +43,18 @@ class CheckpointError(NnpyError, ValueError):
 
 class DataError(NnpyError, ValueError):
     """A dataset is missing or malformed, or an image cannot be read."""
+
+
+class BadCellsError(DataError):
+    """Bad cells of a table: one line each, naming file, row and column (the command line
+    prints every line)."""
+
+    def __init__(self, lines: list[str]):
+        super().__init__("\n".join(lines))
+        self.lines = list(lines)
+
+    def message_lines(self) -> list[str]:
+        return list(self.lines)
 
 
 class AutogradError(NnpyError, RuntimeError):

@@ -8,6 +8,7 @@ other keys are its constructor's keyword arguments (read from its signature).
 from __future__ import annotations
 
 import difflib
+import importlib
 import inspect
 import numbers
 from typing import Any, Callable
@@ -18,6 +19,13 @@ from .errors import NnpyError, RegistryError
 def _norm(name: str) -> str:
     """Lookup key: case and underscores do not matter (``conv2d`` finds ``Conv2D``)."""
     return name.lower().replace("_", "").replace("-", "")
+
+
+def same_name(a, b) -> bool:
+    """Whether two registry names name the same entry (``Adam`` and ``adam`` do)."""
+    if isinstance(a, str) and isinstance(b, str):
+        return _norm(a) == _norm(b)
+    return a == b
 
 
 def did_you_mean(word: str, choices) -> str:
@@ -43,13 +51,34 @@ def accepted_options(factory: Callable) -> tuple[list[str], bool]:
 
 
 class Registry:
-    """Named factories of one kind (``"layer"``, ``"optimizer"``, …)."""
+    """Named factories of one kind (``"layer"``, ``"optimizer"``, …).
 
-    def __init__(self, kind: str, context: tuple = ()):
+    ``modules``: the nnpy modules that register the built-in entries. They are imported on the
+    first lookup or listing, so a registry is complete whatever the user imported first
+    (``from nnpy.registry import DATASETS; DATASETS.build("mnist")`` works on its own).
+    """
+
+    def __init__(self, kind: str, context: tuple = (), plural: str | None = None, modules: tuple = ()):
         self.kind = kind
+        self.plural = plural or f"{kind}s"   # "valid losses: …"
         self.context = tuple(context)  # arguments nnpy supplies (never valid in a config)
+        self.modules = tuple(modules)
+        self._modules_imported = False
         self._items: dict[str, Callable] = {}   # canonical name -> factory
         self._keys: dict[str, str] = {}          # normalized name/alias -> canonical name
+
+    def _import_modules(self) -> None:
+        """Import the modules that register the built-in entries (once; re-entry while one of
+        them is being imported returns at once)."""
+        if self._modules_imported:
+            return
+        self._modules_imported = True
+        try:
+            for module in self.modules:
+                importlib.import_module(module)
+        except BaseException:
+            self._modules_imported = False   # the next lookup tries again (and fails as loudly)
+            raise
 
     def register(self, name: str, *aliases: str) -> Callable:
         """Decorator: ``@LAYERS.register("Conv2D")``. A duplicate name is an error."""
@@ -67,17 +96,20 @@ class Registry:
 
     def names(self) -> list[str]:
         """The canonical names, sorted."""
+        self._import_modules()
         return sorted(self._items, key=str.lower)
 
     def __contains__(self, name) -> bool:
+        self._import_modules()
         return isinstance(name, str) and _norm(name) in self._keys
 
     def get(self, name: str) -> Callable:
         """The factory registered as ``name``; an unknown name lists the valid ones."""
+        self._import_modules()
         if not isinstance(name, str) or _norm(name) not in self._keys:
             raise RegistryError(
                 f"unknown {self.kind} '{name}'{did_you_mean(name, self._items)}; "
-                f"valid {self.kind}s: {', '.join(self.names())}", kind=self.kind, unknown=str(name))
+                f"valid {self.plural}: {', '.join(self.names())}", kind=self.kind, unknown=str(name))
         return self._items[self._keys[_norm(name)]]
 
     def check_options(self, name: str, options: dict, where: str = "") -> None:
@@ -110,11 +142,11 @@ class Registry:
         elif isinstance(spec, dict):
             if "type" not in spec:
                 raise RegistryError(f"{self.kind} spec {spec!r} has no 'type' key; "
-                                    f"valid {self.kind}s: {', '.join(self.names())}")
+                                    f"valid {self.plural}: {', '.join(self.names())}")
             options = dict(spec)
             name = options.pop("type")
         else:
-            raise RegistryError(f"a {self.kind} must be a name or a mapping with 'type', "
+            raise RegistryError(f"{_article(self.kind)} {self.kind} must be a name or a mapping with 'type', "
                                 f"not {type(spec).__name__} {spec!r}")
         factory = self.get(name)
         self.check_options(name, options)
@@ -126,6 +158,11 @@ class Registry:
             raise  # already names its culprit
         except (TypeError, ValueError) as exc:
             raise RegistryError(f"{self.kind} '{name}': {exc}") from None
+
+
+def _article(word: str) -> str:
+    """``a`` or ``an`` before ``word`` (by its first letter: ``an optimizer``, ``a layer``)."""
+    return "an" if word[:1].lower() in "aeiou" else "a"
 
 
 def _parameters(factory: Callable) -> list:
@@ -156,14 +193,14 @@ def _type_problem(param: inspect.Parameter, value) -> str | None:
     return None if fits else " or ".join(_PLAIN[k] if k in _PLAIN else "null" for k in sorted(kinds))
 
 
-LAYERS = Registry("layer")
-LOSSES = Registry("loss")
-OPTIMIZERS = Registry("optimizer", context=("model",))
-SCHEDULERS = Registry("scheduler", context=("optimizer",))
-INITIALIZERS = Registry("initializer")
-METRICS = Registry("metric", context=("pred", "target"))
-SYMBOLS = Registry("symbol", context=("input_shape", "outputs"))
-DATASETS = Registry("dataset")
+LAYERS = Registry("layer", modules=("nnpy.nn.layers",))
+LOSSES = Registry("loss", plural="losses", modules=("nnpy.nn.losses",))
+OPTIMIZERS = Registry("optimizer", context=("model",), modules=("nnpy.optim.optimizers",))
+SCHEDULERS = Registry("scheduler", context=("optimizer",), modules=("nnpy.optim.schedulers",))
+INITIALIZERS = Registry("initializer", modules=("nnpy.nn.initializers",))
+METRICS = Registry("metric", context=("pred", "target"), modules=("nnpy.nn.metrics",))
+SYMBOLS = Registry("symbol", context=("input_shape", "outputs"), modules=("nnpy.models.symbols",))
+DATASETS = Registry("dataset", modules=("nnpy.data",))
 
 register_layer = LAYERS.register
 register_loss = LOSSES.register

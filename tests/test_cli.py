@@ -175,3 +175,30 @@ def test_val_per_class_accuracy_is_per_true_class(workdir):
     np.testing.assert_array_equal(cm.sum(axis=1), np.bincount(MNIST().load(limit=300).y_test, minlength=10))
     np.testing.assert_allclose(report["per_class"], np.diag(cm) / cm.sum(axis=1))
     assert not np.allclose(np.diag(cm) / cm.sum(axis=1), np.diag(cm) / np.maximum(cm.sum(axis=0), 1))
+
+
+def test_confusion_rows_name_a_class_once_when_its_name_is_its_number():
+    from nnpy.cli import confusion_lines
+
+    digits = confusion_lines([[3, 1], [0, 2]], ["0", "1"])
+    assert digits[1:] == ["  0 1", "0 3 1", "1 0 2"]         # was "0 0 3 1": index, then the same name
+    named = confusion_lines([[3, 1], [0, 2]], ["cat", "dog"])
+    assert named[1:] == ["      0 1", "0 cat 3 1", "1 dog 0 2"]
+
+
+@pytest.mark.parametrize("command", [["train", "--print-config"], ["summary"], ["graph", "--out", "g.dot"],
+                                     ["gradcheck"]], ids=lambda c: c[0])
+def test_the_config_is_an_argument_or_an_option(workdir, command):
+    """``nnpy train configs/mlp.yaml`` does what ``--config configs/mlp.yaml`` does; giving both,
+    or neither, is one line and exit code 2."""
+    cfg = REPO / "configs" / "mlp.yaml"
+    small = ["--set", "model.hidden=[4]", "--set", "seed=3"]
+    as_option = run(*command, "--config", cfg, *small)
+    as_argument = run(*command, cfg, *small)
+    assert as_option.exit_code == as_argument.exit_code == 0, as_argument.output
+    assert as_argument.output == as_option.output
+    for given in ([cfg, "--config", cfg], []):
+        r = run(*command, *given)
+        lines = r.stderr.strip().splitlines()
+        assert r.exit_code == 2 and len(lines) == 1, r.output
+        assert f"nnpy {command[0]} CONFIG or --config CONFIG" in lines[0]

@@ -35,7 +35,7 @@ def one_line_error(result) -> str:
 
 
 def test_boston_from_csv_matches_the_embedded_dataset(tmp_path, monkeypatch):
-    monkeypatch.chdir(REPO)       # the configs' paths are relative to the repository
+    monkeypatch.chdir(tmp_path)   # the configs' paths start from their own folder, whatever the current one
     maes = []
     for name in ("boston", "boston-csv"):
         ckpt = train(tmp_path / name, REPO / "configs" / f"{name}.yaml", "train.epochs=8")
@@ -145,6 +145,18 @@ def test_train_on_a_bad_table_is_one_line(tmp_path, monkeypatch, table, message)
     (tmp_path / "pets.csv").write_text(table)
     (tmp_path / "pets.yaml").write_text(PETS_CONFIG)
     assert message in one_line_error(run("train", "--config", "pets.yaml"))
+
+
+def test_train_on_a_table_with_several_bad_cells_prints_each(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pets.csv").write_text("weight,colour,age,kind\n4,black,old,cat\n,white,2,dog\n3,black,1,cat\n")
+    (tmp_path / "pets.yaml").write_text(PETS_CONFIG)
+    r = run("train", "pets.yaml")
+    assert r.exit_code == 2 and "Traceback" not in r.output
+    assert r.stderr.splitlines() == [
+        "nnpy: error: pets.csv: row 2, column 'age': 'old' is not a number; list the column under "
+        "data.options.categorical to one-hot encode it",
+        "nnpy: error: pets.csv: row 3, column 'weight': missing value"]
 
 
 def test_config_mistakes_name_the_key(tmp_path, monkeypatch):

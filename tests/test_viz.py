@@ -231,6 +231,24 @@ def test_plot_curves_of_one_run_and_of_several(mlp, tmp_path):
     assert labels([without, with_val]) == ["train", "validation", "best validation"]
 
 
+def test_epoch_ticks_are_whole_numbers_even_for_one_epoch(tmp_path):
+    require_module("matplotlib")
+    from nnpy.viz.curves import curves_figure
+
+    for epochs in (1, 2, 7):
+        folder = tmp_path / f"run{epochs}"
+        folder.mkdir()
+        rows = "".join(f"{e},0.1,{1 / e},0.5,{1.1 / e},0.4,1.0\n" for e in range(1, epochs + 1))
+        (folder / "metrics.csv").write_text("epoch,lr,train_loss,train_metric,val_loss,val_metric,seconds\n" + rows)
+        fig = curves_figure([read_run(folder)])
+        fig.canvas.draw()
+        for ax in fig.axes:
+            low, high = ax.get_xlim()
+            ticks = [t for t in ax.get_xticks() if low <= t <= high]
+            assert ticks and all(t == round(t) for t in ticks), (epochs, ax.get_title(), ticks)
+            assert 1 in ticks and epochs in ticks
+
+
 def labels(runs) -> list[str]:
     return [h.get_label() for h in line_styles(runs, [("C0", "C1")] * len(runs))]
 

@@ -11,7 +11,8 @@ and ``Residual``. What a subclass writes::
             return x * sigmoid(x)
 
 Parameters are created in ``build`` with ``self.add_param`` as usual and used in
-``forward`` as Tensors through ``self.param("W")``. A term the layer adds to the
+``forward`` as Tensors through ``self.param("W")`` -- or ``self.params["W"]``, which inside
+the Tensor forward gives the same Tensor (so either trains W). A term the layer adds to the
 training loss (an activity regularizer) is passed to ``self.add_penalty(t)``.
 
 How: the subclass's ``forward`` (Tensors) is wrapped, when the class is created,
@@ -25,6 +26,8 @@ AutogradLayer), the forward runs as plain Tensor code.
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
+from contextlib import contextmanager
 
 from ..backend import xp
 from ..errors import AutogradError, ShapeError
@@ -44,6 +47,42 @@ def _array_forward(tensor_forward, run):
         return run(self, tensor_forward, x, *args, **kwargs)
     forward.tensor_forward = tensor_forward
     return forward
+
+
+class _ParamsAsTensors(Mapping):
+    """``layer.params`` while its Tensor forward runs: the same keys, each value the parameter's
+    Tensor of this pass (``layer.param(key)``), so ``self.params["W"]`` trains W as
+    ``self.param("W")`` does. ``arrays``: the parameters' arrays (the real ``params``)."""
+
+    def __init__(self, layer: "AutogradLayer", arrays: dict):
+        self.layer, self.arrays = layer, arrays
+
+    def __getitem__(self, key) -> Tensor:
+        if key not in self.arrays:
+            raise KeyError(key)
+        return self.layer.param(key)
+
+    def __contains__(self, key) -> bool:
+        return key in self.arrays
+
+    def __iter__(self):
+        return iter(self.arrays)
+
+    def __len__(self) -> int:
+        return len(self.arrays)
+
+
+@contextmanager
+def _params_as_tensors(layers: list):
+    """Inside the block, each layer's ``params`` gives Tensors (``_ParamsAsTensors``)."""
+    arrays = [layer.params for layer in layers]
+    for layer, own in zip(layers, arrays):
+        layer.params = _ParamsAsTensors(layer, own)
+    try:
+        yield
+    finally:
+        for layer, own in zip(layers, arrays):
+            layer.params = own
 
 
 class AutogradLayer(Layer):
@@ -72,13 +111,14 @@ class AutogradLayer(Layer):
 
     # ---- what a subclass uses ---------------------------------------------------------------
     def param(self, key: str) -> Tensor:
-        """``self.params[key]`` as a Tensor of the current forward pass (same array, no copy)."""
+        """Parameter ``key`` as a Tensor of the current forward pass (its array, no copy)."""
         t = self._param_tensors.get(key)
         if t is None:
-            if key not in self.params:
+            arrays = self.params.arrays if isinstance(self.params, _ParamsAsTensors) else self.params
+            if key not in arrays:
                 raise AutogradError(f"{self.label} has no parameter '{key}' "
-                                    f"(it has {sorted(self.params) or 'none'}; create it in build)")
-            t = self._param_tensors[key] = Tensor(self.params[key], requires_grad=True, name=key)
+                                    f"(it has {sorted(arrays) or 'none'}; create it in build)")
+            t = self._param_tensors[key] = Tensor(arrays[key], requires_grad=True, name=key)
         return t
 
     def add_penalty(self, term: Tensor) -> None:
@@ -115,7 +155,8 @@ class AutogradLayer(Layer):
         x = xp.asarray(x)
         x_t = Tensor(x, requires_grad=self.needs_input_grad and x.dtype.kind == "f")
         try:
-            y = tensor_forward(self, x_t, training, **kwargs)
+            with _params_as_tensors(layers):
+                y = tensor_forward(self, x_t, training, **kwargs)
         except ShapeError as exc:
             raise ShapeError(f"{self.label}: {exc}") from None
         if not isinstance(y, Tensor):

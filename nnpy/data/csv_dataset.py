@@ -24,8 +24,8 @@ import numpy as np
 
 from ..errors import ConfigError, DataError
 from ..registry import register_dataset
-from .csv_table import Table, as_numbers, check_present, numbers_or_none, one_hot, read_table
-from .datasets import TASKS, DataDescription, DataSource
+from .csv_table import Expect, Table, as_numbers, check_cells, check_present, numbers_or_none, one_hot, read_table
+from .datasets import RELATIVE_PATHS, TASKS, DataDescription, DataSource
 from .tabular import shuffled_split
 
 MAX_INFERRED_CLASSES = 20
@@ -53,6 +53,7 @@ class CSVDataset(DataSource):
     ``np.random.RandomState(seed).shuffle``, the first ``int(n · (1 − test_split))`` train).
     Relative paths are relative to ``data.root`` when it is given.
     """
+    path_options = ("path", "test_path")
 
     def __init__(self, path: str, target: str, features: list | None = None, categorical: list | None = None,
                  task: str | None = None, test_path: str | None = None, test_split: float = 0.2,
@@ -94,6 +95,7 @@ class CSVDataset(DataSource):
         if self.test_path is not None:
             tables.append(read_table(self.test_path, self.delimiter))
         features = self._feature_names(tables[0])
+        check_cells([(t, self._expected_cells(features)) for t in tables])   # every bad cell at once
         task, why = (self.task, "given") if self.task else infer_task(tables, self.target)
         encoding = fit_encoding(tables, self.target, features, self.categorical)
         distinct, class_names = class_values(tables, self.target) if task == "classification" else (None, None)
@@ -112,6 +114,12 @@ class CSVDataset(DataSource):
                 f"'{self.target}': {task} ({why})")
         return Encoded(xs[0], ys[0], xs[1], ys[1], description, note)
 
+    def _expected_cells(self, features: list[str]) -> dict:
+        """What the cells of each column read must be (a given regression's target: numbers)."""
+        target = Expect(number=True, hint=REGRESSION_TARGET_HINT) if self.task == "regression" else Expect()
+        return {name: Expect() if name in self.categorical else Expect(number=True, hint=NUMBER_HINT)
+                for name in features} | {self.target: target}
+
     def _feature_names(self, table: Table) -> list[str]:
         table.column(self.target, "data.options.target")
         features = self.features or [c for c in table.header if c != self.target]
@@ -126,6 +134,10 @@ class CSVDataset(DataSource):
         if not features:
             raise DataError(f"{self.path}: no feature columns besides the target '{self.target}'")
         return features
+
+
+NUMBER_HINT = "; list the column under data.options.categorical to one-hot encode it"
+REGRESSION_TARGET_HINT = "; the target of a regression must be a number"
 
 
 def infer_task(tables: list[Table], target: str) -> tuple[str, str]:
@@ -150,14 +162,13 @@ def fit_encoding(tables: list[Table], target: str, features: list, categorical: 
 
 
 def encode_features(table: Table, encoding: dict) -> np.ndarray:
-    """The inputs ``(N, inputs)`` float32 of ``table`` as ``encoding`` says."""
-    parts = []
-    for name in encoding["features"]:
-        if name in encoding["categories"]:
-            parts.append(one_hot(table, name, encoding["categories"][name]))
-        else:
-            hint = "; list the column under data.options.categorical to one-hot encode it"
-            parts.append(as_numbers(table, name, hint)[:, None].astype(np.float32))
+    """The inputs ``(N, inputs)`` float32 of ``table`` as ``encoding`` says (every bad cell of
+    every feature reported at once)."""
+    categories = encoding["categories"]
+    check_cells([(table, {name: Expect(categories=categories[name]) if name in categories
+                          else Expect(number=True, hint=NUMBER_HINT) for name in encoding["features"]})])
+    parts = [one_hot(table, name, categories[name]) if name in categories
+             else as_numbers(table, name)[:, None].astype(np.float32) for name in encoding["features"]]
     return np.concatenate(parts, axis=1)
 
 
@@ -177,7 +188,7 @@ def encode_target(table: Table, target: str, distinct: np.ndarray | None) -> np.
     """The targets of ``table``: class indices ``(N,)`` int64 into ``distinct`` (the classes of
     ``class_values``), or, with ``distinct`` None (a regression), ``(N, 1)`` float32 values."""
     if distinct is None:
-        return as_numbers(table, target, "; the target of a regression must be a number")[:, None].astype(np.float32)
+        return as_numbers(table, target, REGRESSION_TARGET_HINT)[:, None].astype(np.float32)
     cells = check_present(table, target)
     own = cells if distinct.dtype.kind == "U" else cells.astype(np.float64)
     return np.searchsorted(distinct, own).astype(np.int64)
@@ -185,7 +196,7 @@ def encode_target(table: Table, target: str, distinct: np.ndarray | None) -> np.
 
 def _relative_note(path: Path) -> str:
     """For a relative path that is not there: where it was looked for."""
-    return "" if path.is_absolute() else f" (looked in {Path.cwd()}; relative paths start from the current folder)"
+    return "" if path.is_absolute() else f" (looked for {path.absolute()}; {RELATIVE_PATHS})"
 
 
 def _under(root, path) -> Path:

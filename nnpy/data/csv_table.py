@@ -2,7 +2,8 @@
 
 Rows are counted as a spreadsheet shows them: the header is row 1, the first record row 2.
 A cell is missing when it is empty or one of ``NA``, ``N/A``, ``NaN``, ``null``, ``None``,
-``?`` (any case); cells are read with surrounding spaces removed.
+``?`` (any case); cells are read with surrounding spaces removed. Every bad cell is reported
+(``check_cells``), one line each, up to ``MAX_REPORTED`` of them.
 """
 from __future__ import annotations
 
@@ -10,10 +11,11 @@ import csv
 import math
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
-from ..errors import DataError
+from ..errors import BadCellsError, DataError
 from ..registry import did_you_mean
 
 MISSING = frozenset({"", "na", "n/a", "nan", "null", "none", "?"})
@@ -39,8 +41,9 @@ class Table:
                             f"its columns: {', '.join(self.header)}")
         return self.columns[name]
 
-    def cell_error(self, name: str, index: int, problem: str) -> DataError:
-        return DataError(f"{self.path}: row {int(self.rows[index])}, column '{name}': {problem}")
+    def cell_message(self, name: str, index: int, problem: str) -> str:
+        """``houses.csv: row 7, column 'area': <problem>`` for record ``index``."""
+        return f"{self.path}: row {int(self.rows[index])}, column '{name}': {problem}"
 
 
 def read_table(path, delimiter: str = ",") -> Table:
@@ -98,28 +101,76 @@ def _is_number(text: str) -> bool:
         return False
 
 
+MAX_REPORTED = 10    # bad cells listed one per line; the rest are counted
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What every cell of a column must be: present (not missing), and a finite ``number``
+    (``hint`` ends its message) or one of ``categories`` (sorted texts) when given."""
+    number: bool = False
+    hint: str = ""
+    categories: list | None = None
+
+
+def check_cells(checks: list) -> None:
+    """Raise one ``BadCellsError`` listing every bad cell of ``checks`` (``[(table, {column:
+    Expect})]``), a line each naming file, row and column, in file, row and column order: the
+    first ``MAX_REPORTED``, then how many more there are."""
+    found, total = [], 0
+    for order, (table, expected) in enumerate(checks):
+        for name, expect in expected.items():
+            bad, problem = _bad_cells(table.column(name), expect)
+            total += len(bad)
+            found += [(order, int(table.rows[i]), table.header.index(name), table.cell_message(name, i, problem(i)))
+                      for i in bad[:MAX_REPORTED].tolist()]
+    if total:
+        lines = [line for *_, line in sorted(found)[:MAX_REPORTED]]
+        more = total - len(lines)
+        raise BadCellsError(lines + ([f"… and {more} more bad cell{'s' if more > 1 else ''}"] if more else []))
+
+
+def _bad_cells(cells: np.ndarray, expect: Expect) -> tuple[np.ndarray, Callable[[int], str]]:
+    """The indices of the cells (``(N,)`` str) that ``expect`` refuses, in order, and
+    ``problem(i)``: what is wrong with cell ``i``."""
+    missing = np.isin(np.char.lower(cells), list(MISSING))
+    wrong = np.zeros_like(missing)
+    if expect.number:
+        wrong = ~missing & ~_finite_numbers(cells)
+    elif expect.categories is not None:
+        known = np.array(expect.categories, dtype=str)
+        wrong = ~missing & ~np.isin(cells, known)
+
+    def problem(i: int) -> str:
+        if missing[i]:
+            return "missing value" + (f" ('{cells[i]}')" if cells[i] else "")
+        if expect.number:
+            return f"'{cells[i]}' is not a number{expect.hint}"
+        shown = ", ".join(expect.categories[:10]) + (", …" if len(expect.categories) > 10 else "")
+        return f"'{cells[i]}' is not one of the categories the model was trained with ({shown})"
+
+    return np.flatnonzero(missing | wrong), problem
+
+
+def _finite_numbers(cells: np.ndarray) -> np.ndarray:
+    """``(N,)`` bool: which cells are finite numbers."""
+    try:
+        return np.isfinite(cells.astype(np.float64))
+    except ValueError:
+        return np.array([_is_number(c) for c in cells.tolist()], dtype=bool)
+
+
 def check_present(table: Table, name: str) -> np.ndarray:
     """The cells of column ``name``, none of them missing."""
-    cells = table.column(name)
-    missing = np.isin(np.char.lower(cells), list(MISSING))
-    if missing.any():
-        i = int(np.argmax(missing))
-        raise table.cell_error(name, i, "missing value" + (f" ('{cells[i]}')" if cells[i] else ""))
-    return cells
+    check_cells([(table, {name: Expect()})])
+    return table.column(name)
 
 
 def as_numbers(table: Table, name: str, hint: str = "") -> np.ndarray:
-    """Column ``name`` as float64 ``(N,)``; a missing or non-numeric cell is an error naming its
-    row and column (``hint`` appended)."""
-    cells = check_present(table, name)
-    try:
-        values = cells.astype(np.float64)
-    except ValueError:
-        values = None
-    if values is None or not np.isfinite(values).all():
-        i = next(i for i, c in enumerate(cells.tolist()) if not _is_number(c))
-        raise table.cell_error(name, i, f"'{cells[i]}' is not a number{hint}")
-    return values
+    """Column ``name`` as float64 ``(N,)``; missing or non-numeric cells are an error naming
+    their rows and column (``hint`` appended)."""
+    check_cells([(table, {name: Expect(number=True, hint=hint)})])
+    return table.column(name).astype(np.float64)
 
 
 def numbers_or_none(cells: np.ndarray) -> np.ndarray | None:
@@ -133,14 +184,7 @@ def numbers_or_none(cells: np.ndarray) -> np.ndarray | None:
 
 def one_hot(table: Table, name: str, categories: list) -> np.ndarray:
     """Column ``name`` one-hot over ``categories`` (sorted texts): ``(N, len(categories))``
-    float32. A cell that is not a category is an error naming its row and column."""
-    cells = check_present(table, name)
-    known = np.array(categories, dtype=str)
-    index = np.minimum(np.searchsorted(known, cells), len(known) - 1)
-    unknown = known[index] != cells
-    if unknown.any():
-        i = int(np.argmax(unknown))
-        shown = ", ".join(categories[:10]) + (", …" if len(categories) > 10 else "")
-        raise table.cell_error(name, i, f"'{cells[i]}' is not one of the categories the model was "
-                                        f"trained with ({shown})")
-    return np.eye(len(known), dtype=np.float32)[index]
+    float32. Cells that are not categories are an error naming their rows and column."""
+    check_cells([(table, {name: Expect(categories=categories)})])
+    index = np.searchsorted(np.array(categories, dtype=str), table.column(name))
+    return np.eye(len(categories), dtype=np.float32)[index]

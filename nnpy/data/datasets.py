@@ -36,6 +36,8 @@ DEBIAN_FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 #: Angular frequency range (rad/step) of the ``sine`` sequences: periods of 10.5–31 steps.
 SINE_OMEGA = (0.2, 0.6)
 TASKS = ("classification", "regression")
+#: How a relative path of a config is read (said where a file is not found).
+RELATIVE_PATHS = "a config's relative paths start from the config file's folder"
 
 _IDX_FILES = {"x_train": "train-images-idx3-ubyte", "y_train": "train-labels-idx1-ubyte",
               "x_test": "t10k-images-idx3-ubyte", "y_test": "t10k-labels-idx1-ubyte"}
@@ -157,7 +159,12 @@ class Dataset:
 
 
 class DataSource:
-    """Base class of registered datasets: see the module docstring."""
+    """Base class of registered datasets: see the module docstring.
+
+    ``path_options``: the options that name input files (``data.options.path``); in a config
+    they start, like ``data.root``, from the config file's folder when no ``data.root`` is given.
+    """
+    path_options: tuple = ()
 
     @property
     def name(self) -> str:

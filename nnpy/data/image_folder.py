@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError, RegistryError
 from ..registry import register_dataset
-from .datasets import DataDescription, DataSource, check_count
+from .datasets import RELATIVE_PATHS, DataDescription, DataSource, check_count
 from .image_cache import DecodedImages, cache_file, listing_key, load_cache, save_cache
 from .image_decode import DIGIT_SHAPE, PREPROCESSING, BadImage, decode_image, peek_image
 from .progress import Progress
@@ -215,7 +215,7 @@ def list_layout(root: Path, extensions: tuple = IMAGE_EXTENSIONS) -> Layout:
     ``root/train/<class>/`` and ``root/test/<class>/``; nothing is decoded."""
     root = Path(root)
     if not root.is_dir():
-        where = "" if root.is_absolute() else f" (looked in {Path.cwd()}; relative paths start from the current folder)"
+        where = "" if root.is_absolute() else f" (looked for {root.absolute()}; {RELATIVE_PATHS})"
         raise DataError(f"data.root: {root}: no such folder{where}")
     split = (root / "train").is_dir() and (root / "test").is_dir()
     train_dir = root / "train" if split else root

@@ -9,6 +9,7 @@ is the plan's job (``nnpy.engine.plan``).
 """
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 
@@ -80,10 +81,38 @@ SCHEMA = Section({
 
 
 def load_experiment(path, overrides=()) -> tuple[dict, Locator]:
-    """Read, merge (``_base_``), override (``--set``), check and resolve a config file."""
+    """Read, merge (``_base_``), override (``--set``), check and resolve a config file; its
+    relative input paths are made to start from the config's folder (``resolve_input_paths``)."""
     data, locator = load_config(path)
     data = apply_overrides(data, list(overrides), locator)
-    return check_experiment(data, locator, str(path)), locator
+    cfg = check_experiment(data, locator, str(path))
+    return resolve_input_paths(cfg, locator), locator
+
+
+def input_paths(cfg: dict) -> list[tuple]:
+    """The key paths of the files and folders a config reads: ``data.root``, and without it
+    the dataset's ``path_options`` (a CSV's ``path``, ``test_path``; with a root they start there)."""
+    data = cfg["data"]
+    if data["root"] is not None:
+        return [("data", "root")]
+    source = DATASETS.get(data["dataset"]) if data["dataset"] is not None else None
+    return [("data", "options", key) for key in getattr(source, "path_options", ())]
+
+
+def resolve_input_paths(cfg: dict, locator: Locator) -> dict:
+    """Rewrite each relative input path (``input_paths``) to start from the folder of the config
+    file that gave it -- ``configs/x.yaml`` saying ``root: ../data/shapes`` reads ``data/shapes``
+    -- so a config means the same files from any current folder. A ``--set`` value starts from
+    the current folder, as typed; output folders (``checkpoint.dir``, ``log.dir``) always do."""
+    for keypath in input_paths(cfg):
+        *parents, key = keypath
+        section = cfg
+        for part in parents:
+            section = section[part]
+        value, file = section.get(key), locator.file_of(keypath)
+        if isinstance(value, str) and value and not os.path.isabs(value) and file is not None:
+            section[key] = os.path.normpath(os.path.join(os.path.dirname(file), value))
+    return cfg
 
 
 def check_experiment(data: dict, locator: Locator | None = None, path: str | None = None) -> dict:
@@ -155,7 +184,7 @@ def _check_spec(registry: Registry, spec, keypath: tuple, locator: Locator, type
     (``type_key``: what the config calls the name's key, e.g. ``model.symbol``)."""
     name = spec if isinstance(spec, str) else spec.get("type")
     if name is None:
-        raise locator.error(keypath, f"missing 'type'; valid {registry.kind}s: {', '.join(registry.names())}")
+        raise locator.error(keypath, f"missing 'type'; valid {registry.plural}: {', '.join(registry.names())}")
     try:
         registry.get(name)
     except NnpyError as exc:

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import NnpyError
 from ..nn.metrics import Metric, get_metric
+from .gradient_watch import GradientWatch
 from .monitor import higher_is_better
 from .timer import Timer
 
@@ -77,6 +78,7 @@ class Trainer:
         self.state = TrainState()
         self.epochs = 0
         self.batches_per_epoch = 0
+        self.gradient_watch = GradientWatch(model)   # warns of parameters that get no gradient
 
     # ---- one step ---------------------------------------------------------------------
     def train_step(self, xb, yb) -> tuple[float, float]:
@@ -97,6 +99,7 @@ class Trainer:
         """Check the gradients, step the optimizer (and a per-step scheduler)."""
         with self.timer.phase("optimizer"):
             self._check_gradients()
+            self.gradient_watch.after_backward()
             self.optimizer.step()
             if self.scheduler is not None and self.scheduler.interval == "step":
                 self.scheduler.step()
@@ -133,6 +136,7 @@ class Trainer:
             self.scheduler.set_total(units)
         for cb in self.callbacks:
             cb.on_train_begin(self)
+        self.gradient_watch.start()
         st = self.state
         # overflow is detected explicitly (NonFiniteError names the layer): no warnings on stderr
         try:
@@ -189,6 +193,7 @@ class Trainer:
         if self.scheduler is not None and self.scheduler.interval == "epoch":
             self.scheduler.step(self._monitored(logs))
         st.history.append(logs)
+        self.gradient_watch.report()
         for cb in self.callbacks:
             cb.on_epoch_end(self, logs)
         self.agree_on_stop()

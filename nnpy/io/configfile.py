@@ -14,7 +14,9 @@ Inheritance: ``_base_: base.yaml`` (or a list of files, later ones winning) name
 relative to the including file; they are loaded first, recursively, and the including file is
 merged on top: mappings merge key by key (the child wins), anything else -- lists included --
 is replaced. A mapping holding ``_delete_: true`` replaces the inherited mapping instead of
-merging into it. The locator keeps, for every key, the file and line its value came from, or
+merging into it, and so does one that changes the inherited ``type`` (or ``symbol``): the old
+type's options are dropped (``--set optimizer.type=adam`` drops them too, keeping only keys
+given with ``--set``). The locator keeps, for every key, the file and line its value came from, or
 ``--set key=value`` for overridden keys. All mistakes raise ``ConfigError`` naming file:line.
 """
 from __future__ import annotations
@@ -24,6 +26,7 @@ import os
 from typing import Iterable
 
 from ..errors import ConfigError
+from ..registry import same_name
 from .schema import Field, Section, apply_schema
 from .yamlfile import (MAX_DEPTH, Locator, depth, dump_yaml, format_keypath, keypaths, load_yaml,
                        parse_yaml)
@@ -32,6 +35,7 @@ __all__ = ["load_yaml", "load_config", "merge", "apply_overrides", "apply_schema
            "Section", "Locator", "dump_yaml", "format_keypath"]
 
 MAX_BASES = 32   # files in one inheritance tree
+TYPE_KEYS = ("type", "symbol")   # the key that picks what a mapping's other keys are options of
 _MISSING = object()
 
 
@@ -43,7 +47,7 @@ def _merge(base, child, keypath: tuple, locator: Locator):
         delete = child.get("_delete_", False)
         if not isinstance(delete, bool):
             raise locator.error(keypath + ("_delete_",), f"must be true or false, got {delete!r}")
-        out = dict(base) if isinstance(base, dict) and not delete else {}
+        out = dict(base) if isinstance(base, dict) and not delete and not _changes_type(base, child) else {}
         for key, value in child.items():
             if key != "_delete_":
                 out[key] = _merge(out.get(key, _MISSING), value, keypath + (key,), locator)
@@ -51,6 +55,12 @@ def _merge(base, child, keypath: tuple, locator: Locator):
     if isinstance(child, list):
         return [_merge(_MISSING, v, keypath + (i,), locator) for i, v in enumerate(child)]
     return child
+
+
+def _changes_type(base: dict, child: dict) -> bool:
+    """Whether ``child`` names another type (or symbol) than ``base``: then the base's options,
+    which belong to its type, are dropped rather than merged."""
+    return any(key in base and key in child and not same_name(base[key], child[key]) for key in TYPE_KEYS)
 
 
 def merge(base: dict, base_loc: Locator, child: dict, child_loc: Locator) -> tuple[dict, Locator]:
@@ -137,13 +147,40 @@ def apply_overrides(cfg: dict, overrides: Iterable[str],
         value, _ = parse_yaml(text, source, lines=False)
         if len(parts) + depth(value) > MAX_DEPTH:
             raise ConfigError(f"{source}: nested deeper than {MAX_DEPTH} levels")
+        old = _get(cfg, parts)
         path = _set(cfg, parts, value, source)
+        if parts[-1] in TYPE_KEYS and old is not _MISSING and not same_name(old, value):
+            _drop_options(cfg, path[:-1], path[-1], locator)
         if locator is not None:
             locator.drop(path)
             locator.set(path, source)
             for kp in keypaths(value, path):
                 locator.set(kp, source)
     return cfg
+
+
+def _get(cfg: dict, parts: list[str]):
+    """The value at ``parts`` in mappings (``_MISSING`` when there is none)."""
+    node = cfg
+    for part in parts:
+        if not isinstance(node, dict) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def _drop_options(cfg: dict, parent: tuple, type_key: str, locator: Locator | None) -> None:
+    """After ``--set <parent>.type=<new type>``: remove the old type's options from the mapping
+    at ``parent``, keeping the type and any key an earlier ``--set`` gave."""
+    node = cfg
+    for part in parent:
+        node = node[part]
+    for key in [k for k in node if k != type_key]:
+        where = locator.get(parent + (key,)) if locator is not None else None
+        if not (where or "").startswith("--set "):
+            del node[key]
+            if locator is not None:
+                locator.drop(parent + (key,))
 
 
 def _set(cfg: dict, parts: list[str], value, source: str) -> tuple:

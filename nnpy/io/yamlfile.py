@@ -97,6 +97,15 @@ class Locator:
             keypath = keypath[:-1]
         return self.file
 
+    def file_of(self, keypath) -> str | None:
+        """The config file that gave ``keypath`` its value (as ``where`` finds it), or None for
+        a ``--set`` value."""
+        where = self.where(keypath)
+        if where.startswith("--set "):
+            return None
+        file, _, line = where.rpartition(":")
+        return file if file and line.isdigit() else where
+
     def drop(self, keypath) -> None:
         """Forget ``keypath`` and everything below it (its value was replaced)."""
         keypath = tuple(keypath)

@@ -112,7 +112,13 @@ def _common(names: list[str], default: str) -> str:
 
 def plot_curves(paths, out) -> Path:
     """Draw loss, metric and learning rate per epoch of every run in ``paths`` into ``out`` (PNG)."""
-    runs = [read_run(p) for p in paths]
+    fig = curves_figure([read_run(p) for p in paths])
+    save_figure(fig, out)
+    return Path(out)
+
+
+def curves_figure(runs: list[Run]):
+    """The figure of ``plot_curves``: three panels (loss, metric, learning rate) of ``runs``."""
     fig = new_figure((15, 4.4))       # raises first when matplotlib is missing
     axes = dict(zip(("loss", "metric", "lr"), fig.subplots(1, 3)))
     # one run: train and validation in two colours; several: one colour per run for both
@@ -121,8 +127,7 @@ def plot_curves(paths, out) -> Path:
         _draw_run(axes, run, *colors, lr_color="0.35" if len(runs) == 1 else colors[0])
     _label_axes(axes, runs)
     _add_legends(fig, axes["metric"], runs, palette)
-    save_figure(fig, out)
-    return Path(out)
+    return fig
 
 
 def _draw_run(axes: dict, run: Run, train_color: str, val_color: str, lr_color: str) -> None:
@@ -155,7 +160,8 @@ def _label_axes(axes: dict, runs: list[Run]) -> None:
     axes["lr"].ticklabel_format(axis="y", style="sci", scilimits=(-2, 3))
     for ax in axes.values():
         ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        # whole epochs only, even for a 1-epoch run (the default wants 2 ticks, else it falls back to fractions)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
         ax.grid(alpha=0.3)
         ax.spines[["top", "right"]].set_visible(False)
 

@@ -137,6 +137,52 @@ def test_each_bad_input_is_one_line_naming_row_and_column(tmp_path, case):
     assert str(info.value).startswith(str(path)) and "\n" not in str(info.value)
 
 
+def test_every_bad_cell_is_a_line_in_file_row_and_column_order(tmp_path):
+    """A bad number in row 2 and an empty cell in row 3 were reported as row 3 alone."""
+    path = write(tmp_path, "a,b,c,y\n1,big,x,0\n3,,y,1\n5,6,,NA\n7,8,z,1\n")
+    with pytest.raises(DataError) as info:
+        CSVDataset(path=str(path), target="y", categorical=["c"]).describe()
+    assert str(info.value).splitlines() == [
+        f"{path}: row 2, column 'b': 'big' is not a number; list the column under data.options.categorical "
+        f"to one-hot encode it",
+        f"{path}: row 3, column 'b': missing value",
+        f"{path}: row 4, column 'c': missing value",
+        f"{path}: row 4, column 'y': missing value ('NA')"]
+    assert info.value.message_lines() == str(info.value).splitlines()
+
+
+def test_bad_cells_of_the_test_file_and_a_regression_target_are_listed_too(tmp_path):
+    train = write(tmp_path, "a,y\n1,2.5\n2,high\n3,1.5\n", "train.csv")
+    test = write(tmp_path, "a,y\n?,2.0\n4,1.0\n", "test.csv")
+    with pytest.raises(DataError) as info:
+        CSVDataset(path=str(train), test_path=str(test), target="y", task="regression").describe()
+    assert str(info.value).splitlines() == [
+        f"{train}: row 3, column 'y': 'high' is not a number; the target of a regression must be a number",
+        f"{test}: row 2, column 'a': missing value ('?')"]
+
+
+def test_many_bad_cells_are_cut_at_ten_and_counted(tmp_path):
+    path = write(tmp_path, "a,b,y\n" + "".join(f"x{i},{i},{i % 2}\n" for i in range(14)) + "1,,0\n")
+    with pytest.raises(DataError) as info:
+        CSVDataset(path=str(path), target="y").describe()
+    lines = str(info.value).splitlines()
+    assert len(lines) == 11 and lines[-1] == "… and 5 more bad cells"
+    assert [line.split(": ")[1] for line in lines[:10]] == [f"row {r}, column 'a'" for r in range(2, 12)]
+
+
+def test_prediction_lists_the_bad_cells_of_every_feature(tmp_path):
+    d = CSVDataset(path=str(write(tmp_path, PETS)), target="kind", categorical=["colour"]).describe()
+    new = read_table(write(tmp_path, "weight,colour,legs\nfour,white,4\n3.0,purple,\n", "new.csv"))
+    with pytest.raises(DataError) as info:
+        encode_features(new, d.encoding)
+    assert [line.split(": ", 2)[1:] for line in str(info.value).splitlines()] == [
+        ["row 2, column 'weight'", "'four' is not a number; list the column under data.options.categorical to "
+                                   "one-hot encode it"],
+        ["row 3, column 'colour'", "'purple' is not one of the categories the model was trained with "
+                                   "(black, brown, white)"],
+        ["row 3, column 'legs'", "missing value"]]
+
+
 def test_files_that_cannot_be_read(tmp_path):
     with pytest.raises(DataError, match=r"data.options.path: .*nowhere.csv: no such file"):
         CSVDataset(path=str(tmp_path / "nowhere.csv"), target="y").describe()

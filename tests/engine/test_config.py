@@ -118,3 +118,64 @@ def test_unknown_augment_key_stops_before_training(tmp_path):
 def test_unknown_normalize_key_is_refused(tmp_path, value):
     r = cli(tmp_path, f"data.normalize={value}")
     assert r.exit_code == 2 and "data.normalize" in r.stderr, r.output
+
+
+def test_a_child_or_set_that_changes_the_optimizer_type_drops_the_old_options(tmp_path):
+    """``_base_: configs/mlp.yaml`` + ``optimizer: {type: adam, lr: 0.002}`` was refused with
+    'configs/mlp.yaml:16: optimizer.momentum: optimizer 'adam': unknown option 'momentum''."""
+    from pathlib import Path
+
+    mlp = Path(__file__).resolve().parents[2] / "configs" / "mlp.yaml"
+    child = tmp_path / "adam.yaml"
+    child.write_text(f"_base_: {mlp}\noptimizer: {{type: adam, lr: 0.002}}\n")
+    cfg, _ = load_experiment(child)
+    assert cfg["optimizer"] == {"type": "adam", "lr": 0.002}
+    cfg, _ = load_experiment(mlp, ["optimizer.type=adam"])
+    assert cfg["optimizer"] == {"type": "adam"}
+    cfg, _ = load_experiment(mlp, ["optimizer.type=adam", "optimizer.lr=0.001"])
+    assert cfg["optimizer"] == {"type": "adam", "lr": 0.001}
+
+
+def test_input_paths_start_from_the_config_files_folder(tmp_path, monkeypatch):
+    """``nnpy summary other/dir/x.yaml`` reads the files x.yaml names next to it, from any current
+    folder; a base's paths start from the base's folder, a --set path from the current folder,
+    and output folders stay where they were (the current folder)."""
+    from pathlib import Path
+
+    import numpy as np
+
+    from nnpy.engine.plan import load_plan
+
+    table = "a,b,y\n" + "".join(f"{i},{i % 3},{i % 2}\n" for i in range(20))
+    folder = tmp_path / "other" / "dir"
+    (folder / "tables").mkdir(parents=True)
+    (folder / "tables" / "t.csv").write_text(table)
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "t.csv").write_text(table)
+    (folder / "x.yaml").write_text(
+        "model: {layers: [{type: Dense, units: 2}]}\n"
+        "data: {dataset: csv, options: {path: tables/t.csv, target: y}}\n"
+        "checkpoint: {dir: ck}\nlog: {dir: my-runs}\n")
+    (tmp_path / "child.yaml").write_text("_base_: other/dir/x.yaml\nname: child\n")
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    for config in ("../other/dir/x.yaml", tmp_path / "child.yaml"):
+        cfg, _ = load_experiment(config)
+        assert Path(cfg["data"]["options"]["path"]).resolve() == folder / "tables" / "t.csv"
+        assert cfg["checkpoint"]["dir"] == "ck" and cfg["log"]["dir"] == "my-runs"
+    cfg, _ = load_experiment("../other/dir/x.yaml", ["data.options.path=t.csv"])
+    assert cfg["data"]["options"]["path"] == "t.csv"               # as typed: the current folder's
+    cfg, _ = load_experiment("../other/dir/x.yaml", [f"data.root={folder}"])
+    assert cfg["data"]["options"]["path"] == "tables/t.csv"        # under data.root, which is given
+    np.testing.assert_equal(load_plan("../other/dir/x.yaml").data.input_shape, (2,))
+    r = CliRunner().invoke(main, ["summary", "../other/dir/x.yaml"])
+    assert r.exit_code == 0 and "dense_1" in r.output, r.output
+
+
+def test_a_missing_file_says_how_relative_paths_are_read(tmp_path, monkeypatch):
+    (tmp_path / "x.yaml").write_text("model: {layers: [{type: Dense, units: 2}]}\n"
+                                     "data: {dataset: csv, options: {path: nowhere.csv, target: y}}\n")
+    monkeypatch.chdir(tmp_path.parent)
+    r = CliRunner().invoke(main, ["summary", f"{tmp_path.name}/x.yaml"])
+    assert r.exit_code == 2
+    assert f"data.options.path: {tmp_path.name}/nowhere.csv: no such file (looked for {tmp_path / 'nowhere.csv'}; " \
+           f"a config's relative paths start from the config file's folder)" in r.stderr

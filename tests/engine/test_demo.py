@@ -101,3 +101,12 @@ def test_failures_keep_the_stages_up_to_the_failure(tmp_path):
     assert not results and "no ink found" in failure["error"]
     st = failure["stages"]
     assert st.ink is not None and st.threshold is not None and st.digit is None
+
+
+def test_multi_counts_one_digit_in_the_singular():
+    r = run("demo", REPO / "data" / "samples" / "d7_007.jpg", REPO / "data" / "samples" / "rows" / "1234567890.jpg",
+            "--multi")
+    assert r.exit_code == 0, r.output
+    one, ten = r.stdout.splitlines()
+    assert "d7_007.jpg: 7   (1 digit, least sure " in one
+    assert "1234567890.jpg: 1234567890   (10 digits, least sure " in ten

@@ -83,6 +83,28 @@ def test_delete_replaces_instead_of_merging(tmp_path):
         load_config(bad)
 
 
+def test_a_new_type_drops_the_old_types_options(tmp_path):
+    """A child (or --set) that changes a mapping's type (or a model's symbol) starts that mapping
+    afresh: the base's options belonged to the old type. The same type, in any case, merges."""
+    write(tmp_path, "base.yaml", "optimizer: {type: sgd, lr: 0.1, momentum: 0.9}\n"
+                                 "model: {symbol: mlp, hidden: [8], dropout: 0.5}\nname: base\n")
+    child = write(tmp_path, "child.yaml", "_base_: base.yaml\noptimizer: {type: adam, lr: 0.002}\n"
+                                          "model: {symbol: lenet, widths: [4, 8]}\n")
+    data, loc = load_config(child)
+    assert data == {"optimizer": {"type": "adam", "lr": 0.002}, "model": {"symbol": "lenet", "widths": [4, 8]},
+                    "name": "base"}
+    assert loc.get(("optimizer", "momentum")) is None
+    same = write(tmp_path, "same.yaml", "_base_: base.yaml\noptimizer: {type: SGD, lr: 0.5}\n")
+    assert load_config(same)[0]["optimizer"] == {"type": "SGD", "lr": 0.5, "momentum": 0.9}
+
+    base, loc = load_config(str(tmp_path / "base.yaml"))
+    data = apply_overrides(base, ["optimizer.nesterov=true", "optimizer.type=adam", "optimizer.beta1=0.8"], loc)
+    assert data["optimizer"] == {"type": "adam", "nesterov": True, "beta1": 0.8}   # --set keys are kept
+    assert loc.get(("optimizer", "momentum")) is None and loc.get(("optimizer", "lr")) is None
+    assert apply_overrides(base, ["optimizer.type=SGD"])["optimizer"] == {"type": "SGD", "lr": 0.1, "momentum": 0.9}
+    assert apply_overrides(base, ["model.symbol=rnn"])["model"] == {"symbol": "rnn"}
+
+
 def test_base_cycle_and_missing_base(tmp_path):
     write(tmp_path, "a.yaml", "_base_: b.yaml\nx: 1\n")
     write(tmp_path, "b.yaml", "_base_: a.yaml\ny: 1\n")

@@ -70,6 +70,7 @@ class DataParallelTrainer(Trainer):
         super().__init__(*args, **kwargs)
         self.comm = comm
         self.averager = GradientAverager(self.model, comm)
+        self.gradient_watch.quiet = comm.rank != 0        # the same gradients everywhere: one warning
         self.requested: tuple[str, int] | None = None     # a signal not yet agreed on
 
     def fit(self, train_loader, val_data=None, epochs: int = 1, state=None):
