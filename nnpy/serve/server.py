@@ -12,7 +12,8 @@ Errors are ``{"error": "<one line>"}``: 400 for an image that cannot be read (th
 ``nnpy demo`` prints) or a bad query, 404 for any other path or an unknown model, 405 for
 other methods, 411 without a Content-Length, 413 when the body is over ``MAX_BODY``
 (answered before a byte of it is read), 500 if the server itself fails (logged; it
-keeps serving). Nothing from the file system is ever served: the page is read once,
+keeps serving). A refused request's body is then read and thrown away (``linger``), so
+that a client that sends all of it before reading, as ``http.client`` does, reads the answer. Nothing from the file system is ever served: the page is read once,
 at start, from the package.
 """
 from __future__ import annotations
@@ -44,6 +45,10 @@ MAX_PIXELS = 16_000_000
 MAX_WORKERS = 4
 #: Seconds a client may take to send its request.
 TIMEOUT = 20
+#: After refusing a body, at most this many bytes of it are read and thrown away, waiting
+#: at most ``LINGER_WAIT`` seconds for each piece (as nginx's lingering close).
+LINGER_BYTES = 64 * 1024 * 1024
+LINGER_WAIT = 5
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
@@ -141,8 +146,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         url = urlsplit(self.path)
         if url.path != "/api/predict":
-            self.close_connection = True   # its body, if any, is not read
-            self._error(404, f"no such page: {url.path[:100]}")
+            self._refuse(404, f"no such page: {url.path[:100]}")
             return
         body = self._body()
         if body is None:
@@ -169,26 +173,44 @@ class Handler(BaseHTTPRequestHandler):
         """The request body, or None after answering 411 / 400 / 413."""
         length = self.headers.get("Content-Length")
         if length is None:
-            self.close_connection = True
-            self._error(411, "send the image as the body, with a Content-Length")
+            self._refuse(411, "send the image as the body, with a Content-Length")
             return None
         try:
             n = int(length)
             if n < 0:
                 raise ValueError
         except ValueError:
-            self.close_connection = True
-            self._error(400, f"bad Content-Length {length[:40]!r}")
+            self._refuse(400, f"bad Content-Length {length[:40]!r}")
             return None
         if n > MAX_BODY:
-            self.close_connection = True   # refused unread: the connection is dropped after
-            self._error(413, f"the body is {n} bytes, over the limit of {MAX_BODY}")
+            self._refuse(413, f"the body is {n} bytes, over the limit of {MAX_BODY}")
             return None
         return self.rfile.read(n)
 
-    def do_PUT(self) -> None:
+    def _refuse(self, status: int, message: str) -> None:
+        """Answer an error without reading the body, then close the connection lingeringly."""
         self.close_connection = True
-        self._error(405, f"method {self.command} is not supported")
+        self._error(status, message)
+        self.linger()
+
+    def linger(self) -> None:
+        """Close lingeringly, as nginx does: shut our side (the client reads the answer to
+        its end), then read and throw away what the client still sends, up to the body's
+        announced length and ``LINGER_BYTES``, until it stops for ``LINGER_WAIT`` seconds
+        or hangs up. Closing with unread bytes would reset the connection instead: a
+        client still sending its body would see a broken pipe, never the answer."""
+        try:
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(LINGER_WAIT)
+            announced = self.headers.get("Content-Length", "")
+            left = min(int(announced), LINGER_BYTES) if announced.isdigit() else LINGER_BYTES
+            while left > 0 and (piece := self.rfile.read1(min(left, 65536))):
+                left -= len(piece)
+        except OSError:                    # the client hung up or went quiet: done either way
+            pass
+
+    def do_PUT(self) -> None:
+        self._refuse(405, f"method {self.command} is not supported")
 
     do_DELETE = do_PATCH = do_OPTIONS = do_PUT
 

@@ -121,6 +121,22 @@ def test_big_body_is_refused_before_it_is_read(server):
     assert reply.startswith(b"HTTP/1.1 413") and b"over the limit" in reply
 
 
+def test_a_client_that_sends_the_whole_big_body_first_reads_the_413(server):
+    """http.client (and requests) send all of the body before reading: the server answers,
+    then reads and discards the body, so the client reads the 413, not a broken pipe."""
+    body = b"\0" * (12 * 1024 * 1024)
+    status, ctype, data = request(server, "POST", "/api/predict?name=big.png", body)
+    assert status == 413 and ctype == "application/json"
+    assert json.loads(data)["error"] == f"the body is {len(body)} bytes, over the limit of {MAX_BODY}"
+    assert request(server, "GET", "/api/models")[0] == 200           # still serving
+
+
+@pytest.mark.parametrize("method, path, status", [("POST", "/api/models", 404), ("PUT", "/", 405)])
+def test_refused_bodies_are_discarded_too(server, method, path, status):
+    got, _, data = request(server, method, path, b"x" * (3 * 1024 * 1024))
+    assert got == status and "error" in json.loads(data)
+
+
 @pytest.mark.parametrize("method, path, status", [
     ("GET", "/etc/passwd", 404), ("GET", "/../../../etc/passwd", 404),
     ("GET", "/static/index.html", 404), ("GET", "/%2e%2e/%2e%2e/etc/passwd", 404),
