@@ -2,7 +2,8 @@
 
 ``DigitReader`` holds a model; ``read_image`` turns grey levels into one result dict:
 
-* one digit: ``{"path", "label", "probs", "top", "box"}``;
+* one digit: ``{"path", "label", "probs", "top", "box"}``, and ``"note"`` when the image
+  looks like several digits (``"this looks like 4 digits: try --multi"``);
 * a row (``multi=True``): ``{"path", "text", "digits": [{"label", "probs", "box"}, …]}``.
 
 ``box`` is ``[x0, y0, x1, y1]`` in the input image's pixels (exclusive ends). ``probs``
@@ -15,7 +16,7 @@ import numpy as np
 
 from ..data.digits import digit_stages
 from ..data.images import iter_image_files, read_grey
-from ..data.segment import segment_row
+from ..data.segment import looks_like_a_row, segment_row
 from ..errors import DataError
 from ..nn.losses import softmax
 from .checkpoints import plan_from_checkpoint, stats_of
@@ -46,6 +47,15 @@ class DigitReader:
         x = normalize_array(np.asarray(digits, dtype=np.float32)[:, None], self.stats)
         return softmax(self.model.forward(x, training=False).astype(np.float64))
 
+    def _row_note(self, grey: np.ndarray, stages, name: str) -> dict:
+        """``{"note": "this looks like N digits: try --multi"}`` when an image read as one
+        digit holds several side by side (``looks_like_a_row``, then counted as ``--multi``
+        reads them), else ``{}``: one digit of a row is no answer for the row."""
+        if not looks_like_a_row(stages):
+            return {}
+        n = len(segment_row(grey, name=name, read=self.probs).digits)
+        return {"note": f"this looks like {n} digits: try --multi"} if n > 1 else {}
+
     def _entry(self, p: np.ndarray, box, topk: int | None = None) -> dict:
         order = np.argsort(-p)
         entry = {"label": self.names[order[0]],
@@ -69,6 +79,7 @@ class DigitReader:
             stages = digit_stages(grey, name=name)
             result = {"path": name, **self._entry(self.probs(stages.digit[None])[0],
                                                   stages.box_in_input(), topk)}
+            result.update(self._row_note(grey, stages, name))
         if keep_stages:
             result["stages"] = stages
         return result
