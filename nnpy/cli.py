@@ -244,6 +244,9 @@ def demo(paths, ckpt, topk, multi, as_json, explain_dir):
 
         for source, picture in explain_results(results, failures, explain_dir):
             click.echo(f"explained {source} -> {picture}", err=as_json)
+    for r in results:
+        if "note" in r:
+            click.echo(f"nnpy: note: {r['path']}: {r['note']}", err=True)
     for failure in failures:
         click.echo(f"nnpy: error: {failure['error']}", err=True)
     if failures:

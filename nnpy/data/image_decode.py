@@ -6,11 +6,13 @@ transparency over white, converts to grey (``channels: 1``, ITU-R 601 luma as Pi
 the aspect ratio is not kept). ``preprocess: digits`` is the demo's MNIST-style pipeline (see
 ``digit_pixels``): 28 × 28 grey, the digit centred by its centre of mass.
 
-Training (``nnpy.data.image_folder``) and ``nnpy demo`` both read images through
-``decode_image``, so a model sees at prediction what it saw in training.
+Training (``nnpy.data.image_folder``), ``nnpy demo`` and ``nnpy serve`` (an upload: the
+file's bytes) all read images through ``decode_image``, so a model sees at prediction what
+it saw in training.
 """
 from __future__ import annotations
 
+import io
 import warnings
 from pathlib import Path
 
@@ -18,7 +20,8 @@ import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from ..errors import DataError
-from .images import load_digit
+from .digits import to_mnist
+from .images import decode_grey, over_the_limit, read_grey
 
 PREPROCESSING = ("resize", "digits")
 DIGIT_SHAPE = (1, 28, 28)
@@ -35,10 +38,11 @@ class BadImage(DataError):
         self.reason = reason
 
 
-def digit_pixels(path) -> np.ndarray:
-    """``preprocess: digits``: the file as MNIST would show it, ``(28, 28)`` float32 in [0, 1]
-    (``nnpy.data.images.load_digit``, the demo's preprocessing)."""
-    return load_digit(path)
+def digit_pixels(path, data: bytes | None = None, max_pixels: int | None = None) -> np.ndarray:
+    """``preprocess: digits``: the file (or its bytes ``data``) as MNIST would show it,
+    ``(28, 28)`` float32 in [0, 1] (``nnpy.data.digits.to_mnist``, the demo's preprocessing)."""
+    grey = read_grey(path) if data is None else decode_grey(data, str(path), max_pixels)
+    return to_mnist(grey, name=str(path))
 
 
 def peek_image(path) -> tuple[tuple[int, int], int]:
@@ -57,24 +61,24 @@ def peek_image(path) -> tuple[tuple[int, int], int]:
         raise BadImage(path, f"unreadable image ({exc})") from None
 
 
-def decode_image(path, shape: tuple, preprocess: str = "resize") -> np.ndarray:
+def decode_image(path, shape: tuple, preprocess: str = "resize", data: bytes | None = None,
+                 max_pixels: int | None = None) -> np.ndarray:
     """The image file at ``path`` as ``shape = (C, H, W)`` uint8 (C 1 or 3), as the module
-    docstring says. Every failure is a ``BadImage`` naming the file and the reason."""
+    docstring says; with ``data``, the image is those bytes (an upload) and ``path`` only
+    names it. ``max_pixels``: refuse larger images (a server's limit). Every failure is a
+    ``BadImage`` naming the file and the reason."""
     path = Path(path)
     if preprocess == "digits":
-        return _digit_array(path)
+        return _digit_array(path, data, max_pixels)
     channels, height, width = shape
-    try:
-        size = path.stat().st_size
-    except OSError as exc:
-        raise BadImage(path, f"cannot read it ({exc.strerror or exc})") from None
-    if size == 0:
-        raise BadImage(path, "empty file (0 bytes)")
+    source = _opened(path, data)
     with warnings.catch_warnings():
         # Pillow only warns about a decompression bomb below twice its limit: refuse it.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            with Image.open(path) as img:
+            with Image.open(source) as img:
+                if (reason := over_the_limit(img, max_pixels)) is not None:
+                    raise BadImage(path, reason)
                 side = max(height, width)
                 img.draft("L" if channels == 1 else "RGB", (side, side))  # JPEG: decode at 1/2…1/8 scale
                 img.load()
@@ -83,6 +87,8 @@ def decode_image(path, shape: tuple, preprocess: str = "resize") -> np.ndarray:
                 if img.size != (width, height):
                     img = img.resize((width, height), Image.Resampling.BILINEAR)
                 pixels = np.asarray(img, dtype=np.uint8)
+        except BadImage:
+            raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise BadImage(path, f"refused as a decompression bomb ({exc})") from None
         except UnidentifiedImageError:
@@ -92,9 +98,25 @@ def decode_image(path, shape: tuple, preprocess: str = "resize") -> np.ndarray:
     return pixels[None] if channels == 1 else pixels.transpose(2, 0, 1)     # HW(C) -> CHW
 
 
-def _digit_array(path: Path) -> np.ndarray:
+def _opened(path: Path, data: bytes | None):
+    """What ``Image.open`` reads: the file at ``path``, or ``data``; an empty or unreadable
+    one is a ``BadImage``."""
+    if data is not None:
+        if not data:
+            raise BadImage(path, "empty file (0 bytes)")
+        return io.BytesIO(data)
     try:
-        digit = digit_pixels(path)
+        size = path.stat().st_size
+    except OSError as exc:
+        raise BadImage(path, f"cannot read it ({exc.strerror or exc})") from None
+    if size == 0:
+        raise BadImage(path, "empty file (0 bytes)")
+    return path
+
+
+def _digit_array(path: Path, data: bytes | None, max_pixels: int | None) -> np.ndarray:
+    try:
+        digit = digit_pixels(path, data, max_pixels)
     except DataError as exc:
         reason = str(exc)
         raise BadImage(path, reason[len(f"{path}: "):] if reason.startswith(f"{path}: ") else reason) from None

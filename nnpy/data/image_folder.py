@@ -154,10 +154,12 @@ class ImageFolder(DataSource):
             note += f"; cached in {path}" if problem is None else f"; not cached ({path}: {problem})"
         return decoded, note
 
-    def read_image(self, path, input_shape: tuple) -> np.ndarray:
-        """One image file as a model trained on this dataset reads it: ``input_shape``
-        ``(C, H, W)`` float32 in [0, 1] (what ``nnpy demo`` feeds an image-folder model)."""
-        return _scaled(decode_image(path, tuple(input_shape), self.preprocess))
+    def read_image(self, path, input_shape: tuple, data: bytes | None = None,
+                   max_pixels: int | None = None) -> np.ndarray:
+        """One image file (or ``data``, its bytes: an upload) as a model trained on this
+        dataset reads it: ``input_shape`` ``(C, H, W)`` float32 in [0, 1] (what ``nnpy demo``
+        and ``nnpy serve`` feed an image-folder model); ``max_pixels`` as ``decode_image``."""
+        return _scaled(decode_image(path, tuple(input_shape), self.preprocess, data, max_pixels))
 
 
 def decode_files(files: list, shape: tuple, preprocess: str, label: str) -> DecodedImages:

@@ -89,10 +89,8 @@ def decode_grey(data, name: str = "image", max_pixels: int | None = None) -> np.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             with Image.open(data) as img:
-                w, h = img.size
-                if w * h > limit:
-                    raise DataError(f"{name}: {w}×{h} pixels is over the limit of {limit} "
-                                    f"(decompression bomb?)")
+                if (reason := over_the_limit(img, limit)) is not None:
+                    raise DataError(f"{name}: {reason}")
                 img.seek(0)                               # first frame of GIF / APNG
                 img.load()
                 try:
@@ -108,6 +106,15 @@ def decode_grey(data, name: str = "image", max_pixels: int | None = None) -> np.
             raise DataError(f"{name}: not an image (Pillow cannot identify it)") from None
         except Exception as exc:                          # Pillow's decoders raise many kinds
             raise DataError(f"{name}: truncated, corrupt or unsupported image ({exc})") from None
+
+
+def over_the_limit(img: Image.Image, limit: int | None) -> str | None:
+    """Why ``img`` is refused when it has more than ``limit`` pixels (a decompression bomb?),
+    read from its header before it is decoded; None when it has no more (or no limit)."""
+    w, h = img.size
+    if limit is None or w * h <= limit:
+        return None
+    return f"{w}×{h} pixels is over the limit of {limit} (decompression bomb?)"
 
 
 def load_digit(path, invert="auto") -> np.ndarray:

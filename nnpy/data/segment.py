@@ -271,6 +271,41 @@ def _split_group(ink: DigitStages, mine: np.ndarray, height: float, read, name: 
             for key in chosen for b in [found[key][1]]]
 
 
+def _components(ink: DigitStages, off_border: bool = False) -> tuple[np.ndarray, dict, np.ndarray, float]:
+    """``(labels, stats, keep, height)``: the components of the ink mask (``label``, ``boxes``),
+    the indices of those that are no specks (and, with ``off_border``, touch no image edge),
+    and the row's digit height in pixels (the median height of the taller ones)."""
+    labels, n = label(ink.mask)
+    st = boxes(labels, n, weights=ink.ink)
+    keep = (st["mass"] >= SPECK_MASS * st["mass"].max()) & (st["area"] >= 4)
+    if off_border:
+        h, w = ink.mask.shape
+        keep &= (st["y0"] > 0) & (st["x0"] > 0) & (st["y1"] < h) & (st["x1"] < w)
+    keep = np.flatnonzero(keep)
+    tall = st["y1"][keep] - st["y0"][keep]
+    height = float(np.median(tall[tall >= 0.5 * tall.max()])) if len(keep) else 0.0
+    return labels, st, keep, height
+
+
+def looks_like_a_row(ink: DigitStages) -> bool:
+    """Does the ink of an image read as one digit (``ink_stages``, ``digit_stages``) hold
+    several digits side by side? By shape alone: two or more separate groups of ink
+    (``_groups``, specks and components on the image's edge left out) at least
+    ``PIECE_MIN_HEIGHT`` of the digit height tall, or one group wider than ``SPLIT_WIDTH``
+    digit heights (touching digits). A hint for a closer look (``segment_row``), not a count."""
+    _, st, keep, height = _components(ink, off_border=True)
+    if len(keep) == 0:
+        return False
+    groups = _groups(st, keep, height)
+    tall = wide = 0
+    for g in groups:
+        x0, x1 = min(st["x0"][j] for j in g), max(st["x1"][j] for j in g)
+        y0, y1 = min(st["y0"][j] for j in g), max(st["y1"][j] for j in g)
+        tall += y1 - y0 >= PIECE_MIN_HEIGHT * height
+        wide += x1 - x0 > SPLIT_WIDTH * height
+    return tall >= 2 or wide >= 1
+
+
 def segment_row(grey: np.ndarray, invert="auto", name: str = "image",
                 read: Callable[[np.ndarray], np.ndarray] | None = None) -> RowStages:
     """Digits of a row in the grey image ``(H, W)``: ``RowStages`` with ``digits``
@@ -283,11 +318,7 @@ def segment_row(grey: np.ndarray, invert="auto", name: str = "image",
     their width says.
     """
     ink = ink_stages(grey, invert, name)
-    labels, n = label(ink.mask)
-    st = boxes(labels, n, weights=ink.ink)
-    keep = np.flatnonzero((st["mass"] >= SPECK_MASS * st["mass"].max()) & (st["area"] >= 4))
-    tall = st["y1"][keep] - st["y0"][keep]
-    height = float(np.median(tall[tall >= 0.5 * tall.max()]))     # the row's digit height
+    labels, st, keep, height = _components(ink)
     groups = _groups(st, keep, height)
     row = RowStages(ink=ink)
     digits = []

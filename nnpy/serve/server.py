@@ -1,18 +1,22 @@
 """The HTTP server of ``nnpy serve``: one page and a small JSON API, standard library only.
 
     GET  /                the page (``static/index.html``: HTML and plain JavaScript)
-    GET  /api/models      {"models": [{"name", "classes", "default"}, …]}
+    GET  /api/models      {"models": [{"name", "classes", "default", "rows"}, …]}
+                          (rows: whether the model reads a row of digits, multi=1)
     POST /api/predict     body: the bytes of an image file
                           query: model=NAME (default: the first), multi=1 (a row of digits),
                           name=FILE (only to name the image in error messages)
-                          → the JSON object ``nnpy demo --json`` prints for that image, each
-                          digit with "seen": a PNG data URL of the 28×28 the model was given
+                          → the JSON object ``nnpy demo --json`` prints for that image, read
+                          as ``nnpy demo`` reads it with that model, each digit with "seen": a
+                          PNG data URL of what the model was given (the 28×28 digit, or the
+                          image an image-folder model reads, at its size and channels)
 
 Errors are ``{"error": "<one line>"}``: 400 for an image that cannot be read (the line
 ``nnpy demo`` prints) or a bad query, 404 for any other path or an unknown model, 405 for
 other methods, 411 without a Content-Length, 413 when the body is over ``MAX_BODY``
 (answered before a byte of it is read), 500 if the server itself fails (logged; it
-keeps serving). Nothing from the file system is ever served: the page is read once,
+keeps serving). A refused request's body is then read and thrown away (``linger``), so
+that a client that sends all of it before reading, as ``http.client`` does, reads the answer. Nothing from the file system is ever served: the page is read once,
 at start, from the package.
 """
 from __future__ import annotations
@@ -32,7 +36,6 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 from PIL import Image
 
-from ..data.images import decode_grey
 from ..engine.demo import DigitReader, public
 from ..errors import DataError, NnpyError
 
@@ -44,56 +47,81 @@ MAX_PIXELS = 16_000_000
 MAX_WORKERS = 4
 #: Seconds a client may take to send its request.
 TIMEOUT = 20
+#: After refusing a body, at most this many bytes of it are read and thrown away, waiting
+#: at most ``LINGER_WAIT`` seconds for each piece (as nginx's lingering close).
+LINGER_BYTES = 64 * 1024 * 1024
+LINGER_WAIT = 5
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+#: The names training gives a run's checkpoints: they say which of its checkpoints, not which model.
+RUN_CHECKPOINTS = ("best", "last")
 
 
 class ServeError(NnpyError):
     """``nnpy serve`` cannot start (a checkpoint, the address)."""
 
 
-def seen_png(digit: np.ndarray) -> str:
-    """A ``data:image/png;base64,…`` URL of a ``(28, 28)`` digit in [0, 1]."""
+def seen_png(image: np.ndarray) -> str:
+    """A ``data:image/png;base64,…`` URL of an image in [0, 1]: ``(H, W)`` or ``(1, H, W)``
+    grey, ``(3, H, W)`` colour."""
+    pixels = np.round(np.clip(image, 0, 1) * 255).astype(np.uint8)
+    if pixels.ndim == 3:
+        pixels = pixels[0] if pixels.shape[0] == 1 else np.moveaxis(pixels, 0, -1)   # CHW -> HWC
     buf = io.BytesIO()
-    Image.fromarray(np.round(np.clip(digit, 0, 1) * 255).astype(np.uint8)).save(buf, "PNG")
+    Image.fromarray(pixels).save(buf, "PNG")
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def menu_name(path, reader: DigitReader) -> str:
+    """How the page lists a checkpoint: its file's name (``mnist`` for ``mnist.json``), or,
+    for a file named as training names them (``best.json``, ``last.json``), its run's name
+    with the file's: ``shapes (best)``."""
+    stem = Path(path).stem
+    if stem not in RUN_CHECKPOINTS:
+        return stem
+    run = reader.config.get("name") or Path(path).resolve().parent.name
+    return f"{run} ({stem})"
+
+
+def read_upload(reader: DigitReader, body: bytes, image_name: str, multi: bool) -> dict:
+    """``nnpy demo --json``'s object for an uploaded image file ``body``, read as ``nnpy
+    demo`` reads a file with that model (``DigitReader.read``: an image-folder model's
+    size, channels and preprocessing, or the digits found in the grey levels), with "seen":
+    what the model was given, per digit of a row."""
+    result = reader.read(image_name, data=body, multi=multi, keep_stages=True, max_pixels=MAX_PIXELS)
+    out = public(result)
+    if "digits" in out:
+        for d, digit in zip(out["digits"], result["stages"].digits):
+            d["seen"] = seen_png(digit)
+    else:
+        out["seen"] = seen_png(result["seen"] if "seen" in result else result["stages"].digit)
+    return out
+
+
 class Models:
-    """The readers the page can choose from, by name, in menu order (thread-safe)."""
+    """The readers the page can choose from, by name, in menu order (each thread-safe)."""
 
     def __init__(self, ckpts: list):
         self.readers: dict[str, DigitReader] = {}
-        self._locks: dict[str, threading.Lock] = {}
         for path in ckpts:
-            name = Path(path).stem
+            reader = DigitReader(path)
+            name = menu_name(path, reader)
             if name in self.readers:
                 name = f"{Path(path).parent.name}/{name}"
             k, base = 2, name
             while name in self.readers:
                 name, k = f"{base}-{k}", k + 1
-            self.readers[name] = DigitReader(path)
-            self._locks[name] = threading.Lock()
+            self.readers[name] = reader
         if not self.readers:
             raise ServeError("nnpy serve: no model to serve (give --ckpt FILE)")
 
     def listing(self) -> dict:
         first = next(iter(self.readers))
-        return {"models": [{"name": n, "classes": r.names, "default": n == first}
+        return {"models": [{"name": n, "classes": r.names, "default": n == first, "rows": r.reads_rows}
                            for n, r in self.readers.items()]}
 
-    def read(self, name: str | None, grey: np.ndarray, image_name: str, multi: bool) -> dict:
-        """``nnpy demo --json``'s object for the image, with "seen" per digit."""
-        name = name or next(iter(self.readers))
-        with self._locks[name]:            # layers keep per-call state: one forward at a time
-            result = self.readers[name].read_image(grey, image_name, multi=multi, keep_stages=True)
-        stages = result["stages"]
-        out = public(result)
-        if multi:
-            for d, digit in zip(out["digits"], stages.digits):
-                d["seen"] = seen_png(digit)
-        else:
-            out["seen"] = seen_png(stages.digit)
-        return out
+    def read(self, name: str | None, body: bytes, image_name: str, multi: bool) -> dict:
+        """``read_upload`` with the model ``name`` (None: the first)."""
+        return read_upload(self.readers[name or next(iter(self.readers))], body, image_name, multi)
 
 
 def _clean_name(raw: str) -> str:
@@ -141,8 +169,7 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         url = urlsplit(self.path)
         if url.path != "/api/predict":
-            self.close_connection = True   # its body, if any, is not read
-            self._error(404, f"no such page: {url.path[:100]}")
+            self._refuse(404, f"no such page: {url.path[:100]}")
             return
         body = self._body()
         if body is None:
@@ -157,8 +184,7 @@ class Handler(BaseHTTPRequestHandler):
             return
         with self.server.workers:
             try:
-                grey = decode_grey(body, name, max_pixels=MAX_PIXELS)
-                self._json(200, self.server.models.read(model, grey, name, multi))
+                self._json(200, self.server.models.read(model, body, name, multi))
             except DataError as exc:
                 self._error(400, str(exc))
             except Exception as exc:                  # a bug, not the user's: log it, go on
@@ -169,26 +195,44 @@ class Handler(BaseHTTPRequestHandler):
         """The request body, or None after answering 411 / 400 / 413."""
         length = self.headers.get("Content-Length")
         if length is None:
-            self.close_connection = True
-            self._error(411, "send the image as the body, with a Content-Length")
+            self._refuse(411, "send the image as the body, with a Content-Length")
             return None
         try:
             n = int(length)
             if n < 0:
                 raise ValueError
         except ValueError:
-            self.close_connection = True
-            self._error(400, f"bad Content-Length {length[:40]!r}")
+            self._refuse(400, f"bad Content-Length {length[:40]!r}")
             return None
         if n > MAX_BODY:
-            self.close_connection = True   # refused unread: the connection is dropped after
-            self._error(413, f"the body is {n} bytes, over the limit of {MAX_BODY}")
+            self._refuse(413, f"the body is {n} bytes, over the limit of {MAX_BODY}")
             return None
         return self.rfile.read(n)
 
-    def do_PUT(self) -> None:
+    def _refuse(self, status: int, message: str) -> None:
+        """Answer an error without reading the body, then close the connection lingeringly."""
         self.close_connection = True
-        self._error(405, f"method {self.command} is not supported")
+        self._error(status, message)
+        self.linger()
+
+    def linger(self) -> None:
+        """Close lingeringly, as nginx does: shut our side (the client reads the answer to
+        its end), then read and throw away what the client still sends, up to the body's
+        announced length and ``LINGER_BYTES``, until it stops for ``LINGER_WAIT`` seconds
+        or hangs up. Closing with unread bytes would reset the connection instead: a
+        client still sending its body would see a broken pipe, never the answer."""
+        try:
+            self.connection.shutdown(socket.SHUT_WR)
+            self.connection.settimeout(LINGER_WAIT)
+            announced = self.headers.get("Content-Length", "")
+            left = min(int(announced), LINGER_BYTES) if announced.isdigit() else LINGER_BYTES
+            while left > 0 and (piece := self.rfile.read1(min(left, 65536))):
+                left -= len(piece)
+        except OSError:                    # the client hung up or went quiet: done either way
+            pass
+
+    def do_PUT(self) -> None:
+        self._refuse(405, f"method {self.command} is not supported")
 
     do_DELETE = do_PATCH = do_OPTIONS = do_PUT
 

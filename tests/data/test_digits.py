@@ -107,3 +107,32 @@ def test_light_ink_on_dark_paper():
     st = digit_stages(chalk)
     assert not st.dark_ink
     assert np.corrcoef(st.digit.ravel(), to_mnist(_seven()).ravel())[0, 1] > 0.95
+
+
+def test_looks_like_a_row():
+    """Two or more separate digit-high groups of ink, or one wider than a digit, look like a
+    row; one digit with a broken stroke, a speck, or a paper edge does not."""
+    from nnpy.data.segment import looks_like_a_row
+
+    def ink_of(draw_on):
+        canvas = Image.new("L", (240, 100), 255)
+        draw_on(ImageDraw.Draw(canvas))
+        return digit_stages(np.asarray(canvas, np.float32) / 255)
+
+    def two_digits(d):
+        d.line([(50, 15), (50, 85)], fill=0, width=6)                  # 1
+        d.ellipse([110, 15, 160, 85], outline=0, width=6)              # 0
+    def touching(d):
+        d.ellipse([40, 15, 90, 85], outline=0, width=6)
+        d.ellipse([88, 15, 138, 85], outline=0, width=6)
+        d.ellipse([136, 15, 186, 85], outline=0, width=6)
+    def broken_five(d):
+        d.line([(100, 15), (140, 15)], fill=0, width=6)                # the hat, apart
+        d.line([(100, 22), (98, 48)], fill=0, width=6)
+        d.arc([92, 40, 142, 88], 200, 140, fill=0, width=6)
+    def digit_speck_edge(d):
+        d.ellipse([90, 15, 140, 85], outline=0, width=6)
+        d.ellipse([180, 40, 184, 44], fill=0)                          # a speck
+        d.rectangle([0, 0, 8, 99], fill=0)                             # the table beside the sheet
+    assert looks_like_a_row(ink_of(two_digits)) and looks_like_a_row(ink_of(touching))
+    assert not looks_like_a_row(ink_of(broken_five)) and not looks_like_a_row(ink_of(digit_speck_edge))

@@ -71,6 +71,28 @@ def test_touching_pair_is_split_by_width_alone():
     assert min(b - a, d - c) >= 0.45 * 60                   # both pieces digit-wide (DIGIT_WIDTH)
 
 
+TOUCHING_ROW = REPO / "tests" / "data" / "rows" / "3856.jpg"     # its 3 and 8 touch
+
+
+def test_a_row_read_as_one_digit_says_try_multi():
+    """Read as one digit, the row 3856 is an "8" at 98.8%: one digit of four, no answer for the
+    row. A note line says so; the file was read, so the exit code stays 0."""
+    r = run("demo", TOUCHING_ROW, REPO / "data" / "samples" / "d7_007.jpg")
+    assert r.exit_code == 0, r.output
+    assert r.stderr == f"nnpy: note: {TOUCHING_ROW}: this looks like 4 digits: try --multi\n"
+    assert f"{TOUCHING_ROW}: " in r.stdout and "d7_007.jpg: 7" in r.stdout
+    r = run("demo", TOUCHING_ROW, "--json")
+    (result,) = json.loads(r.stdout)
+    assert result["note"] == "this looks like 4 digits: try --multi"
+    r = run("demo", TOUCHING_ROW, "--multi")
+    assert r.exit_code == 0 and r.stderr == "" and f"{TOUCHING_ROW}: 3856 " in r.stdout
+
+
+def test_single_digits_get_no_note():
+    results, _ = predict_files([REPO / "data" / "samples"], MODEL)
+    assert len(results) == 12 and [r["path"] for r in results if "note" in r] == []
+
+
 def test_exit_codes(tmp_path):
     """0 all read; 1 some inputs could not be read; 2 usage and config errors."""
     image, _ = row_image(2)

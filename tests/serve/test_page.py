@@ -1,6 +1,7 @@
 """The page of ``nnpy serve`` in a real headless browser (Debian's chromium + chromedriver,
 driven by Selenium): it loads without console errors, reads a digit drawn with pointer
-events, reads an uploaded photo, and shows the error for a bad file.
+events, reads an uploaded photo, and shows the error for a bad file; an image-folder model
+(the tiny shapes model of conftest) reads photos as it was trained and names its classes.
 
 Without chromium the tests skip, except in CI (``CI=true``), where ``.ci/run`` installs it
 and its absence is a failure.
@@ -12,6 +13,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from nnpy.serve import make_server
 
@@ -36,12 +38,12 @@ def _browser_or_skip():
 
 
 @pytest.fixture(scope="module")
-def page():
+def page(shapes_model):
     _browser_or_skip()
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
-    server = make_server([str(MODEL)], "127.0.0.1", 0)
+    server = make_server([str(MODEL), str(shapes_model)], "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     profile = tempfile.mkdtemp(prefix="nnpy-chromium-")
     options = webdriver.ChromeOptions()
@@ -74,8 +76,23 @@ def _wait_text(driver, element_id, predicate, timeout=20):
     return driver.find_element("id", element_id).text
 
 
+def _choose_model(driver, name):
+    from selenium.webdriver.support.ui import Select
+
+    Select(driver.find_element("id", "model")).select_by_value(name)
+
+
+def _fresh(driver):
+    """The page reloaded: nothing drawn or sent, mnist chosen."""
+    driver.refresh()
+    _wait_text(driver, "model", lambda t: "shapes (best)" in t)
+
+
 def _console_errors(driver) -> list:
-    return [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+    """The console's errors since the last call; a 400 (an image that cannot be read, an
+    answer the page shows) is none."""
+    return [e for e in driver.get_log("browser") if e["level"] == "SEVERE"
+            and not (e.get("source") == "network" and "status of 400" in e["message"])]
 
 
 def _draw(driver, strokes):
@@ -96,8 +113,9 @@ def _draw(driver, strokes):
 
 
 def test_page_loads_without_console_errors(page):
-    options = _wait_text(page, "model", lambda t: "mnist" in t)
-    assert "10 classes" in options
+    options = _wait_text(page, "model", lambda t: "shapes (best)" in t)
+    assert options.splitlines() == ["mnist · 10 classes", "shapes (best) · 3 classes"]
+    assert not page.find_element("id", "photo").is_displayed()     # no broken image, no alt text
     assert _console_errors(page) == []
 
 
@@ -155,3 +173,64 @@ def test_a_bad_file_shows_the_error(page, tmp_path):
     error = _wait_text(page, "error", lambda t: t != "")
     assert error == "notes.png: not an image (Pillow cannot identify it)"
     assert page.find_element("id", "answer").text == ""
+
+
+def test_the_photo_shows_only_while_it_is_what_is_read(page):
+    _fresh(page)
+    photo = page.find_element("id", "photo")
+    assert not photo.is_displayed()
+    _draw(page, [[(140, 50), (138, 130), (136, 230)]])
+    assert _wait_text(page, "answer", lambda t: t == "1") == "1"
+    assert not photo.is_displayed()                  # drawn on: no photo
+    page.find_element("id", "file").send_keys(str(REPO / "data" / "samples" / "d5_002.png"))
+    assert _wait_text(page, "answer", lambda t: t == "5") == "5"
+    assert photo.is_displayed()
+    page.find_element("id", "clear").click()
+    _wait_text(page, "answer", lambda t: t == "")
+    assert not photo.is_displayed()
+
+
+def test_switching_model_reads_the_photo_again_and_drops_the_old_error(page, tmp_path):
+    """A blank sheet has no digit for mnist; the shapes model reads any image. Switching
+    model re-reads what is shown: the error was mnist's, not the new model's."""
+    _fresh(page)
+    Image.new("RGB", (60, 60), (240, 240, 240)).save(tmp_path / "blank.png")
+    page.find_element("id", "file").send_keys(str(tmp_path / "blank.png"))
+    assert "no ink found" in _wait_text(page, "error", lambda t: t != "")
+    _choose_model(page, "shapes (best)")
+    label = _wait_text(page, "answer", lambda t: t != "")
+    assert label in ("circle", "square", "triangle") and page.find_element("id", "error").text == ""
+    _choose_model(page, "mnist")
+    assert "no ink found" in _wait_text(page, "error", lambda t: t != "")
+    assert page.find_element("id", "answer").text == ""
+    assert _console_errors(page) == []
+
+
+def test_an_image_folder_model_reads_a_photo_with_its_size_and_classes(page, shapes_model, shape_photo):
+    from nnpy.engine.demo import predict_files
+
+    _fresh(page)
+    _choose_model(page, "shapes (best)")
+    assert not page.find_element("id", "multi").is_enabled()        # it reads no rows
+    page.find_element("id", "file").send_keys(str(shape_photo))
+    (expected,), _ = predict_files([shape_photo], shapes_model)
+    assert _wait_text(page, "answer", lambda t: t != "") == expected["label"]
+    assert page.find_element("id", "error").text == ""
+    names = [e.text for e in page.find_elements("css selector", "#bars .bar .name")]
+    assert names == ["circle", "square", "triangle"]
+    seen = page.find_element("css selector", "#seen img")
+    assert page.execute_script("return [arguments[0].naturalWidth, arguments[0].naturalHeight]", seen) == [16, 16]
+    _choose_model(page, "mnist")
+    assert page.find_element("id", "multi").is_enabled()
+    assert _console_errors(page) == []
+
+
+def test_a_row_read_as_one_digit_says_so(page):
+    _fresh(page)
+    page.find_element("id", "file").send_keys(str(REPO / "tests" / "data" / "rows" / "3856.jpg"))
+    note = _wait_text(page, "note", lambda t: t != "")
+    assert note == "this looks like 4 digits: try ticking “a row of digits”"
+    page.find_element("id", "multi").click()          # read again, as a row
+    assert _wait_text(page, "answer", lambda t: t == "3856") == "3856"
+    assert page.find_element("id", "note").text == ""
+    page.find_element("id", "multi").click()

@@ -1,4 +1,5 @@
 """``nnpy serve``'s HTTP API against a real server on a free local port, hostile input included."""
+import base64
 import http.client
 import io
 import json
@@ -19,11 +20,24 @@ MODEL = REPO / "data" / "trained_models" / "mnist.json"
 DIGIT = REPO / "tests" / "data" / "handwritten" / "d3_000.png"
 
 
+def _serving(ckpts):
+    srv = make_server([str(c) for c in ckpts], "127.0.0.1", 0)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
 @pytest.fixture(scope="module")
 def server():
-    srv = make_server([str(MODEL)], "127.0.0.1", 0)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
+    srv = _serving([MODEL])
+    yield srv
+    srv.shutdown()
+    srv.server_close()
+
+
+@pytest.fixture(scope="module")
+def with_shapes(shapes_model):
+    """A server offering the tiny image-folder model (conftest) first, then mnist."""
+    srv = _serving([shapes_model, MODEL])
     yield srv
     srv.shutdown()
     srv.server_close()
@@ -45,7 +59,48 @@ def test_page_and_models(server):
     status, _, data = request(server, "GET", "/api/models")
     assert status == 200
     (model,) = json.loads(data)["models"]
-    assert model == {"name": "mnist", "classes": [str(i) for i in range(10)], "default": True}
+    assert model == {"name": "mnist", "classes": [str(i) for i in range(10)], "default": True, "rows": True}
+
+
+def test_an_image_folder_model_is_listed_by_its_run_with_its_classes(with_shapes):
+    status, _, data = request(with_shapes, "GET", "/api/models")
+    shapes, mnist = json.loads(data)["models"]
+    assert shapes == {"name": "shapes (best)", "classes": ["circle", "square", "triangle"],
+                      "default": True, "rows": False}
+    assert mnist["name"] == "mnist"
+
+
+def test_an_image_folder_model_reads_uploads_as_nnpy_demo_does(with_shapes, shapes_model, shape_photo):
+    """Its size (16×16, from a 48×48 upload), its channels (colour) and its classes, the same
+    answer as ``nnpy demo``; not the digit preprocessing (a 28×28 grey digit: a ShapeError)."""
+    from nnpy.engine.demo import predict_files, public
+
+    query = "/api/predict?model=shapes%20(best)&name=triangle.png"
+    status, _, data = request(with_shapes, "POST", query, shape_photo.read_bytes())
+    assert status == 200, data
+    result = json.loads(data)
+    seen = Image.open(io.BytesIO(base64.b64decode(result.pop("seen").split(",", 1)[1])))
+    assert seen.size == (16, 16) and seen.mode == "RGB"
+    (expected,), _ = predict_files([shape_photo], shapes_model)
+    expected = json.loads(json.dumps(public(expected)))
+    expected["path"] = "triangle.png"
+    assert result == expected and set(result["probs"]) == {"circle", "square", "triangle"}
+
+
+@pytest.mark.parametrize("query, body, words", [
+    pytest.param("name=notes.png", b"shopping list", "notes.png: not an image (Pillow cannot identify it)",
+                 id="not-an-image"),
+    pytest.param("name=big.png", None, "big.png: 5000×4000 pixels is over the limit of 16000000", id="too-big"),
+    pytest.param("name=row.png&multi=1", DIGIT.read_bytes(), "--multi reads rows of hand-written digits",
+                 id="multi"),
+])
+def test_an_image_folder_model_refuses_in_one_line(with_shapes, query, body, words):
+    if body is None:                                   # 20 MP, a few kB as PNG
+        buf = io.BytesIO()
+        Image.new("L", (5000, 4000), 255).save(buf, "PNG")
+        body = buf.getvalue()
+    status, _, data = request(with_shapes, "POST", f"/api/predict?model=shapes%20(best)&{query}", body)
+    assert status == 400 and words in json.loads(data)["error"]
 
 
 def test_predict_is_the_demo_json(server):
@@ -119,6 +174,22 @@ def test_big_body_is_refused_before_it_is_read(server):
         reply += chunk
     sock.close()
     assert reply.startswith(b"HTTP/1.1 413") and b"over the limit" in reply
+
+
+def test_a_client_that_sends_the_whole_big_body_first_reads_the_413(server):
+    """http.client (and requests) send all of the body before reading: the server answers,
+    then reads and discards the body, so the client reads the 413, not a broken pipe."""
+    body = b"\0" * (12 * 1024 * 1024)
+    status, ctype, data = request(server, "POST", "/api/predict?name=big.png", body)
+    assert status == 413 and ctype == "application/json"
+    assert json.loads(data)["error"] == f"the body is {len(body)} bytes, over the limit of {MAX_BODY}"
+    assert request(server, "GET", "/api/models")[0] == 200           # still serving
+
+
+@pytest.mark.parametrize("method, path, status", [("POST", "/api/models", 404), ("PUT", "/", 405)])
+def test_refused_bodies_are_discarded_too(server, method, path, status):
+    got, _, data = request(server, method, path, b"x" * (3 * 1024 * 1024))
+    assert got == status and "error" in json.loads(data)
 
 
 @pytest.mark.parametrize("method, path, status", [
