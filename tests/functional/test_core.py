@@ -143,3 +143,14 @@ def test_the_threaded_relu_equals_the_plain_one_on_a_large_array(fast_kernels):
         assert np.array_equal(layer.backward(g), F.relu_backward(F.relu(x), g))
     finally:
         parallel.MIN_BYTES = old
+
+
+@pytest.mark.parametrize("x_shape", [(5, 4), (2, 3, 4)])
+def test_dense_gradients_match_finite_differences(x_shape):
+    x, W, b = RNG.normal(size=x_shape), RNG.normal(size=(4, 3)), RNG.normal(size=3)
+    g = RNG.normal(size=(*x_shape[:-1], 3))
+    dW, db = np.empty_like(W), np.empty_like(b)
+    dx = F.dense_backward(x, W, g, dW, db)
+    assert relative_error(dx, numeric_gradient(lambda a: F.dense(a, W, b), x, g)) < 1e-8
+    assert relative_error(dW, numeric_gradient(lambda a: F.dense(x, a, b), W, g)) < 1e-8
+    assert relative_error(db, numeric_gradient(lambda a: F.dense(x, W, a), b, g)) < 1e-8
