@@ -143,3 +143,44 @@ def test_the_threaded_relu_equals_the_plain_one_on_a_large_array(fast_kernels):
         assert np.array_equal(layer.backward(g), F.relu_backward(F.relu(x), g))
     finally:
         parallel.MIN_BYTES = old
+
+
+@pytest.mark.parametrize("x_shape", [(5, 4), (2, 3, 4)])
+def test_dense_gradients_match_finite_differences(x_shape):
+    x, W, b = RNG.normal(size=x_shape), RNG.normal(size=(4, 3)), RNG.normal(size=3)
+    g = RNG.normal(size=(*x_shape[:-1], 3))
+    dW, db = np.empty_like(W), np.empty_like(b)
+    dx = F.dense_backward(x, W, g, dW, db)
+    assert relative_error(dx, numeric_gradient(lambda a: F.dense(a, W, b), x, g)) < 1e-8
+    assert relative_error(dW, numeric_gradient(lambda a: F.dense(x, a, b), W, g)) < 1e-8
+    assert relative_error(db, numeric_gradient(lambda a: F.dense(x, W, a), b, g)) < 1e-8
+
+
+@pytest.mark.parametrize("shape", [(6, 3), (4, 3, 5, 2)])
+def test_batch_norm_gradients_match_finite_differences(shape):
+    x = RNG.normal(size=shape)
+    gamma, beta = RNG.normal(size=shape[1]), RNG.normal(size=shape[1])
+    g = RNG.normal(size=shape)
+
+    def forward(a, gm=gamma, bt=beta):
+        rows, unrows = F.channel_rows(a)
+        return unrows(F.batch_norm(rows, gm, bt, 1e-5)[0])
+
+    rows, unrows = F.channel_rows(x)
+    _, _, _, x_centered, inv_std = F.batch_norm(rows, gamma, beta, 1e-5)
+    dx, dgamma, dbeta = F.batch_norm_backward(F.channel_rows(g)[0], x_centered, inv_std, gamma)
+    assert relative_error(unrows(dx), numeric_gradient(forward, x, g)) < 1e-7
+    assert relative_error(dgamma, numeric_gradient(lambda a: forward(x, gm=a), gamma, g)) < 1e-7
+    assert relative_error(dbeta, numeric_gradient(lambda a: forward(x, bt=a), beta, g)) < 1e-7
+
+
+def test_batch_norm_on_batch_inner_rows_gives_the_plain_numbers():
+    from nnpy.kernels import normalization as fast_rows
+
+    x = np.ascontiguousarray(RNG.normal(size=(3, 4, 5, 6)).transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+    assert fast_rows.batch_inner(x)
+    gamma, beta = RNG.normal(size=4), RNG.normal(size=4)
+    rows, unrows = fast_rows.channel_rows(x, True)
+    plain_rows, plain_unrows = F.channel_rows(x)
+    np.testing.assert_allclose(unrows(F.batch_norm(rows, gamma, beta, 1e-5)[0]),
+                               plain_unrows(F.batch_norm(plain_rows, gamma, beta, 1e-5)[0]), rtol=1e-12, atol=1e-12)

@@ -1,0 +1,70 @@
+"""Batch normalization over "channel rows": an input seen as (A, C, B), normalized per channel c
+over the A·B numbers of axes 0 and 2.
+
+An (N, F) input is (N, F, 1); an (N, C, H, W) input is (N, C, H·W) (``channel_rows``). Per-channel
+constants then broadcast as (C, 1).
+
+    training:   μ = mean(x),  σ² = mean((x − μ)²),  x̂ = (x − μ)/√(σ² + ε),  y = γ·x̂ + β
+    evaluation: the same map with running statistics: y = x·a + (β − μ·a),  a = γ/√(σ² + ε)
+"""
+from __future__ import annotations
+
+from ..backend import xp
+
+
+def channel_rows(x):
+    """x (N, C) or (N, C, H, W) as rows (N, C, B), and the function that turns rows back into
+    x's shape."""
+    shape = x.shape
+    rows = xp.ascontiguousarray(x).reshape(shape[0], shape[1], -1)
+    return rows, lambda r: r.reshape(shape)
+
+
+def batch_norm(rows, gamma, beta, epsilon: float):
+    """Training forward of rows (A, C, B): (y, mean, var, x_centered, inv_std); mean and var (C,)
+    are the batch's (var biased, as np.var), x_centered = x − μ and inv_std = 1/√(σ² + ε) are what
+    the backward needs (x̂ = x_centered · inv_std is never stored)."""
+    n = rows.shape[0] * rows.shape[2]
+    mean = rows.sum(axis=(0, 2)) / n
+    x_centered = rows - mean[:, None]
+    var = xp.einsum("acb,acb->c", x_centered, x_centered) / n           # mean of squares
+    inv_std = (1.0 / xp.sqrt(var + epsilon)).astype(rows.dtype)
+    scale = gamma * inv_std
+    y = xp.multiply(x_centered, scale[:, None])                          # y = γ·x̂ + β = x_centered·(γ/σ) + β
+    y += beta[:, None]
+    return y, mean, var, x_centered, inv_std
+
+
+def batch_norm_backward(dy, x_centered, inv_std, gamma):
+    """(dx, dgamma, dbeta) of the training forward, dy and dx (A, C, B):
+
+        dβ = Σ dy,   dγ = Σ dy·x̂,
+        dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy · x̂))     (sums and means over axes 0 and 2)
+    """
+    n = dy.shape[0] * dy.shape[2]
+    dbeta = dy.sum(axis=(0, 2))
+    dgamma = xp.einsum("acb,acb->c", dy, x_centered) * inv_std
+    scale = gamma * inv_std
+    mean_dy, mean_dy_xhat = dbeta / n, dgamma / n
+    dx = xp.multiply(dy, scale[:, None])                                 # dy·(γ/σ)
+    dx -= (scale * mean_dy)[:, None]                                     # − (γ/σ)·mean(dy)
+    dx -= x_centered * (scale * mean_dy_xhat * inv_std)[:, None]         # − x_centered·(γ/σ)·mean(dy·x̂)/σ
+    return dx, dgamma, dbeta
+
+
+def batch_norm_evaluate(rows, mean, var, gamma, beta, epsilon: float):
+    """Evaluation forward with the running statistics: (y, inv_std). y = x·a + b with a = γ/σ and
+    b = β − μ·a: two passes instead of four (the same map as γ·(x − μ)/σ + β, rounded a few ulp
+    differently)."""
+    inv_std = (1.0 / xp.sqrt(var + epsilon)).astype(rows.dtype)
+    scale = gamma * inv_std
+    y = xp.multiply(rows, scale[:, None])
+    y += (beta - mean * scale)[:, None]
+    return y, inv_std
+
+
+def batch_norm_evaluate_backward(dy, rows, mean, inv_std, gamma):
+    """(dx, dgamma, dbeta) of the evaluation forward (the statistics are constants): dx = dy·γ/σ."""
+    dbeta = dy.sum(axis=(0, 2))
+    dgamma = xp.einsum("acb,acb->c", dy, rows - mean[:, None]) * inv_std
+    return xp.multiply(dy, (gamma * inv_std)[:, None]), dgamma, dbeta
