@@ -44,7 +44,7 @@ def train(plan: Plan, resume=None, allow_change=(), profile: bool = False, stdou
     data = prepare_data(cfg, stats=stats_of(payload) if payload else None, fold=fold)
     model = plan.model
     timer = Timer()
-    trainer = Trainer(model, model.loss, model.optimizer, model.scheduler, metric=model.metric, timer=timer,
+    trainer = Trainer(model, model.loss, model.optimizer, model.scheduler, metrics=model.metrics, timer=timer,
                       eval_batch_size=cfg["data"]["eval_batch_size"])
     state = restore(trainer, payload, resume) if payload else None
     run_dir = open_run_dir(cfg, (payload or {}).get("run_dir"), state)

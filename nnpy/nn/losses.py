@@ -10,7 +10,12 @@ from ..registry import LOSSES, register_loss
 
 
 class Loss:
-    """Base class. Subclasses cache in ``forward`` what ``backward`` needs."""
+    """Base class. Subclasses cache in ``forward`` what ``backward`` needs.
+
+    ``task``: the kind of model the loss trains, ``classification`` or ``regression`` (None:
+    not said; such a model counts as a classifier, and any metric may measure it)."""
+
+    task: str | None = None
 
     def forward(self, pred, target) -> float:
         raise NotImplementedError
@@ -54,6 +59,8 @@ class CrossEntropy(Loss):
     L = −mean_n Σ_c t_nc · log_softmax(z_n)_c;   dL/dz = (softmax(z) − t) / N.
     """
 
+    task = "classification"
+
     def __init__(self, label_smoothing: float = 0.0):
         if not 0.0 <= float(label_smoothing) < 1.0:
             raise ValueError(f"label_smoothing must be in [0, 1), not {label_smoothing!r}")
@@ -95,6 +102,8 @@ class BinaryCrossEntropy(Loss):
     L = mean(max(z, 0) − z·t + log(1 + exp(−|z|)));   dL/dz = (σ(z) − t) / size.
     """
 
+    task = "classification"
+
     def forward(self, pred, target):
         t = _check_same_shape(self, pred, target)
         e = xp.exp(-xp.abs(pred))                       # in (0, 1]: never overflows
@@ -110,6 +119,8 @@ class BinaryCrossEntropy(Loss):
 class MSE(Loss):
     """L = mean((pred − t)²) over all elements;  dL/dpred = 2 (pred − t) / size."""
 
+    task = "regression"
+
     def forward(self, pred, target):
         self.diff = pred - _check_same_shape(self, pred, target)
         return float(xp.mean(self.diff * self.diff))
@@ -122,6 +133,8 @@ class MSE(Loss):
 class MAE(Loss):
     """L = mean(|pred − t|);  dL/dpred = sign(pred − t) / size."""
 
+    task = "regression"
+
     def forward(self, pred, target):
         self.diff = pred - _check_same_shape(self, pred, target)
         return float(xp.mean(xp.abs(self.diff)))
@@ -133,6 +146,8 @@ class MAE(Loss):
 @register_loss("huber", "smooth_l1")
 class Huber(Loss):
     """L = mean(½d² if |d| ≤ δ else δ(|d| − ½δ)) with d = pred − t;  dL/dd = clip(d, −δ, δ) / size."""
+
+    task = "regression"
 
     def __init__(self, delta: float = 1.0):
         if float(delta) <= 0:
@@ -148,6 +163,13 @@ class Huber(Loss):
     def backward(self):
         d = self.diff
         return xp.clip(d, -self.delta, self.delta) * d.dtype.type(1.0 / d.size)
+
+
+def loss_task(spec) -> str | None:
+    """The ``task`` of a loss given as a name, a ``{type: …}`` spec or a ``Loss``."""
+    if isinstance(spec, Loss):
+        return spec.task
+    return getattr(LOSSES.get(spec["type"] if isinstance(spec, dict) else spec), "task", None)
 
 
 def build_loss(spec) -> Loss:

@@ -48,7 +48,7 @@ def _train(plan, comm, resume, allow_change, profile, stdout, progress, command,
     data = comm.everywhere(prepare_data, cfg, stats=stats_of(payload) if payload else None, fold=fold)
     loader = comm.everywhere(ShardedLoader, data.train_loader, comm.rank, comm.size)
     model, timer = plan.model, Timer()
-    trainer = DataParallelTrainer(model, model.loss, model.optimizer, model.scheduler, metric=model.metric,
+    trainer = DataParallelTrainer(model, model.loss, model.optimizer, model.scheduler, metrics=model.metrics,
                                   timer=timer, eval_batch_size=cfg["data"]["eval_batch_size"], comm=comm)
     state = restore(trainer, payload, resume) if payload else None
     trainer.broadcast_state()
