@@ -123,12 +123,13 @@ class Checkpointer(Callback):
                  save_best: bool = True):
         self.directory, self.save, self.monitor = Path(directory), save, monitor
         self.save_last, self.save_best = save_last, save_best
+        self.monitors_default = monitor is None      # chosen again by each fit
 
     def monitors(self):
-        return () if self.monitor is None else (self.monitor,)
+        return () if self.monitors_default else (self.monitor,)
 
     def on_train_begin(self, trainer):
-        if self.monitor is None:
+        if self.monitors_default:
             self.monitor = default_monitor(trainer.metric, trainer.val_data is not None)
 
     def on_epoch_end(self, trainer, logs):

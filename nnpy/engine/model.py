@@ -113,16 +113,18 @@ class Sequential(Chain):
             raise ConfigError("compile: give metrics=[…] or metric=…, not both")
         self.optimizer = build_optimizer(optimizer)
         self.loss = build_loss(loss)
-        specs = metrics if metrics is not None else metric if metric is not None else default_metric(self.loss.task)
+        task = getattr(self.loss, "task", None)
+        if metrics is None:
+            metrics = metric if metric is not None else default_metric(task)
+        specs = list(metrics) if isinstance(metrics, (list, tuple)) else [metrics]
         self.metrics = metric_list(specs)
         for m in self.metrics:
-            problem = unsuitable(m, self.loss.task, self.loss.type_name)
+            problem = unsuitable(m, task, self.loss.type_name)
             if problem:
                 raise ConfigError(f"compile: {problem}")
         self.metric = self.metrics[0]
         self.scheduler = build_scheduler(scheduler) if scheduler is not None else None
-        named = [spec if isinstance(spec, (str, dict)) else m.name
-                 for spec, m in zip(specs if isinstance(specs, (list, tuple)) else [specs], self.metrics)]
+        named = [spec if isinstance(spec, (str, dict)) else m.name for spec, m in zip(specs, self.metrics)]
         self.compiled = {"optimizer": optimizer if isinstance(optimizer, (str, dict)) else
                          {"type": self.optimizer.type_name, "lr": self.optimizer.initial_lr},
                          "loss": loss if isinstance(loss, (str, dict)) else self.loss.type_name,

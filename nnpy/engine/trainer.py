@@ -22,6 +22,12 @@ class NonFiniteError(NnpyError):
     """The loss or a gradient became NaN or infinite."""
 
 
+def new_partial() -> dict:
+    """The sums of an epoch before its first batch: loss and each metric (by name) times the
+    samples, the samples, the seconds."""
+    return {"loss": 0.0, "metrics": {}, "n": 0, "seconds": 0.0}
+
+
 @dataclass
 class TrainState:
     """Where the run is. ``batch`` is the next batch of epoch ``epoch`` (0 = a fresh epoch)."""
@@ -32,7 +38,7 @@ class TrainState:
     best_epoch: int | None = None
     best_loss: float | None = None  # the loss that breaks a tie of best_value (monitor.new_best)
     history: list = field(default_factory=list)   # one dict of logs per completed epoch
-    partial: dict = field(default_factory=lambda: new_partial())   # the current epoch's sums so far
+    partial: dict = field(default_factory=new_partial)   # the current epoch's sums so far
     stop: bool = False
     stop_reason: str = ""
     exit_code: int = 0             # set by a signal: 130 (SIGINT) or 143 (SIGTERM)
@@ -46,12 +52,6 @@ class TrainState:
     @classmethod
     def from_dict(cls, d: dict) -> "TrainState":
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
-
-
-def new_partial() -> dict:
-    """The sums of an epoch before its first batch: loss and each metric (by name) times the
-    samples, the samples, the seconds."""
-    return {"loss": 0.0, "metrics": {}, "n": 0, "seconds": 0.0}
 
 
 class Callback:
@@ -234,7 +234,8 @@ class Trainer:
         ``ConfigError`` in one line: ``EarlyStopping: monitor 'val_los' is not a value the loop
         reports (did you mean 'val_loss'?); valid: train_loss, …``."""
         valid = monitor_names(self.metrics, validation)
-        watched = [(type(cb).__name__, name) for cb in self.callbacks for name in cb.monitors()]
+        watched = [(type(cb).__name__, name) for cb in self.callbacks
+                   for name in getattr(cb, "monitors", tuple)()]
         if getattr(self.scheduler, "monitor", None) is not None:
             watched.append((f"scheduler '{self.scheduler.type_name}'", self.scheduler.monitor))
         for who, name in watched:
