@@ -1,9 +1,9 @@
 """nnpy: a deep-learning framework written on numpy alone.
 
 The core -- layers, losses, metrics, initializers, optimizers, schedulers, the registries --
-imports with numpy alone. The training engine behind ``nnpy.Sequential``, ``nnpy.History``
-and ``nnpy.load`` also reads files (Pillow, PyYAML) and is imported the first time one of
-those names is used.
+imports with numpy alone. The training engine behind ``nnpy.Sequential``, ``nnpy.History``,
+``nnpy.load`` and ``nnpy.callbacks`` also reads files (Pillow, PyYAML) and is imported the
+first time one of those names is used.
 """
 from .version import __version__
 from .errors import CheckpointError, ConfigError, DataError, NnpyError, RegistryError, ShapeError
@@ -19,11 +19,15 @@ from .kernels import reference_mode, set_reference_mode   # the plain math only 
 from .optim import build_optimizer, build_scheduler
 from . import optim
 
-_ENGINE_NAMES = ("Sequential", "History", "load")
+_ENGINE_NAMES = ("Sequential", "History", "load", "callbacks")
 
 
 def __getattr__(name: str):
-    """``nnpy.Sequential``, ``nnpy.History``, ``nnpy.load``: the engine, imported on first use."""
+    """``nnpy.Sequential``, ``nnpy.History``, ``nnpy.load``, ``nnpy.callbacks``: the engine,
+    imported on first use."""
+    if name == "callbacks":
+        import importlib
+        return importlib.import_module(".callbacks", __name__)
     if name == "load":
         from .engine.checkpoints import load
         return load

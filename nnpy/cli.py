@@ -152,7 +152,7 @@ def val(ckpt, split, as_json, report_dir, data_root):
     if as_json:
         keys = ("loss", "accuracy", "error", "per_class", "confusion", "n") if "accuracy" in result \
             else ("loss", "mse", "mae", "n")
-        click.echo(json.dumps({k: result[k] for k in keys}))
+        click.echo(json.dumps({**{k: result[k] for k in keys}, **other_metrics(result, keys)}))
     else:
         print_evaluation(ckpt, split, result)
     if report_dir:
@@ -165,16 +165,24 @@ def val(ckpt, split, as_json, report_dir, data_root):
         click.echo(f"report: {report}", err=as_json)
 
 
+def other_metrics(result: dict, shown) -> dict:
+    """The metrics the model was trained with that ``nnpy val`` does not report anyway
+    (``top5_accuracy`` of a classifier)."""
+    return {name: value for name, value in result["metrics"].items() if name not in shown}
+
+
 def print_evaluation(ckpt, split, result):
     """The human-readable output of ``nnpy val``."""
     from .engine.terminal import terminal_width, wrap_fields
 
     click.echo(f"{ckpt} · {split} split · {result['n']} samples")
     click.echo(f"loss {result['loss']:.4f}")
+    others = "".join(f"  {name} {value:.4f}" for name, value in
+                     other_metrics(result, ("accuracy", "mse", "mae")).items())
     if "accuracy" not in result:
-        click.echo(f"mse {result['mse']:.6f}  mae {result['mae']:.6f}")
+        click.echo(f"mse {result['mse']:.6f}  mae {result['mae']:.6f}{others}")
         return
-    click.echo(f"accuracy {100 * result['accuracy']:.2f}%  error {100 * result['error']:.2f}%")
+    click.echo(f"accuracy {100 * result['accuracy']:.2f}%  error {100 * result['error']:.2f}%{others}")
     names = [str(n) for n in (result.get("class_names") or range(len(result["per_class"])))]
     per_class = [f"{n} {100 * a:.1f}%" for n, a in zip(names, result["per_class"])]
     click.echo("\n".join(wrap_fields(["per class:", *per_class], terminal_width(sys.stdout))))

@@ -209,15 +209,20 @@ register_scheduler = SCHEDULERS.register
 register_initializer = INITIALIZERS.register
 
 
-def register_metric(name: str, *aliases: str, higher_is_better: bool) -> Callable:
+def register_metric(name: str, *aliases: str, higher_is_better: bool, task: str | None = None) -> Callable:
     """Decorator for a metric ``fn(pred, target, **options) -> float`` (a mean over samples).
 
     ``higher_is_better`` says which way the metric improves (accuracy: True, mae: False);
     checkpointing, early stopping, reduce-on-plateau and plots all read it from
-    ``fn.higher_is_better``.
+    ``fn.higher_is_better``. ``task``: ``"classification"`` or ``"regression"`` when the metric
+    only measures models of that task (a model compiled for the other one refuses it); None: any.
     """
+    if task not in (None, "classification", "regression"):
+        raise ValueError(f"metric '{name}': task must be 'classification', 'regression' or None, not {task!r}")
+
     def decorate(fn: Callable) -> Callable:
         fn.higher_is_better = bool(higher_is_better)
+        fn.task = task
         return METRICS.register(name, *aliases)(fn)
     return decorate
 register_symbol = SYMBOLS.register

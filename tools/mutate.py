@@ -36,7 +36,7 @@ REPO = Path(__file__).resolve().parents[1]
 #: test files run for a mutation of a file under each prefix (the longest matching prefix wins)
 TESTS = {
     "nnpy/nn/": ["tests/nn", "tests/test_api.py"],
-    "nnpy/nn/metrics.py": ["tests/nn", "tests/test_cli.py"],
+    "nnpy/nn/metrics.py": ["tests/nn", "tests/test_cli.py", "tests/engine/test_metrics_list.py"],
     "nnpy/optim/": ["tests/test_optim.py", "tests/test_lr_schedule.py", "tests/test_api.py"],
     "nnpy/io/checkpoint.py": ["tests/io/test_checkpoint.py", "tests/io/test_checkpoint_fuzz.py",
                               "tests/test_reliability.py", "tests/test_cli.py"],
@@ -210,6 +210,15 @@ MUTATIONS = [
       'd.pop("stop"), d.pop("stop_reason"), d.pop("exit_code")',
       'd.pop("stop"), d.pop("stop_reason"), d.pop("exit_code"), d.pop("partial")',
       "a mid-epoch checkpoint forgets the running loss/metric sums of the epoch"),
+    M("best-tie-keeps-first-epoch", "nnpy/engine/monitor.py",
+      "    return loss is None or best_loss is None or loss <= best_loss\n", "    return False\n",
+      "best.json keeps the first of the epochs that tie on the monitored value, whatever their losses"),
+    M("monitor-unchecked", "nnpy/engine/trainer.py",
+      "        self.check_monitors(validation=val_data is not None)\n", "",
+      "a misspelt monitor (EarlyStopping(monitor='val_los')) is not checked, and never fires"),
+    M("further-metrics-dropped", "nnpy/nn/metrics.py",
+      "    return metrics\n\n\ndef default_metric", "    return metrics[:1]\n\n\ndef default_metric",
+      "every metric after the first is dropped without a word"),
     # ---- checkpoints ---------------------------------------------------------------------------
     M("checksum-skipped", "nnpy/io/checkpoint.py",
       "if actual != digest.lower():", "if False:",

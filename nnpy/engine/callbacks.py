@@ -1,5 +1,5 @@
 """Callbacks that hang off the training loop: console output, run logs, checkpoints,
-early stopping and the time limit."""
+early stopping and the time limit. ``nnpy.callbacks`` offers them to ``Sequential.fit``."""
 from __future__ import annotations
 
 import csv
@@ -8,11 +8,18 @@ import sys
 import time
 from pathlib import Path
 
-from .monitor import higher_is_better, improved
+from ..errors import ConfigError
+from .monitor import default_monitor, higher_is_better, improved, new_best, tie_loss_name
 from .terminal import fit_progress, terminal_width, wrap_fields, wrap_line
 from .trainer import Callback
 
 CSV_COLUMNS = ["epoch", "lr", "train_loss", "train_metric", "val_loss", "val_metric", "seconds"]
+
+
+def csv_columns(metrics) -> list[str]:
+    """``CSV_COLUMNS`` (``train_metric`` / ``val_metric``: the main metric), then
+    ``train_<name>, val_<name>`` for each further metric."""
+    return CSV_COLUMNS + [f"{split}_{m.name}" for m in metrics[1:] for split in ("train", "val")]
 
 
 def format_logs(logs: dict, epochs: int) -> list[str]:
@@ -61,10 +68,10 @@ class ConsoleLogger(Callback):
         st, total = trainer.state, max(trainer.batches_per_epoch, 1)
         elapsed = time.perf_counter() - self.start
         rate = (st.batch - self.start_batch) / max(elapsed, 1e-9)
-        n = max(st.partial["n"], 1)
+        n, name = max(st.partial["n"], 1), trainer.metric.name
         fields = {"epoch": f"epoch {st.epoch + 1}/{trainer.epochs}", "bar": "", "count": f"{st.batch}/{total}",
                   "loss": f"loss {st.partial['loss'] / n:.4f}",
-                  "metric": f"{trainer.metric.name} {st.partial['metric'] / n:.4f}",
+                  "metric": f"{name} {st.partial['metrics'].get(name, 0.0) / n:.4f}",
                   "speed": f"{st.partial['n'] / max(elapsed, 1e-9):.0f} samples/s",
                   "eta": f"ETA {(total - st.batch) / max(rate, 1e-9):.0f} s"}
         sys.stderr.write("\r" + fit_progress(fields, self.width, st.batch / total) + "\033[K")
@@ -77,40 +84,61 @@ class ConsoleLogger(Callback):
 
 
 class CSVLogger(Callback):
-    """``metrics.csv``: epoch, lr, train_loss, train_metric, val_loss, val_metric, seconds."""
+    """``metrics.csv``: epoch, lr, train_loss, train_metric, val_loss, val_metric, seconds (the
+    main metric), then train_<name>, val_<name> of each further metric. Rows are appended to
+    a file that has the same columns (a second ``fit``, a resumed run)."""
 
     def __init__(self, path: Path):
         self.path = Path(path)
 
     def on_train_begin(self, trainer):
-        if not self.path.exists():
-            with open(self.path, "w", newline="") as f:
-                csv.writer(f).writerow(CSV_COLUMNS)
+        columns = csv_columns(trainer.metrics)
+        if self.path.exists() and self.path.stat().st_size:
+            with open(self.path, newline="") as f:
+                header = next(csv.reader(f), [])
+            if header != columns:
+                raise ConfigError(f"{self.path}: has the columns {', '.join(header)}, but this run logs "
+                                  f"{', '.join(columns)}; log to another file")
+            return
+        with open(self.path, "w", newline="") as f:
+            csv.writer(f).writerow(columns)
 
     def on_epoch_end(self, trainer, logs):
-        m = trainer.metric.name
-        row = [logs["epoch"], logs["lr"], logs["train_loss"], logs[f"train_{m}"],
-               logs.get("val_loss", ""), logs.get(f"val_{m}", ""), round(logs["seconds"], 3)]
+        main = trainer.metric.name
+        row = [logs["epoch"], logs["lr"], logs["train_loss"], logs[f"train_{main}"],
+               logs.get("val_loss", ""), logs.get(f"val_{main}", ""), round(logs["seconds"], 3)]
+        row += [logs.get(column, "") for column in csv_columns(trainer.metrics)[len(CSV_COLUMNS):]]
         with open(self.path, "a", newline="") as f:
             csv.writer(f).writerow(row)
 
 
 class Checkpointer(Callback):
     """``last.json`` after every epoch (and when the run stops early), ``best.json`` when the
-    monitored value improves. ``save(path, trainer)`` writes the checkpoint."""
+    monitored value improves -- or ties, with a loss (``val_loss`` for a ``val_…`` monitor,
+    else ``train_loss``) lower than or equal to the best epoch's: of equal epochs the later.
+    ``save(path, trainer)`` writes the checkpoint; ``monitor`` None: ``val_<main metric>``
+    (``train_<main metric>`` without validation data)."""
 
-    def __init__(self, directory: Path, save, monitor: str = "val_loss", save_last: bool = True,
+    def __init__(self, directory: Path, save, monitor: str | None = "val_loss", save_last: bool = True,
                  save_best: bool = True):
         self.directory, self.save, self.monitor = Path(directory), save, monitor
         self.save_last, self.save_best = save_last, save_best
+        self.monitors_default = monitor is None      # chosen again by each fit
+
+    def monitors(self):
+        return () if self.monitors_default else (self.monitor,)
+
+    def on_train_begin(self, trainer):
+        if self.monitors_default:
+            self.monitor = default_monitor(trainer.metric, trainer.val_data is not None)
 
     def on_epoch_end(self, trainer, logs):
         st = trainer.state
-        value = logs.get(self.monitor)
+        value, loss = logs.get(self.monitor), logs.get(tie_loss_name(self.monitor))
         is_best = value is not None and math.isfinite(value) and \
-            improved(value, st.best_value, higher_is_better(self.monitor, trainer.metric))
+            new_best(value, loss, st.best_value, st.best_loss, higher_is_better(self.monitor, trainer.metrics))
         if is_best:
-            st.best_value, st.best_epoch = float(value), int(logs["epoch"])
+            st.best_value, st.best_epoch, st.best_loss = float(value), int(logs["epoch"]), loss
         if self.save_last:
             self.save(self.directory / "last.json", trainer)
         if is_best and self.save_best:
@@ -122,18 +150,31 @@ class Checkpointer(Callback):
             self.save(self.directory / "last.json", trainer)
 
 
+class ModelCheckpoint(Checkpointer):
+    """For ``Sequential.fit``: ``<directory>/last.json`` after every epoch and ``best.json`` as
+    ``Checkpointer`` chooses it, each written by ``model.save`` (``nnpy.load`` reads them back)."""
+
+    def __init__(self, directory, monitor: str | None = None, save_last: bool = True, save_best: bool = True):
+        super().__init__(directory, self.save_model, monitor, save_last, save_best)
+
+    @staticmethod
+    def save_model(path, trainer) -> None:
+        trainer.model.save(path)
+
+
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs."""
 
     def __init__(self, monitor: str = "val_loss", patience: int = 5, min_delta: float = 0.0):
         self.monitor, self.patience, self.min_delta = monitor, int(patience), float(min_delta)
 
+    def monitors(self):
+        return (self.monitor,)
+
     def on_epoch_end(self, trainer, logs):
         state = trainer.state.callbacks.setdefault("early_stopping", {"best": None, "wait": 0})
-        value = logs.get(self.monitor)
-        if value is None:
-            return
-        if improved(value, state["best"], higher_is_better(self.monitor, trainer.metric), self.min_delta):
+        value = logs[self.monitor]
+        if improved(value, state["best"], higher_is_better(self.monitor, trainer.metrics), self.min_delta):
             state["best"], state["wait"] = float(value), 0
         else:
             state["wait"] += 1

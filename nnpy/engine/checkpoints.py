@@ -13,7 +13,8 @@ The payload of a checkpoint::
     run_dir     the run's folder, which a resumed run continues
 
 Checkpoints written before ``data.description`` existed kept the shapes in ``config.model_io``;
-they load the same (``_description``).
+they load the same (``_description``). So do those of regression models saved with the metric
+accuracy, the default before metrics were checked against the loss (``_without_stale_metric``).
 """
 from __future__ import annotations
 
@@ -26,6 +27,8 @@ from ..data.datasets import DataDescription
 from ..errors import CheckpointError, NnpyError, RegistryError
 from ..io.checkpoint import load_checkpoint, save_checkpoint
 from ..io.yamlfile import Locator
+from ..nn.losses import loss_task
+from ..nn.metrics import get_metric, unsuitable
 from .experiment_config import check_experiment
 from .plan import Plan, make_plan
 
@@ -56,7 +59,8 @@ def plan_from_checkpoint(path, payload: dict | None = None, optimizer_state: boo
     if not isinstance(config, dict):
         raise CheckpointError(f"{path}: no config inside")
     try:
-        cfg = check_experiment({k: v for k, v in config.items() if k not in _LEGACY_KEYS}, Locator("config"))
+        cfg = check_experiment(_without_stale_metric({k: v for k, v in config.items() if k not in _LEGACY_KEYS}),
+                               Locator("config"))
         plan = make_plan(cfg, _description(payload, path), Locator("config"))
     except NnpyError as exc:
         raise CheckpointError(f"{path}: {_rebuild_error(exc)}") from None
@@ -71,6 +75,25 @@ def plan_from_checkpoint(path, payload: dict | None = None, optimizer_state: boo
         except Exception as exc:
             raise CheckpointError(f"{path}: cannot restore the optimizer state: {exc}") from None
     return plan, payload
+
+
+def _without_stale_metric(config: dict) -> dict:
+    """``config``, but if it names one metric that cannot measure its model (accuracy of a
+    model trained with a regression loss: nnpy's default until metrics were checked against the
+    loss), without it and without the checkpoint monitor resolved from it, so that both become
+    today's defaults (mae, val_mae)."""
+    train, checkpoint = config.get("train"), config.get("checkpoint") or {}
+    try:
+        metric = get_metric(train["metric"])
+        stale = not train.get("metrics") and unsuitable(metric, loss_task(config.get("loss", "cross_entropy")), "")
+    except (NnpyError, KeyError, TypeError, AttributeError):
+        return config            # check_experiment names what is wrong
+    if not stale:
+        return config
+    monitor = checkpoint.get("monitor")
+    resolved = monitor in (f"val_{metric.name}", f"train_{metric.name}")
+    return {**config, "train": {**train, "metric": None},
+            "checkpoint": {**checkpoint, "monitor": None if resolved else monitor}}
 
 
 def _description(payload: dict, path) -> DataDescription:

@@ -12,7 +12,8 @@ from .trainer import Trainer
 
 def evaluate_checkpoint(path, split: str = "test", data_root=None) -> dict:
     """Loss and, for classification, accuracy, error, per-class accuracy and the confusion
-    matrix (rows true, columns predicted); for regression MSE and MAE.
+    matrix (rows true, columns predicted); for regression MSE and MAE; and in ``metrics``
+    ``{name: value}`` of every metric the model was trained with.
 
     ``data_root``: where the dataset's files are, instead of the checkpoint's ``data.root``.
     The result also holds the evaluated ``inputs``, ``targets`` and ``predictions`` (for
@@ -34,11 +35,12 @@ def evaluate_checkpoint(path, split: str = "test", data_root=None) -> dict:
         raise ConfigError(f"{path}: the run had no validation split (data.val_split is 0)")
     x, y = data.val if split == "val" else data.test
     model = plan.model
-    trainer = Trainer(model, model.loss, optimizer=None, metric=model.metric,
+    trainer = Trainer(model, model.loss, optimizer=None, metrics=model.metrics,
                       eval_batch_size=cfg["data"]["eval_batch_size"])
     result = trainer.evaluate(x, y, return_predictions=True)
     pred = result.pop("predictions")
-    out = {"loss": result["loss"], "n": int(result["n"]), "split": split}
+    out = {"loss": result["loss"], "n": int(result["n"]), "split": split,
+           "metrics": {m.name: result[m.name] for m in model.metrics}}
     if plan.data.task == "classification":
         cm = confusion_matrix(pred, y, plan.data.outputs)
         acc = float(np.trace(cm) / max(cm.sum(), 1))

@@ -3,7 +3,7 @@
 Sections: name, seed, model, data, loss, optimizer, scheduler, train, checkpoint, log.
 ``load_experiment(path, overrides)`` reads the file (``_base_`` merged, ``--set`` applied),
 fills in defaults, checks every registry name and option, resolves what depends on other
-keys (name, seed, checkpoint dir and monitor) and returns ``(config, locator)``; every
+keys (name, seed, metric, checkpoint dir and monitor) and returns ``(config, locator)``; every
 mistake is a ``ConfigError`` naming file, line and key. Building the model (shape checks)
 is the plan's job (``nnpy.engine.plan``).
 """
@@ -19,9 +19,10 @@ from ..errors import ConfigError, NnpyError
 from ..io.configfile import apply_overrides, load_config
 from ..io.schema import Field, Section, apply_schema
 from ..io.yamlfile import Locator
-from ..nn.metrics import get_metric
-from ..registry import DATASETS, LOSSES, METRICS, OPTIMIZERS, SCHEDULERS, SYMBOLS, Registry, did_you_mean
-from .monitor import default_monitor, monitor_names
+from ..nn.losses import loss_task
+from ..nn.metrics import default_metric, get_metric, metric_list, unsuitable
+from ..registry import DATASETS, LOSSES, METRICS, OPTIMIZERS, SCHEDULERS, SYMBOLS, Registry
+from .monitor import default_monitor, monitor_names, monitor_problem
 
 
 def _positive(v):
@@ -57,7 +58,10 @@ SCHEMA = Section({
     "scheduler": Field((str, dict), default=None),
     "train": Section({
         "epochs": Field(int, default=10, check=_positive),
-        "metric": Field((str, dict), default="accuracy", doc="a metric name, or {type: mse, skip_steps: 5}"),
+        "metric": Field((str, dict), default=None, doc="a metric name, or {type: mse, skip_steps: 5}; default "
+                                                       "accuracy (mae for a regression loss), or the first of metrics"),
+        "metrics": Field(list, item=(str, dict), default=None, check=lambda v: bool(v) or "must name a metric",
+                         doc="several metrics, all logged; the first is the main one (train.metric)"),
         "max_time": Field(float, default=None, check=_positive, doc="seconds; stops with a resumable checkpoint"),
         "max_grad_norm": Field(float, default=None, check=_positive),
         "kfold": Field(int, default=None, check=lambda k: k >= 2 or "must be at least 2",
@@ -122,6 +126,7 @@ def check_experiment(data: dict, locator: Locator | None = None, path: str | Non
     check_names(cfg, locator)
     check_transforms(cfg["data"], locator)
     resolve(cfg, path)
+    check_metrics(cfg, locator)
     check_monitors(cfg, locator)
     return cfg
 
@@ -134,8 +139,42 @@ def check_names(cfg: dict, locator: Locator) -> None:
     _check_spec(OPTIMIZERS, cfg["optimizer"], ("optimizer",), locator)
     if cfg["scheduler"] is not None:
         _check_spec(SCHEDULERS, cfg["scheduler"], ("scheduler",), locator)
-    _check_spec(METRICS, cfg["train"]["metric"], ("train", "metric"), locator)
+    for keypath, spec in metric_keys(cfg):
+        _check_spec(METRICS, spec, keypath, locator)
     _check_model_section(cfg["model"], locator)
+
+
+def metric_keys(cfg: dict) -> list[tuple[tuple, object]]:
+    """``(keypath, spec)`` of each metric the config names: ``train.metric`` (unless null) and
+    ``train.metrics[i]``."""
+    train = cfg["train"]
+    single = [(("train", "metric"), train["metric"])] if train["metric"] is not None else []
+    return single + [(("train", "metrics", i), spec) for i, spec in enumerate(train["metrics"] or [])]
+
+
+def metric_specs(cfg: dict) -> list:
+    """The metrics a resolved config reports, the main one first: ``train.metrics``, or
+    ``[train.metric]``."""
+    return cfg["train"]["metrics"] or [cfg["train"]["metric"]]
+
+
+def check_metrics(cfg: dict, locator: Locator) -> None:
+    """``train.metric`` is the first of ``train.metrics`` (when both are given), no metric is
+    listed twice, and each measures the kind of model the loss trains."""
+    train, loss = cfg["train"], cfg["loss"]
+    if train["metrics"] and train["metric"] != train["metrics"][0]:
+        raise locator.error(("train", "metric"), f"{train['metric']!r} is not the first of train.metrics "
+                                                 f"({train['metrics'][0]!r}): give one of the two keys")
+    try:
+        metrics = metric_list(metric_specs(cfg))
+    except NnpyError as exc:
+        raise locator.error(("train", "metrics"), str(exc)) from None
+    loss_name = loss if isinstance(loss, str) else loss["type"]
+    keypaths = [("train", "metrics", i) for i in range(len(metrics))] if train["metrics"] else [("train", "metric")]
+    for keypath, metric in zip(keypaths, metrics):
+        problem = unsuitable(metric, loss_task(loss), loss_name)
+        if problem:
+            raise locator.error(keypath, problem)
 
 
 def _check_model_section(model: dict, locator: Locator) -> None:
@@ -209,6 +248,8 @@ def resolve(cfg: dict, path: str | None) -> dict:
         cfg["seed"] = secrets.randbelow(2 ** 31)
     if cfg["checkpoint"]["dir"] is None:
         cfg["checkpoint"]["dir"] = str(Path("checkpoints") / cfg["name"])
+    if cfg["train"]["metric"] is None:
+        cfg["train"]["metric"] = (cfg["train"]["metrics"] or [default_metric(loss_task(cfg["loss"]))])[0]
     if cfg["checkpoint"]["monitor"] is None:
         cfg["checkpoint"]["monitor"] = default_monitor(get_metric(cfg["train"]["metric"]), has_validation(cfg))
     return cfg
@@ -220,12 +261,12 @@ def has_validation(cfg: dict) -> bool:
 
 def check_monitors(cfg: dict, locator: Locator) -> None:
     """Every monitored name (checkpoint, early stopping, plateau) is a value the loop reports."""
-    valid = monitor_names(get_metric(cfg["train"]["metric"]), has_validation(cfg))
+    valid = monitor_names(metric_list(metric_specs(cfg)), has_validation(cfg))
     scheduler = cfg["scheduler"] if isinstance(cfg["scheduler"], dict) else {}
     early = cfg["train"]["early_stopping"] or {}
     for keypath, value in ((("checkpoint", "monitor"), cfg["checkpoint"]["monitor"]),
                            (("train", "early_stopping", "monitor"), early.get("monitor")),
                            (("scheduler", "monitor"), scheduler.get("monitor"))):
-        if value is not None and value not in valid:
-            raise locator.error(keypath, f"'{value}' is not a value the loop reports"
-                                         f"{did_you_mean(value, valid)}; valid: {', '.join(valid)}")
+        problem = None if value is None else monitor_problem(value, valid)
+        if problem:
+            raise locator.error(keypath, problem)

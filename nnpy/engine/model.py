@@ -3,9 +3,9 @@
 trained by the same loop, callbacks, losses, optimizers and checkpoint code as ``nnpy train``.
 
     model = nnpy.Sequential([nnpy.layers.Dense(64), nnpy.layers.ReLU(), nnpy.layers.Dense(2)], seed=0)
-    model.compile(optimizer="adam", loss="cross_entropy", metrics=["accuracy"])
+    model.compile(optimizer="adam", loss="cross_entropy", metrics=["accuracy", "top5_accuracy"])
     history = model.fit(x, y, epochs=10, batch_size=32, validation_split=0.1)
-    model.evaluate(x_test, y_test)      # {"loss": …, "accuracy": …, "n": …}
+    model.evaluate(x_test, y_test)      # {"loss": …, "accuracy": …, "top5_accuracy": …, "n": …}
 
 A model owns its input normalization (``fit(..., normalize={"mean": …, "std": …})``, or the
 ``data.normalize`` of the run that trained it): ``fit``, ``evaluate``, ``predict``, a saved and
@@ -30,7 +30,7 @@ from ..io.checkpoint import save_checkpoint
 from ..nn.layers import Chain
 
 from ..nn.losses import activation_clash, build_loss
-from ..nn.metrics import class_probabilities, get_metric
+from ..nn.metrics import class_probabilities, default_metric, metric_list, unsuitable
 from ..optim import build_optimizer, build_scheduler
 from .callbacks import ConsoleLogger
 from .seeds import DROPOUT, INIT, SHUFFLE, VAL_SPLIT, derived_seed, stream
@@ -41,8 +41,8 @@ from .trainer import Trainer
 class History:
     """Per-epoch values, Keras style: ``history.history["val_loss"][-1]``."""
 
-    def __init__(self, logs: list[dict], metric: str):
-        rename = {"train_loss": "loss", f"train_{metric}": metric}
+    def __init__(self, logs: list[dict], metrics: list[str]):
+        rename = {"train_loss": "loss", **{f"train_{name}": name for name in metrics}}
         self.epoch = [int(entry["epoch"]) for entry in logs]
         self.history: dict[str, list] = {}
         for logs_of_epoch in logs:
@@ -58,6 +58,12 @@ class History:
         return f"History(epochs={len(self.epoch)}, keys={list(self.history)})"
 
 
+def train_metrics(specs: list) -> dict:
+    """A config's ``train`` metrics: ``{metric: m}`` for one, ``{metric: first, metrics: [all]}``
+    for several (as ``experiment_config.resolve`` writes them)."""
+    return {"metric": specs[0], **({"metrics": list(specs)} if len(specs) > 1 else {})}
+
+
 class Sequential(Chain):
     """A chain of layers that can build, compile, fit, evaluate, predict and save itself.
 
@@ -70,6 +76,7 @@ class Sequential(Chain):
         self.seed = int(seed) if seed is not None else secrets.randbelow(2 ** 31)
         self.needs_input_grad = False          # nobody asks for dL/d(input) of a whole model
         self.loss = self.optimizer = self.scheduler = self.metric = None
+        self.metrics: list = []
         self.compiled: dict = {}
         self.trainer: Trainer | None = None
         self._initializing = False
@@ -141,20 +148,33 @@ class Sequential(Chain):
         if self.scheduler is not None and self.scheduler.optimizer is None:
             self.scheduler.attach(self.optimizer)
 
-    def compile(self, optimizer="rmsprop", loss="cross_entropy", metrics=("accuracy",), scheduler=None,
+    def compile(self, optimizer="rmsprop", loss="cross_entropy", metrics=None, scheduler=None,
                 metric=None) -> "Sequential":
         """Choose optimizer, loss, scheduler (each a name, a spec dict or an object) and the
-        metric reported beside the loss (``metric``, or the first of ``metrics``)."""
-        if metric is None:
-            metric = metrics[0] if isinstance(metrics, (list, tuple)) and metrics else (metrics or "accuracy")
+        metrics reported beside the loss: ``metrics`` (a list of names, specs or ``Metric``s;
+        the first is the main one, monitored by default) or one ``metric``. Neither: accuracy
+        (mae for a regression loss). A metric for the other task (accuracy of a regression
+        model) is a ``ConfigError`` naming it."""
+        if metric is not None and metrics is not None:
+            raise ConfigError("compile: give metrics=[…] or metric=…, not both")
         self.optimizer = build_optimizer(optimizer)
         self.loss = build_loss(loss)
-        self.metric = get_metric(metric)
+        task = getattr(self.loss, "task", None)
+        if metrics is None:
+            metrics = metric if metric is not None else default_metric(task)
+        specs = list(metrics) if isinstance(metrics, (list, tuple)) else [metrics]
+        self.metrics = metric_list(specs)
+        for m in self.metrics:
+            problem = unsuitable(m, task, self.loss.type_name)
+            if problem:
+                raise ConfigError(f"compile: {problem}")
+        self.metric = self.metrics[0]
         self.scheduler = build_scheduler(scheduler) if scheduler is not None else None
+        named = [spec if isinstance(spec, (str, dict)) else m.name for spec, m in zip(specs, self.metrics)]
         self.compiled = {"optimizer": optimizer if isinstance(optimizer, (str, dict)) else
                          {"type": self.optimizer.type_name, "lr": self.optimizer.initial_lr},
                          "loss": loss if isinstance(loss, (str, dict)) else self.loss.type_name,
-                         "metric": metric if isinstance(metric, (str, dict)) else self.metric.name,
+                         "metrics": named,
                          "scheduler": scheduler if isinstance(scheduler, (str, dict, type(None))) else None}
         self.trainer = None
         if self.built:
@@ -165,7 +185,7 @@ class Sequential(Chain):
         if self.loss is None:
             raise RuntimeError("call model.compile(optimizer=…, loss=…) before fit/evaluate")
         if self.trainer is None:
-            self.trainer = Trainer(self, self.loss, self.optimizer, self.scheduler, metric=self.metric)
+            self.trainer = Trainer(self, self.loss, self.optimizer, self.scheduler, metrics=self.metrics)
         self.trainer.callbacks = list(callbacks)
         return self.trainer
 
@@ -199,7 +219,7 @@ class Sequential(Chain):
                                  *callbacks])
         start = len(trainer.state.history)
         trainer.fit(loader, validation_data, epochs=start + int(epochs))
-        return History(trainer.state.history[start:], self.metric.name)
+        return History(trainer.state.history[start:], [m.name for m in self.metrics])
 
     def _warn_activation_clash(self) -> None:
         """Once, before training: the model ends with the activation its loss applies itself."""
@@ -208,7 +228,8 @@ class Sequential(Chain):
             warnings.warn(message, UserWarning, stacklevel=3)
 
     def evaluate(self, x, y, batch_size: int = 256) -> dict:
-        """``{"loss": …, <metric>: …, "n": …}`` of raw samples x in evaluation mode."""
+        """``{"loss": …, <metric>: … for each compiled metric, "n": …}`` of raw samples x in
+        evaluation mode."""
         trainer = self._trainer()
         return trainer.evaluate(self._model_inputs(x), np.asarray(y), batch_size=batch_size)
 
@@ -238,8 +259,7 @@ class Sequential(Chain):
     @property
     def task(self) -> str:
         """``classification`` unless the compiled loss is a regression loss (mse, mae, huber)."""
-        return "regression" if getattr(self.loss, "type_name", None) in ("mse", "mae", "huber") \
-            else "classification"
+        return "regression" if getattr(self.loss, "task", None) == "regression" else "classification"
 
     # ---- files -------------------------------------------------------------------------
     def config(self) -> dict:
@@ -249,7 +269,7 @@ class Sequential(Chain):
                 "loss": self.compiled.get("loss", "cross_entropy"),
                 "optimizer": self.compiled.get("optimizer", {"type": "sgd", "lr": 0.01}),
                 "scheduler": self.compiled.get("scheduler"),
-                "train": {"metric": self.compiled.get("metric", "accuracy")}}
+                "train": train_metrics(self.compiled.get("metrics", ["accuracy"]))}
 
     def save(self, path) -> None:
         """Write a JSON checkpoint (config, data description, weights, optimizer state)

@@ -4,7 +4,7 @@
     plan.config        # the checked, resolved config (nothing edits it afterwards)
     plan.data          # DataDescription: input shape, outputs, task, class names
     plan.model         # nnpy.Sequential, built with shape inference, compiled: .loss,
-                       # .optimizer, .scheduler, .metric
+                       # .optimizer, .scheduler, .metrics (.metric: the first)
 
 ``nnpy train``, ``val``, ``summary``, ``gradcheck``, ``export`` and ``nnpy.load`` all start
 here (a checkpoint's plan comes from ``nnpy.engine.checkpoints.plan_from_checkpoint``); the
@@ -21,7 +21,7 @@ from ..models import build_model
 from ..nn.losses import build_loss
 from ..optim import build_optimizer, build_scheduler
 from ..registry import DATASETS
-from .experiment_config import load_experiment
+from .experiment_config import load_experiment, metric_specs
 from .model import Sequential
 from .seeds import DROPOUT, INIT, stream
 
@@ -45,7 +45,7 @@ def load_plan(path, overrides=()) -> Plan:
 
 
 def make_plan(cfg: dict, data: DataDescription | None = None, locator: Locator | None = None) -> Plan:
-    """Build the model (once, from the seed) and its loss, optimizer, scheduler and metric.
+    """Build the model (once, from the seed) and its loss, optimizer, scheduler and metrics.
 
     ``data``: the description to build for (a checkpoint stores it); by default the config's
     dataset describes itself from its options.
@@ -64,7 +64,7 @@ def make_plan(cfg: dict, data: DataDescription | None = None, locator: Locator |
         except NnpyError as exc:   # a value of the right type that the class refuses
             option = getattr(exc, "option", None)
             raise locator.error((key, option) if option else (key,), str(exc)) from None
-    model.compile(**parts, metric=cfg["train"]["metric"])
+    model.compile(**parts, metrics=metric_specs(cfg))
     return Plan(cfg, data, model)
 
 

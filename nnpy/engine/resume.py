@@ -24,9 +24,11 @@ def read_for_resume(path, cfg: dict, allow_change=()) -> dict:
 
 
 def config_differences(old: dict, new: dict) -> list[str]:
-    """The dotted keys whose values differ (``optimizer.lr``, ``train.epochs``)."""
+    """The dotted keys whose values differ (``optimizer.lr``, ``train.epochs``). A key that is
+    absent on one side and null on the other (a key nnpy added since, at its default) is no
+    difference."""
     a, b = _flatten(old), _flatten(new)
-    return sorted(k for k in set(a) | set(b) if a.get(k, "<absent>") != b.get(k, "<absent>"))
+    return sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
 
 
 def _flatten(d: dict, prefix: str = "") -> dict:
@@ -47,11 +49,27 @@ def restore(trainer: Trainer, payload: dict, path) -> TrainState:
         if trainer.scheduler is not None and payload.get("scheduler"):
             trainer.scheduler.load_state_dict(payload["scheduler"])
         trainer.model.rng.bit_generator.state = payload["rng"]
-        return TrainState.from_dict(payload["state"])
+        state = TrainState.from_dict(payload["state"])
     except CheckpointError:
         raise
     except Exception as exc:
         raise CheckpointError(f"{path}: cannot resume from this checkpoint: {exc}") from None
+    restore_partial(state, trainer, path)
+    return state
+
+
+def restore_partial(state: TrainState, trainer: Trainer, path) -> None:
+    """The sums of an epoch stopped inside: ``{"metric": sum}`` of checkpoints written before
+    several metrics became ``{"metrics": {main metric: sum}}``; to go on summing, the run must
+    report the metrics it reported before the stop."""
+    partial = state.partial
+    if "metric" in partial:
+        partial["metrics"] = {trainer.metric.name: partial.pop("metric")} if partial["n"] else {}
+    names = [m.name for m in trainer.metrics]
+    if partial["n"] and sorted(partial["metrics"]) != sorted(names):
+        raise CheckpointError(f"{path}: stopped inside epoch {state.epoch + 1} while reporting "
+                              f"{', '.join(partial['metrics'])}; this run reports {', '.join(names)}: resume "
+                              f"with the same metrics, or from a checkpoint written at the end of an epoch")
 
 
 def position(state: TrainState, batches_per_epoch: int) -> str:

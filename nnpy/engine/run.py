@@ -45,7 +45,7 @@ def train(plan: Plan, resume=None, allow_change=(), profile: bool = False, stdou
     model = plan.model
     model.normalization = data.stats        # the trained model takes raw inputs, as a loaded copy does
     timer = Timer()
-    trainer = Trainer(model, model.loss, model.optimizer, model.scheduler, metric=model.metric, timer=timer,
+    trainer = Trainer(model, model.loss, model.optimizer, model.scheduler, metrics=model.metrics, timer=timer,
                       eval_batch_size=cfg["data"]["eval_batch_size"])
     state = restore(trainer, payload, resume) if payload else None
     run_dir = open_run_dir(cfg, (payload or {}).get("run_dir"), state)

@@ -12,15 +12,21 @@ from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
-from ..errors import NnpyError
-from ..nn.metrics import Metric, get_metric
+from ..errors import ConfigError, NnpyError
+from ..nn.metrics import Metric, metric_list
 from .gradient_watch import GradientWatch
-from .monitor import higher_is_better
+from .monitor import higher_is_better, monitor_names, monitor_problem
 from .timer import Timer
 
 
 class NonFiniteError(NnpyError):
     """The loss or a gradient became NaN or infinite."""
+
+
+def new_partial() -> dict:
+    """The sums of an epoch before its first batch: loss and each metric (by name) times the
+    samples, the samples, the seconds."""
+    return {"loss": 0.0, "metrics": {}, "n": 0, "seconds": 0.0}
 
 
 @dataclass
@@ -31,8 +37,9 @@ class TrainState:
     global_step: int = 0
     best_value: float | None = None
     best_epoch: int | None = None
+    best_loss: float | None = None  # the loss that breaks a tie of best_value (monitor.new_best)
     history: list = field(default_factory=list)   # one dict of logs per completed epoch
-    partial: dict = field(default_factory=lambda: {"loss": 0.0, "metric": 0.0, "n": 0, "seconds": 0.0})
+    partial: dict = field(default_factory=new_partial)   # the current epoch's sums so far
     stop: bool = False
     stop_reason: str = ""
     exit_code: int = 0             # set by a signal: 130 (SIGINT) or 143 (SIGTERM)
@@ -49,7 +56,11 @@ class TrainState:
 
 
 class Callback:
-    """Hooks called by ``Trainer.fit``; override the ones you need."""
+    """Hooks called by ``Trainer.fit``; override the ones you need. ``monitors()``: the logged
+    values the callback watches (``fit`` refuses to start when one is not logged)."""
+
+    def monitors(self) -> tuple[str, ...]:
+        return ()
 
     def on_train_begin(self, trainer): ...
     def on_epoch_begin(self, trainer): ...
@@ -62,16 +73,17 @@ class Trainer:
     """The one training loop (``fit``) and evaluation; ``nnpy train``, k-fold runs and
     ``nnpy.Sequential.fit`` all train through it.
 
-    ``metric``: a ``Metric`` or a registered metric's name / spec (``accuracy``,
-    ``{type: mse, skip_steps: 5}``), reported beside the loss.
+    ``metrics``: a list of ``Metric``s or registered metrics' names / specs (``accuracy``,
+    ``{type: mse, skip_steps: 5}``), or one alone, reported beside the loss; the first is the
+    main one (``trainer.metric``).
     ``model.forward(x, training)`` / ``model.backward(grad)``, ``loss.forward/backward`` and
     ``optimizer.step()`` are all it needs.
     """
 
-    def __init__(self, model, loss, optimizer, scheduler=None, metric="accuracy",
+    def __init__(self, model, loss, optimizer, scheduler=None, metrics=("accuracy",),
                  callbacks=(), timer: Timer | None = None, eval_batch_size: int = 256):
         self.model, self.loss, self.optimizer, self.scheduler = model, loss, optimizer, scheduler
-        self.metric: Metric = metric if isinstance(metric, Metric) else get_metric(metric)
+        self.metrics: list[Metric] = metric_list(metrics)
         self.callbacks = list(callbacks)
         self.timer = timer or Timer()
         self.eval_batch_size = int(eval_batch_size)
@@ -80,10 +92,19 @@ class Trainer:
         self.batches_per_epoch = 0
         self.gradient_watch = GradientWatch(model)   # warns of parameters that get no gradient
 
+    @property
+    def metric(self) -> Metric:
+        """The main metric: the first of ``metrics`` (the default monitor watches it)."""
+        return self.metrics[0]
+
+    def measure(self, pred, target) -> dict[str, float]:
+        """``{name: value}`` of every metric on one batch."""
+        return {m.name: m(pred, target) for m in self.metrics}
+
     # ---- one step ---------------------------------------------------------------------
-    def train_step(self, xb, yb) -> tuple[float, float]:
-        """Forward, loss, backward, update; returns (loss, metric) of the batch. The loss
-        includes the penalty terms layers added (``Layer.total_penalty``), as it is optimized."""
+    def train_step(self, xb, yb) -> tuple[float, dict[str, float]]:
+        """Forward, loss, backward, update; returns the batch's loss and ``{metric: value}``. The
+        loss includes the penalty terms layers added (``Layer.total_penalty``), as it is optimized."""
         timer = self.timer
         with timer.phase("forward"):
             pred = self.model.forward(xb, training=True)
@@ -93,7 +114,7 @@ class Trainer:
         with timer.phase("backward"):
             self.model.backward(self.loss.backward())
         self._update()
-        return loss, self.metric(pred, yb)
+        return loss, self.measure(pred, yb)
 
     def _update(self) -> None:
         """Check the gradients, step the optimizer (and a per-step scheduler)."""
@@ -130,6 +151,7 @@ class Trainer:
         """
         self.state = state or self.state
         self.epochs, self.val_data = int(epochs), val_data
+        self.check_monitors(validation=val_data is not None)
         self.batches_per_epoch = len(train_loader)
         if self.scheduler is not None:
             units = epochs * len(train_loader) if self.scheduler.interval == "step" else epochs
@@ -164,10 +186,12 @@ class Trainer:
             if item is None:
                 break
             xb, yb = item
-            loss, metric = self.train_step(xb, yb)
+            loss, values = self.train_step(xb, yb)
             n = self.samples_in(xb)
+            sums = st.partial["metrics"]
             st.partial["loss"] += loss * n
-            st.partial["metric"] += metric * n
+            for name, value in values.items():
+                sums[name] = sums.get(name, 0.0) + value * n
             st.partial["n"] += n
             st.batch += 1
             st.global_step += 1
@@ -179,17 +203,16 @@ class Trainer:
     def _end_epoch(self) -> None:
         st = self.state
         n = max(st.partial["n"], 1)
-        name = self.metric.name
-        logs = {"epoch": st.epoch + 1, "lr": self.optimizer.lr,
-                "train_loss": st.partial["loss"] / n, f"train_{name}": st.partial["metric"] / n}
+        logs = {"epoch": st.epoch + 1, "lr": self.optimizer.lr, "train_loss": st.partial["loss"] / n,
+                **{f"train_{m.name}": st.partial["metrics"].get(m.name, 0.0) / n for m in self.metrics}}
         if self.val_data is not None:
             val = self.evaluate(*self.val_data)
-            logs["val_loss"], logs[f"val_{name}"] = val["loss"], val[name]
+            logs.update({f"val_{key}": val[key] for key in ("loss", *(m.name for m in self.metrics))})
         logs["seconds"] = st.partial["seconds"]
         logs["samples_per_s"] = st.partial["n"] / max(st.partial["seconds"], 1e-9)
         st.epoch += 1
         st.batch = 0
-        st.partial = {"loss": 0.0, "metric": 0.0, "n": 0, "seconds": 0.0}
+        st.partial = new_partial()
         if self.scheduler is not None and self.scheduler.interval == "epoch":
             self.scheduler.step(self._monitored(logs))
         st.history.append(logs)
@@ -211,6 +234,20 @@ class Trainer:
     def agree_on_stop(self) -> None:
         """After each step and epoch: make every process of the run stop together (one process: nothing to do)."""
 
+    def check_monitors(self, validation: bool) -> None:
+        """Every value a callback or the scheduler watches is one that ``fit`` logs; else a
+        ``ConfigError`` in one line: ``EarlyStopping: monitor 'val_los' is not a value the loop
+        reports (did you mean 'val_loss'?); valid: train_loss, …``."""
+        valid = monitor_names(self.metrics, validation)
+        watched = [(type(cb).__name__, name) for cb in self.callbacks
+                   for name in getattr(cb, "monitors", tuple)()]
+        if getattr(self.scheduler, "monitor", None) is not None:
+            watched.append((f"scheduler '{self.scheduler.type_name}'", self.scheduler.monitor))
+        for who, name in watched:
+            problem = monitor_problem(name, valid)
+            if problem:
+                raise ConfigError(f"{who}: monitor {problem}")
+
     def _monitored(self, logs: dict) -> float | None:
         """The value a monitoring scheduler (reduce-on-plateau) watches: its ``monitor``, by
         default the validation loss (the training loss without validation data); its direction
@@ -219,23 +256,25 @@ class Trainer:
         if monitor is None or monitor not in logs:
             monitor = "val_loss" if "val_loss" in logs else "train_loss"
         if hasattr(self.scheduler, "higher_is_better"):
-            self.scheduler.higher_is_better = higher_is_better(monitor, self.metric)
+            self.scheduler.higher_is_better = higher_is_better(monitor, self.metrics)
         return logs[monitor]
 
     def evaluate(self, x, y, batch_size: int | None = None, return_predictions: bool = False) -> dict:
-        """``{"loss": …, <metric>: …, "n": …}`` over the whole of (x, y), evaluation mode."""
+        """``{"loss": …, <metric>: … for each metric, "n": …}`` over the whole of (x, y),
+        evaluation mode."""
         bs = batch_size or self.eval_batch_size
-        total_loss = total_metric = 0.0
+        totals = dict.fromkeys(["loss", *(m.name for m in self.metrics)], 0.0)
         preds = []
         for i in range(0, len(x), bs):
             xb, yb = x[i:i + bs], y[i:i + bs]
             pred = self.model.forward(xb, training=False)
-            total_loss += self.loss.forward(pred, yb) * len(xb)
-            total_metric += self.metric(pred, yb) * len(xb)
+            values = {"loss": self.loss.forward(pred, yb), **self.measure(pred, yb)}
+            for key, value in values.items():
+                totals[key] += value * len(xb)
             if return_predictions:
                 preds.append(pred)
         n = max(len(x), 1)
-        out = {"loss": total_loss / n, self.metric.name: total_metric / n, "n": len(x)}
+        out = {**{key: total / n for key, total in totals.items()}, "n": len(x)}
         if return_predictions:
             out["predictions"] = np.concatenate(preds) if preds else np.zeros((0,))
         return out

@@ -16,9 +16,11 @@ class Loss:
 
     ``applies``: the activation layer's name that the loss applies to the model's outputs
     itself (a model must not end with that layer: ``activation_clash``), or None.
-    """
+    ``task``: the kind of model the loss trains, ``classification`` or ``regression`` (None:
+    not said; such a model counts as a classifier, and any metric may measure it)."""
 
     applies: str | None = None
+    task: str | None = None
 
     def forward(self, pred, target) -> float:
         raise NotImplementedError
@@ -73,6 +75,7 @@ class CrossEntropy(Loss):
     """
 
     applies = "Softmax"
+    task = "classification"
 
     def __init__(self, label_smoothing: float = 0.0):
         if not 0.0 <= float(label_smoothing) < 1.0:
@@ -112,6 +115,7 @@ class BinaryCrossEntropy(Loss):
     """
 
     applies = "Sigmoid"
+    task = "classification"
 
     def forward(self, pred, target):
         self.t = _check_same_shape(self, pred, target)
@@ -126,6 +130,8 @@ class BinaryCrossEntropy(Loss):
 class MSE(Loss):
     """L = mean((pred − t)²) over all elements;  dL/dpred = 2 (pred − t) / size."""
 
+    task = "regression"
+
     def forward(self, pred, target):
         self.diff = pred - _check_same_shape(self, pred, target)
         return float(F.mse(self.diff))
@@ -137,6 +143,8 @@ class MSE(Loss):
 @register_loss("mae", "mean_absolute_error")
 class MAE(Loss):
     """L = mean(|pred − t|);  dL/dpred = sign(pred − t) / size."""
+
+    task = "regression"
 
     def forward(self, pred, target):
         self.diff = pred - _check_same_shape(self, pred, target)
@@ -150,6 +158,8 @@ class MAE(Loss):
 class Huber(Loss):
     """L = mean(½d² if |d| ≤ δ else δ(|d| − ½δ)) with d = pred − t;  dL/dd = clip(d, −δ, δ) / size."""
 
+    task = "regression"
+
     def __init__(self, delta: float = 1.0):
         if float(delta) <= 0:
             raise ValueError(f"delta must be positive, not {delta!r}")
@@ -161,6 +171,13 @@ class Huber(Loss):
 
     def backward(self):
         return F.huber_backward(self.diff, self.delta)
+
+
+def loss_task(spec) -> str | None:
+    """The ``task`` of a loss given as a name, a ``{type: …}`` spec or a ``Loss``."""
+    if isinstance(spec, Loss):
+        return spec.task
+    return getattr(LOSSES.get(spec["type"] if isinstance(spec, dict) else spec), "task", None)
 
 
 def build_loss(spec) -> Loss:

@@ -4,7 +4,8 @@ Classification metrics take logits or probabilities (N, C) — or (N, 1) / (N,) 
 binary classifier, where pred > 0 means class 1 (logits) — and integer or one-hot
 targets. Every registered metric is a mean over samples, so a weighted average over
 batches gives the value over a whole dataset, and says which way it improves
-(``register_metric(name, higher_is_better=…)``).
+(``register_metric(name, higher_is_better=…)``) and, when it measures only one kind of model,
+which (``task="classification"`` or ``"regression"``).
 """
 from __future__ import annotations
 
@@ -15,17 +16,19 @@ from typing import Callable
 import numpy as np
 
 from .. import functional as F
-from ..errors import RegistryError
+from ..errors import ConfigError, RegistryError
 from ..functional import softmax
 from ..registry import METRICS, register_metric
 
 
 @dataclass(frozen=True)
 class Metric:
-    """A registered metric with its options bound: ``metric(pred, target) -> float``."""
+    """A registered metric with its options bound: ``metric(pred, target) -> float``.
+    ``task``: the kind of model it measures (``classification``, ``regression``; None: any)."""
     name: str
     fn: Callable
     higher_is_better: bool
+    task: str | None = None
 
     def __call__(self, pred, target) -> float:
         return self.fn(pred, target)
@@ -47,7 +50,7 @@ def true_labels(target, num_classes: int | None = None) -> np.ndarray:
     return target.reshape(-1).astype(np.int64)
 
 
-@register_metric("accuracy", "acc", higher_is_better=True)
+@register_metric("accuracy", "acc", higher_is_better=True, task="classification")
 def accuracy(pred, target) -> float:
     """Fraction of samples whose predicted class is the target class."""
     pred = np.asarray(pred)
@@ -55,7 +58,7 @@ def accuracy(pred, target) -> float:
     return float(np.mean(predicted_labels(pred) == true_labels(target, c)))
 
 
-@register_metric("top5_accuracy", "top_k_accuracy", higher_is_better=True)
+@register_metric("top5_accuracy", "top_k_accuracy", higher_is_better=True, task="classification")
 def top_k_accuracy(pred, target, k: int = 5) -> float:
     """Fraction of samples whose target is among the ``k`` highest-scoring classes."""
     pred = np.asarray(pred).reshape(-1, np.shape(pred)[-1])
@@ -71,13 +74,13 @@ def _errors(pred, target, skip_steps: int) -> np.ndarray:
     return diff[:, skip_steps:] if skip_steps else diff   # sequences (N, T, F): drop the first steps
 
 
-@register_metric("mse", higher_is_better=False)
+@register_metric("mse", higher_is_better=False, task="regression")
 def mse(pred, target, skip_steps: int = 0) -> float:
     """Mean squared error over all elements (of sequences: after the first ``skip_steps`` steps)."""
     return float(F.mse(_errors(pred, target, skip_steps)))
 
 
-@register_metric("mae", higher_is_better=False)
+@register_metric("mae", higher_is_better=False, task="regression")
 def mae(pred, target, skip_steps: int = 0) -> float:
     """Mean absolute error over all elements (of sequences: after the first ``skip_steps`` steps)."""
     return float(F.mae(_errors(pred, target, skip_steps)))
@@ -118,4 +121,35 @@ def get_metric(spec) -> Metric:
     if not hasattr(fn, "higher_is_better"):
         raise RegistryError(f"metric '{fn.registered_name}' does not say which way it improves; register "
                             f"it with @register_metric('{fn.registered_name}', higher_is_better=True or False)")
-    return Metric(fn.registered_name, functools.partial(fn, **options) if options else fn, fn.higher_is_better)
+    return Metric(fn.registered_name, functools.partial(fn, **options) if options else fn, fn.higher_is_better,
+                  getattr(fn, "task", None))
+
+
+def metric_list(specs) -> list[Metric]:
+    """The ``Metric`` of each name / spec / ``Metric`` in ``specs`` (one alone is a list of one),
+    in order: the first is the main one. Two of the same name would log the same key: an error."""
+    specs = list(specs) if isinstance(specs, (list, tuple)) else [specs]
+    if not specs:
+        raise ConfigError("no metric given: name at least one, e.g. ['accuracy']")
+    metrics = [spec if isinstance(spec, Metric) else get_metric(spec) for spec in specs]
+    names = [m.name for m in metrics]
+    twice = next((name for i, name in enumerate(names) if name in names[:i]), None)
+    if twice is not None:
+        raise ConfigError(f"metric '{twice}' is listed twice (each metric is logged as train_<name> and val_<name>)")
+    return metrics
+
+
+def default_metric(task: str | None) -> str:
+    """The metric a model reports when none is named: ``mae`` for regression, else ``accuracy``."""
+    return "mae" if task == "regression" else "accuracy"
+
+
+def unsuitable(metric: Metric, task: str | None, loss_name: str) -> str | None:
+    """Why ``metric`` cannot measure a model of ``task`` trained with loss ``loss_name``
+    (accuracy of a regression model, mse of a classifier), naming the metrics that can; None
+    when it can (or either's task is not said)."""
+    if metric.task is None or task is None or metric.task == task:
+        return None
+    fitting = [name for name in METRICS.names() if getattr(METRICS.get(name), "task", None) in (task, None)]
+    return (f"metric '{metric.name}' measures {metric.task} models, but loss '{loss_name}' trains a {task} "
+            f"model; metrics for {task}: {', '.join(fitting)}")

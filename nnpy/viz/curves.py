@@ -2,8 +2,9 @@
 
 One figure, three panels. Several runs overlay for comparison: one colour per run,
 solid lines for training, dashed for validation, a star on each run's best validation
-value (best in the direction the metric was registered with; a metric nnpy does not know --
-a plugin's not loaded with ``--plugin`` -- gets no star). A run is labelled
+value (best in the direction the metric was registered with, ties broken as for best.json:
+lower validation loss, then the later epoch; a metric nnpy does not know -- a plugin's not
+loaded with ``--plugin`` -- gets no star). Columns of further metrics are not drawn. A run is labelled
 ``<name>/<timestamp>`` (its folder's parent and its folder).
 """
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..engine.monitor import new_best
 from ..errors import DataError, NnpyError
 from ..io.yamlfile import load_yaml
 from ..nn.metrics import get_metric
@@ -38,16 +40,24 @@ class Run:
         return bool(np.isfinite(self.columns["val_metric"]).any())
 
     def best_val(self) -> tuple[int, float] | None:
-        """(epoch, value) of the best validation metric, or None without validation."""
-        values = self.columns["val_metric"]
+        """(epoch, value) of the best validation metric -- the epoch best.json holds when it
+        monitors it -- or None without validation."""
+        values, losses = self.columns["val_metric"], self.columns["val_loss"]
         try:
             higher = get_metric(self.metric).higher_is_better
         except NnpyError:      # not a registered metric: which way is better is unknown
             return None
         if not self.has_validation:
             return None
-        i = int(np.nanargmax(values) if higher else np.nanargmin(values))
-        return int(self.columns["epoch"][i]), float(values[i])
+        best = None
+        for i in np.flatnonzero(np.isfinite(values)):
+            if best is None or new_best(values[i], _finite(losses[i]), values[best], _finite(losses[best]), higher):
+                best = i
+        return int(self.columns["epoch"][best]), float(values[best])
+
+
+def _finite(value: float) -> float | None:
+    return float(value) if math.isfinite(value) else None
 
 
 def find_metrics(path) -> Path:

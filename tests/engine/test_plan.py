@@ -89,7 +89,7 @@ def test_plateau_watches_its_monitor_in_the_metric_direction():
     optimizer = build_optimizer({"type": "sgd", "lr": 1.0}, model)
     plateau = build_scheduler({"type": "plateau", "monitor": "val_hits_for_tests", "patience": 0,
                                "factor": 0.5}, optimizer)
-    trainer = Trainer(model, None, optimizer, plateau, metric="hits_for_tests")
+    trainer = Trainer(model, None, optimizer, plateau, metrics="hits_for_tests")
     for value in (0.5, 0.6, 0.7):            # rising hits: improving, the lr stays
         plateau.step(trainer._monitored({"val_loss": 9.0, "val_hits_for_tests": value, "train_loss": 1.0}))
     assert optimizer.lr == 1.0 and plateau.higher_is_better

@@ -69,8 +69,9 @@ def metric_rows(run_root: Path) -> list[list[float]]:
     (run_dir,) = list(run_root.iterdir())
     with open(run_dir / "metrics.csv", newline="") as f:
         rows = list(csv.reader(f))
-    assert rows[0][-1] == "seconds"
-    return [[float(v) for v in row[:-1]] for row in rows[1:]]
+    keep = [i for i, column in enumerate(rows[0]) if column != "seconds"]
+    assert len(keep) == len(rows[0]) - 1
+    return [[float(row[i]) for i in keep] for row in rows[1:]]
 
 
 def assert_same_run(one: Path, many: Path, name: str, tolerance: float = 1e-5) -> float:

@@ -100,10 +100,10 @@ def test_the_data_parallel_loop_on_one_process_is_the_plain_loop_bit_for_bit():
         data, model = prepare_data(plan.config), plan.model
         args = (model, model.loss, model.optimizer, model.scheduler)
         if parallel:
-            trainer, loader = DataParallelTrainer(*args, metric=model.metric, comm=Communicator()), \
+            trainer, loader = DataParallelTrainer(*args, metrics=model.metrics, comm=Communicator()), \
                 ShardedLoader(data.train_loader, 0, 1)
         else:
-            trainer, loader = Trainer(*args, metric=model.metric), data.train_loader
+            trainer, loader = Trainer(*args, metrics=model.metrics), data.train_loader
         state = trainer.fit(loader, data.val, epochs=1)
         results.append((model.state_dict(), state.history[-1], model.rng.bit_generator.state))
     (w1, logs1, rng1), (w2, logs2, rng2) = results

@@ -49,7 +49,7 @@ def _train(plan, comm, resume, allow_change, profile, stdout, progress, command,
     loader = comm.everywhere(ShardedLoader, data.train_loader, comm.rank, comm.size)
     model, timer = plan.model, Timer()
     model.normalization = data.stats        # the trained model takes raw inputs, as a loaded copy does
-    trainer = DataParallelTrainer(model, model.loss, model.optimizer, model.scheduler, metric=model.metric,
+    trainer = DataParallelTrainer(model, model.loss, model.optimizer, model.scheduler, metrics=model.metrics,
                                   timer=timer, eval_batch_size=cfg["data"]["eval_batch_size"], comm=comm)
     state = restore(trainer, payload, resume) if payload else None
     trainer.broadcast_state()

@@ -4,7 +4,7 @@ synchronous data-parallel SGD.
 Each step, process ``r`` of ``N``:
 
 1. runs forward and backward on its part (``n_r`` samples) of the global batch (``m``);
-2. packs its gradients, scaled by ``n_r / m``, and its loss and metric sums into one
+2. packs its gradients, scaled by ``n_r / m``, and its loss and metrics' sums into one
    contiguous buffer, which one in-place ``Allreduce`` sums over the processes;
 3. steps the same optimizer with the same averaged gradient: the parameters stay equal on
    every process.
@@ -31,7 +31,7 @@ from .comm import Communicator, mark_agreed
 
 class GradientAverager:
     """A model's gradients in one contiguous buffer, averaged over the processes by one in-place
-    ``Allreduce``; a few extra numbers (the step's loss and metric sums) travel with them."""
+    ``Allreduce``; a few extra numbers (the step's loss and metrics' sums) travel with them."""
 
     def __init__(self, model, comm: Communicator):
         self.model, self.comm = model, comm
@@ -83,28 +83,30 @@ class DataParallelTrainer(Trainer):
         finally:
             self.model.set_rng(generator)
 
-    def train_step(self, xb, yb) -> tuple[float, float]:
-        """This process's part of one global step; returns the global batch's (loss, metric)."""
+    def train_step(self, xb, yb) -> tuple[float, dict[str, float]]:
+        """This process's part of one global step; returns the global batch's loss and
+        ``{metric: value}``."""
         st, timer = self.state, self.timer
         part = self.dropout.part = self.loader.part(st.batch)
         with timer.phase("forward"):
             pred = self.model.forward(xb, training=True)
             loss = self.loss.forward(pred, yb) + self.model.total_penalty()
         finite = math.isfinite(loss)
-        metric = 0.0
+        values = dict.fromkeys((m.name for m in self.metrics), 0.0)
         if finite:
             with timer.phase("backward"):
                 self.model.backward(self.loss.backward())
-            metric = self.metric(pred, yb)
+            values = self.measure(pred, yb)
         with timer.phase("allreduce"):
-            loss_sum, metric_sum = self.averager.average(part.n / part.total, (loss * part.n, metric * part.n))
+            loss_sum, *metric_sums = self.averager.average(
+                part.n / part.total, (loss * part.n, *(value * part.n for value in values.values())))
         if not math.isfinite(loss_sum):
             self._stop_non_finite(None if finite else self._non_finite_message("loss", loss, xb))
         try:
             self._update()
         except NonFiniteError as exc:    # the averaged gradient is the same on every process
             raise mark_agreed(exc, self.comm.rank) from None
-        return loss_sum / part.total, metric_sum / part.total
+        return loss_sum / part.total, {name: total / part.total for name, total in zip(values, metric_sums)}
 
     def _stop_non_finite(self, message: str | None) -> None:
         """Every process raises the message of the lowest-ranked one whose loss was not finite."""
@@ -139,9 +141,10 @@ class DataParallelTrainer(Trainer):
             return super().evaluate(x, y, batch_size, return_predictions=True)
         part = BatchPart.of(len(x), self.comm.rank, self.comm.size)
         mine = super().evaluate(x[part.rows], y[part.rows], batch_size)
-        sums = self.comm.allreduce_sum(np.array([mine["loss"] * part.n, mine[self.metric.name] * part.n]))
+        keys = ["loss", *(m.name for m in self.metrics)]
+        sums = self.comm.allreduce_sum(np.array([mine[key] * part.n for key in keys]))
         n = max(len(x), 1)
-        return {"loss": float(sums[0] / n), self.metric.name: float(sums[1] / n), "n": len(x)}
+        return {**{key: float(total / n) for key, total in zip(keys, sums)}, "n": len(x)}
 
     def share_buffers(self) -> None:
         """Process 0's buffers (BatchNorm's running statistics) on every process."""
