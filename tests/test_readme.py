@@ -61,7 +61,16 @@ SHORTEN = {
 }
 
 # Code run before a block that continues an earlier one.
+CALLBACKS_BLOCK = "model.fit(x, y, epochs=30, validation_split=0.1,"
 PRELUDE = {
+    CALLBACKS_BLOCK: (
+        "import numpy as np\nimport nnpy\nfrom nnpy.layers import Dense, ReLU\n"
+        "rng = np.random.default_rng(0)\n"
+        "x = rng.normal(size=(200, 8)).astype(np.float32)\n"
+        "y = (x[:, 0] + x[:, 1] > 0).astype(np.int64)\n"
+        "model = nnpy.Sequential([Dense(16), ReLU(), Dense(2)], seed=1)\n"
+        "model.compile(optimizer={'type': 'adam', 'lr': 0.01}, loss='cross_entropy', metrics=['accuracy'])\n"
+    ),
     'loss = nnpy.build_loss("cross_entropy")': (
         "import numpy as np\nimport nnpy\nfrom nnpy.layers import Dense, ReLU\n"
         "rng = np.random.default_rng(0)\n"
@@ -75,6 +84,12 @@ PRELUDE = {
 
 # What each block promises, checked after it ran (in its namespace).
 CHECKS = {
+    CALLBACKS_BLOCK: (
+        "import os\n"
+        "assert os.path.exists('checkpoints/mine/best.json') and os.path.exists('checkpoints/mine/last.json')\n"
+        "best = nnpy.load('checkpoints/mine/best.json')\n"
+        "assert best.evaluate(x, y)['accuracy'] > 0.8\n"
+    ),
     "bits = 8": (
         "assert model.evaluate(x, y)['accuracy'] == 1.0\n"
         "assert logits.shape == (256, 2) and np.allclose(probs.sum(axis=1), 1, atol=1e-5)\n"
