@@ -12,7 +12,7 @@ Imports only ``nnpy.backend``.
 """
 from .activations import (elu, elu_backward, leaky_relu, leaky_relu_backward, relu, relu_backward, sigmoid,
                           sigmoid_backward, tanh, tanh_backward)
-from .conv import conv2d, conv2d_backward
+from .conv import col2im, conv2d, conv2d_backward, im2col
 from .dense import dense, dense_backward
 from .normalization import (batch_norm, batch_norm_backward, batch_norm_evaluate, batch_norm_evaluate_backward,
                             channel_rows)
@@ -23,7 +23,7 @@ from .losses import (binary_cross_entropy, binary_cross_entropy_backward, cross_
 from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
 
 __all__ = ["relu", "relu_backward", "leaky_relu", "leaky_relu_backward", "elu", "elu_backward",
-           "sigmoid", "sigmoid_backward", "tanh", "tanh_backward", "conv2d", "conv2d_backward",
+           "sigmoid", "sigmoid_backward", "tanh", "tanh_backward", "conv2d", "conv2d_backward", "im2col", "col2im",
            "dense", "dense_backward", "channel_rows", "batch_norm", "batch_norm_backward", "batch_norm_evaluate",
            "batch_norm_evaluate_backward", "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
            "global_avg_pool2d", "global_avg_pool2d_backward",
