@@ -1,12 +1,15 @@
 """A parameter used as ``self.params[key]`` in a Tensor forward trains, and a parameter that gets
 no gradient is named in one warning line (any layer type, ``fit`` and ``nnpy train``)."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
 import nnpy
 from nnpy.autograd import AutogradLayer
-from nnpy.cli import main
 from nnpy.layers import Dense, Layer
 
 
@@ -116,7 +119,10 @@ def test_nnpy_train_warns_too(tmp_path, monkeypatch):
         "model: {layers: [{type: Dense, units: 4}, {type: FrozenShiftForTests}, {type: Dense, units: 2}]}\n"
         "data: {dataset: parity, options: {bits: 4}, val_split: 0, batch_size: 4}\n"
         "train: {epochs: 2}\ncheckpoint: {monitor: train_accuracy}\n")
-    r = CliRunner().invoke(main, ["train", "x.yaml", "--plugin", "shift.py"])
-    assert r.exit_code == 0, r.output
+    # in a process of its own: the plugin's layer must not stay registered for the other tests
+    repo = Path(__file__).resolve().parents[2]
+    r = subprocess.run([sys.executable, "-m", "nnpy.cli", "train", "x.yaml", "--plugin", "shift.py"],
+                       capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(repo)})
+    assert r.returncode == 0, r.stdout + r.stderr
     warnings = [line for line in r.stderr.splitlines() if "warning" in line]
     assert len(warnings) == 1 and "(FrozenShiftForTests): parameter 'unused' got no gradient" in warnings[0]
