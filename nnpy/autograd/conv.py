@@ -1,8 +1,9 @@
 """2-D convolution and max pooling, composed of differentiable pieces.
 
-``conv2d`` is im2col followed by one matrix product (with ``nnpy.nn.im2col``'s
-patch copy); ``Im2Col`` and ``Col2Im`` are each other's backward (they are adjoint
-linear maps), so convolutions can be differentiated any number of times.
+``conv2d`` is im2col followed by one matrix product, as ``nnpy.functional.conv2d`` computes
+it (``Im2Col`` and ``Col2Im`` run ``nnpy.functional``'s im2col and col2im); they are each
+other's backward (adjoint linear maps), so convolutions can be differentiated any number of
+times.
 ``max_pool2d`` picks one input per window with an integer index, and indexing
 scatters the gradient back.
 """
@@ -12,46 +13,37 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from ..backend import xp
 from ..errors import ShapeError
-from ..kernels.im2col import (BATCH_MIDDLE, check_padding, col2im, crop_from, im2col, output_size, pad_into, pair,
-                         resolve_padding)
+from .. import functional as F
+from ..functional.windows import check_padding, pair, resolve_padding
 from .function import Function
 from .tensor import Tensor, as_tensor
 
 
 class Im2Col(Function):
-    """x (N, C, H, W) -> patches (C, kh, kw, N, Ho, Wo): patch[c, i, j, n, ho, wo] = xpad[n, c, sh·ho+i, sw·wo+j]."""
+    """x (N, C, H, W) -> patches (N, Ho, Wo, C, kh, kw) (``nnpy.functional.im2col``)."""
 
     def __init__(self, kernel: tuple, stride: tuple, pads: tuple):
         self.kernel, self.stride, self.pads = kernel, stride, pads
 
     def forward(self, x):
-        n, c, h, w = x.shape
-        (top, bottom), (left, right) = self.pads
-        (kh, kw), (sh, sw) = self.kernel, self.stride
-        ho, wo = output_size(h, kh, sh, (top, bottom)), output_size(w, kw, sw, (left, right))
-        xt = xp.zeros((c, n, h + top + bottom, w + left + right), dtype=x.dtype)   # (C, N, Hp, Wp)
-        pad_into(x, self.pads, xt, BATCH_MIDDLE)
-        return im2col(xt, self.kernel, self.stride, xp.empty((c, kh, kw, n, ho, wo), x.dtype), BATCH_MIDDLE)
+        return F.im2col(x, self.kernel, self.stride, self.pads)
 
     def backward(self, gcols):
         return (Col2Im(self.inputs[0].shape, self.stride, self.pads)(gcols),)
 
 
 class Col2Im(Function):
-    """The adjoint of Im2Col: every patch value is added back onto the pixel it came from."""
+    """The adjoint of Im2Col (``nnpy.functional.col2im``): every patch value is added back onto
+    the pixel it came from."""
 
     def __init__(self, x_shape: tuple, stride: tuple, pads: tuple):
         self.x_shape, self.stride, self.pads = tuple(x_shape), stride, pads
 
     def forward(self, cols):
-        n, c, h, w = self.x_shape
-        (top, bottom), (left, right) = self.pads
-        padded = xp.empty((c, n, h + top + bottom, w + left + right), dtype=cols.dtype)
-        col2im(cols, self.stride, padded, BATCH_MIDDLE)
-        return crop_from(padded, self.pads, xp.empty(self.x_shape, cols.dtype), BATCH_MIDDLE)
+        return F.col2im(cols, self.x_shape, self.stride, self.pads)
 
     def backward(self, gx):
-        kernel = tuple(self.inputs[0].shape[1:3])
+        kernel = tuple(self.inputs[0].shape[4:6])
         return (Im2Col(kernel, self.stride, self.pads)(gx),)
 
 
@@ -73,10 +65,10 @@ def conv2d(x, W, b=None, stride=1, padding=0) -> Tensor:
     if x.shape[2] + sum(pads[0]) < kh or x.shape[3] + sum(pads[1]) < kw:
         raise ShapeError(f"conv2d: input of shape {tuple(x.shape)} is smaller than the kernel of shape "
                          f"{tuple(W.shape)} (padding {padding!r})")
-    cols = Im2Col((kh, kw), stride, pads)(x)                     # (C, kh, kw, N, Ho, Wo)
-    n, ho, wo = cols.shape[3:]
-    y = W.reshape(f, c * kh * kw) @ cols.reshape(c * kh * kw, n * ho * wo)
-    y = y.reshape(f, n, ho, wo).transpose(1, 0, 2, 3)            # (N, F, Ho, Wo)
+    cols = Im2Col((kh, kw), stride, pads)(x)                     # (N, Ho, Wo, C, kh, kw)
+    n, ho, wo = cols.shape[:3]
+    y = cols.reshape(n * ho * wo, c * kh * kw) @ W.reshape(f, c * kh * kw).T   # (N·Ho·Wo, F)
+    y = y.reshape(n, ho, wo, f).transpose(0, 3, 1, 2)            # (N, F, Ho, Wo)
     if b is not None:
         b = as_tensor(b, y)
         if b.shape != (f,):

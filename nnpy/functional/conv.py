@@ -27,11 +27,28 @@ def patches(xpad, kernel, stride):
     return windows[:, :, ::sh, ::sw].transpose(0, 2, 3, 1, 4, 5)
 
 
+def im2col(x, kernel, stride, pads):
+    """Every window of x (N, C, H, W) padded by ``pads``, copied out: cols (N, Ho, Wo, C, kh, kw)."""
+    return xp.ascontiguousarray(patches(pad(x, pads), kernel, stride))
+
+
+def col2im(dcols, x_shape, stride, pads):
+    """The adjoint of ``im2col``: every patch value added back onto the pixel it came from.
+    dcols (N, Ho, Wo, C, kh, kw) -> dx of shape ``x_shape`` (N, C, H, W)."""
+    n, ho, wo, c, kh, kw = dcols.shape
+    (sh, sw), (top, bottom), (left, right) = stride, *pads
+    dxpad = xp.zeros((n, c, x_shape[2] + top + bottom, x_shape[3] + left + right), dcols.dtype)
+    for i in range(kh):                  # each kernel offset adds its share back onto the pixels it read
+        for j in range(kw):
+            dxpad[:, :, i:i + sh * ho:sh, j:j + sw * wo:sw] += dcols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
+    return dxpad[:, :, top:top + x_shape[2], left:left + x_shape[3]]
+
+
 def conv2d(x, W, b, stride, pads):
     """y (N, F, Ho, Wo) = b + W ⋆ x, the sum over (c, i, j) as one product of
     patches (N·Ho·Wo, C·kh·kw) and Wᵀ (C·kh·kw, F)."""
     f = W.shape[0]
-    cols = patches(pad(x, pads), W.shape[2:], stride)                 # (N, Ho, Wo, C, kh, kw)
+    cols = patches(pad(x, pads), W.shape[2:], stride)                 # (N, Ho, Wo, C, kh, kw), a view
     n, ho, wo = cols.shape[:3]
     y = cols.reshape(n * ho * wo, -1) @ W.reshape(f, -1).T              # (N·Ho·Wo, F)
     if b is not None:
@@ -44,9 +61,9 @@ def conv2d_backward(x, W, dy, stride, pads, needs_input_grad: bool = True):
 
         dW[f, c, i, j] = Σ_{n,ho,wo} dy[n, f, ho, wo] · xpad[n, c, sh·ho + i, sw·wo + j]
         db[f]          = Σ_{n,ho,wo} dy[n, f, ho, wo]
-        dxpad[n, c, sh·ho + i, sw·wo + j] += Σ_f W[f, c, i, j] · dy[n, f, ho, wo]   (then the padding is cut off)
+        dxpad[n, c, sh·ho + i, sw·wo + j] += Σ_f W[f, c, i, j] · dy[n, f, ho, wo]   (col2im; the padding cut off)
     """
-    (f, c, kh, kw), (sh, sw) = W.shape, stride
+    (f, c, kh, kw) = W.shape
     n, _, ho, wo = dy.shape
     dy_rows = dy.transpose(0, 2, 3, 1).reshape(n * ho * wo, f)         # (N·Ho·Wo, F)
     cols = patches(pad(x, pads), (kh, kw), stride).reshape(n * ho * wo, -1)
@@ -55,9 +72,4 @@ def conv2d_backward(x, W, dy, stride, pads, needs_input_grad: bool = True):
     if not needs_input_grad:
         return None, dW, db
     dcols = (dy_rows @ W.reshape(f, -1)).reshape(n, ho, wo, c, kh, kw)
-    (top, bottom), (left, right) = pads
-    dxpad = xp.zeros((n, c, x.shape[2] + top + bottom, x.shape[3] + left + right), dy.dtype)
-    for i in range(kh):                  # each kernel offset adds its share back onto the pixels it read
-        for j in range(kw):
-            dxpad[:, :, i:i + sh * ho:sh, j:j + sw * wo:sw] += dcols[:, :, :, :, i, j].transpose(0, 3, 1, 2)
-    return dxpad[:, :, top:top + x.shape[2], left:left + x.shape[3]], dW, db
+    return col2im(dcols, x.shape, stride, pads), dW, db

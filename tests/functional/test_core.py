@@ -184,3 +184,45 @@ def test_batch_norm_on_batch_inner_rows_gives_the_plain_numbers():
     plain_rows, plain_unrows = F.channel_rows(x)
     np.testing.assert_allclose(unrows(F.batch_norm(rows, gamma, beta, 1e-5)[0]),
                                plain_unrows(F.batch_norm(plain_rows, gamma, beta, 1e-5)[0]), rtol=1e-12, atol=1e-12)
+
+
+POOL_CASES = [((2, 2), (2, 2), ((0, 0), (0, 0)), (5, 4)), ((3, 3), (2, 2), ((1, 1), (1, 1)), (7, 6)),
+              ((2, 3), (1, 2), ((0, 1), (1, 1)), (5, 7))]
+
+
+@pytest.mark.parametrize("pool,stride,pads,hw", POOL_CASES)
+def test_pooling_gradients_match_finite_differences(pool, stride, pads, hw):
+    from nnpy.functional.windows import output_size
+
+    x = RNG.normal(size=(2, 3, *hw))
+    out_hw = tuple(output_size(n, k, s, p) for n, k, s, p in zip(hw, pool, stride, pads))
+    geometry = (pool, stride, pads, out_hw)
+    g = RNG.normal(size=(2, 3, *out_hw))
+    y = F.max_pool2d(x, *geometry)
+    assert relative_error(F.max_pool2d_backward(x, y, g, *geometry),
+                          numeric_gradient(lambda a: F.max_pool2d(a, *geometry), x, g)) < 1e-8
+    assert relative_error(F.avg_pool2d_backward(x.shape, g, *geometry),
+                          numeric_gradient(lambda a: F.avg_pool2d(a, *geometry), x, g)) < 1e-8
+    gg = RNG.normal(size=(2, 3))
+    assert relative_error(F.global_avg_pool2d_backward(x, gg), numeric_gradient(F.global_avg_pool2d, x, gg)) < 1e-8
+
+
+@pytest.mark.parametrize("width", [8, 9])                   # 9: a column no window reaches, no pair passes
+@pytest.mark.parametrize("kind", ["MaxPool2D", "AvgPool2D"])
+def test_the_tiled_pooling_kernel_gives_the_plain_numbers(kind, width, fast_kernels):
+    from nnpy.nn import build_layer
+
+    x = RNG.integers(-2, 3, size=(3, 4, 6, width)).astype(np.float32)   # many ties
+    g = RNG.normal(size=(3, 4, 3, 4)).astype(np.float32)
+    layer = build_layer({"type": kind, "pool_size": 2})
+    layer.initialize((4, 6, width))
+    geometry = (layer.pool_size, layer.stride, layer.pads, layer.out_hw)
+    for training in (True, False):                                      # pair passes / the fold
+        y = layer.forward(x, training=training)
+        dx = layer.backward(g)
+        if kind == "MaxPool2D":
+            assert np.array_equal(y, F.max_pool2d(x, *geometry))
+            assert np.array_equal(dx, F.max_pool2d_backward(x, y, g, *geometry))
+        else:
+            assert np.array_equal(y, F.avg_pool2d(x, *geometry))
+            assert np.array_equal(dx, F.avg_pool2d_backward(x.shape, g, *geometry))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from ... import kernels
 from ...backend import xp
 from ...errors import NnpyError, ShapeError
 from ...registry import register_layer
@@ -90,7 +91,8 @@ class Chain(_Container):
         return shape
 
     def forward(self, x, training=False):
-        self._ran = pool_before_relu(self.layers)      # backward retraces this order
+        # backward retraces this order; fast mode swaps ReLU-then-MaxPool (same numbers, less work)
+        self._ran = pool_before_relu(self.layers) if kernels.fast() else self.layers
         for layer in self._ran:
             x = layer.forward(x, training)
         return x

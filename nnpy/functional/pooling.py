@@ -1,0 +1,90 @@
+"""Max and average pooling over (N, C, H, W) images, and global average pooling.
+
+A window of size (kh, kw) at (sh·ho, sw·wo) of the padded input; ``pads`` = ((top, bottom),
+(left, right)). Output (N, C, Ho, Wo), Ho = (H + top + bottom − kh) // sh + 1.
+
+    max:  y[n, c, ho, wo] = max_{i,j} xpad[n, c, sh·ho + i, sw·wo + j]    (padding: −∞)
+    avg:  y[n, c, ho, wo] = Σ_{i,j} xpad[n, c, sh·ho + i, sw·wo + j] / (kh·kw)   (padding: 0, counted)
+
+Both fold over the kh·kw window offsets, each a strided (N, C, Ho, Wo) view of the padded input —
+a loop over offsets, never over pixels. ``nnpy.kernels.pooling`` computes the same numbers faster
+when the windows tile the image.
+"""
+from __future__ import annotations
+
+from ..backend import xp
+
+
+def pad(x, pads, value: float):
+    """x (N, C, H, W) with ``value`` around each image (a copy), or x itself without padding."""
+    (top, bottom), (left, right) = pads
+    if top == bottom == left == right == 0:
+        return x
+    return xp.pad(x, ((0, 0), (0, 0), (top, bottom), (left, right)), constant_values=value)
+
+
+def window_views(xpad, pool, stride, out_hw):
+    """The (N, C, Ho, Wo) view of xpad at each window offset (i, j), row-major."""
+    (kh, kw), (sh, sw), (ho, wo) = pool, stride, out_hw
+    return [xpad[:, :, i:i + sh * ho:sh, j:j + sw * wo:sw] for i in range(kh) for j in range(kw)]
+
+
+def crop(dxpad, pads, shape):
+    """The gradient of x (shape (N, C, H, W)) from that of its padded copy."""
+    (top, _), (left, _) = pads
+    return dxpad[:, :, top:top + shape[2], left:left + shape[3]]
+
+
+def max_pool2d(x, pool, stride, pads, out_hw):
+    """y (N, C, Ho, Wo): the maximum of each window."""
+    views = window_views(pad(x, pads, -xp.inf), pool, stride, out_hw)
+    y = views[0].copy()
+    for v in views[1:]:
+        xp.maximum(y, v, out=y)
+    return y
+
+
+def max_pool2d_backward(x, y, dy, pool, stride, pads, out_hw):
+    """dx (N, C, H, W): each window's gradient goes to one element, the first (row-major) that
+    equals the window's max y; overlapping windows add up."""
+    xpad = pad(x, pads, -xp.inf)
+    dxpad = xp.zeros(xpad.shape, dy.dtype)
+    taken = xp.zeros(dy.shape, dtype=bool)                               # the window has its winner
+    for v, dv in zip(window_views(xpad, pool, stride, out_hw), window_views(dxpad, pool, stride, out_hw)):
+        winner = (v == y) & ~taken
+        taken |= winner
+        dv += winner * dy
+    return crop(dxpad, pads, x.shape)
+
+
+def avg_pool2d(x, pool, stride, pads, out_hw):
+    """y (N, C, Ho, Wo): the mean of each window, the padding counted as zeros."""
+    views = window_views(pad(x, pads, 0.0), pool, stride, out_hw)
+    y = views[0].copy()
+    for v in views[1:]:
+        y += v
+    y *= y.dtype.type(1.0 / len(views))
+    return y
+
+
+def avg_pool2d_backward(x_shape, dy, pool, stride, pads, out_hw):
+    """dx (N, C, H, W): each window spreads dy / (kh·kw) over its elements."""
+    (top, bottom), (left, right) = pads
+    n, c, h, w = x_shape
+    dxpad = xp.zeros((n, c, h + top + bottom, w + left + right), dy.dtype)
+    g = dy * (1.0 / (pool[0] * pool[1]))
+    for dv in window_views(dxpad, pool, stride, out_hw):
+        dv += g
+    return crop(dxpad, pads, x_shape)
+
+
+def global_avg_pool2d(x):
+    """y (N, C) = mean over (H, W)."""
+    return x.mean(axis=(2, 3))
+
+
+def global_avg_pool2d_backward(x, dy):
+    """dx (N, C, H, W) = dy / (H·W) at every pixel (in x's memory order)."""
+    dx = xp.empty_like(x, dtype=dy.dtype)
+    dx[...] = (dy * (1.0 / (x.shape[2] * x.shape[3])))[:, :, None, None]
+    return dx
