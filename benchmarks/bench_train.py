@@ -6,6 +6,7 @@ library in a process of its own.
     python benchmarks/bench_train.py --inference mnist.json --batch 256 [--vs-torch]
     python benchmarks/bench_train.py --all [--rounds 3]     # every row of TARGETS vs PyTorch, a markdown table
     python benchmarks/bench_train.py --table rows.jsonl     # the table of rows saved with --json
+    python benchmarks/bench_train.py --all --baseline ../old-checkout   # also this nnpy ÷ an older one
 
 Training data is random but MNIST-shaped (rnn: sequences of length 50 with 1 feature, a tanh
 RNN with hidden 64 and a per-step linear head, MSE). ``--inference FILE``: a model of
@@ -46,7 +47,8 @@ import sys
 import tempfile
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+# the nnpy to time: this checkout, or another one named by NNPY_BENCH_REPO (--baseline's processes)
+sys.path.insert(0, os.environ.get("NNPY_BENCH_REPO") or os.path.join(os.path.dirname(__file__), ".."))
 sys.path.insert(0, os.path.dirname(__file__))                # the workers, torch_twin, twin_spec
 
 MODELS = {
@@ -139,10 +141,12 @@ def target_args(name: str, batch: int) -> list[str]:
     return ["--inference" if name.endswith(".json") else "--model", name, "--batch", str(batch)]
 
 
-def run_worker(kind: str, argv: list[str]) -> dict:
-    """Run ``--worker kind`` in a fresh process and return the JSON line it printed."""
+def run_worker(kind: str, argv: list[str], repo: str | None = None) -> dict:
+    """Run ``--worker kind`` in a fresh process and return the JSON line it printed; ``repo``:
+    time the nnpy of that checkout instead of this one."""
+    env = {**os.environ, "NNPY_BENCH_REPO": repo} if repo else None
     done = subprocess.run([sys.executable, os.path.abspath(__file__), "--worker", kind, *argv],
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env=env)
     sys.stderr.write(done.stderr if done.returncode == 0 else "")
     if done.returncode != 0:
         raise SystemExit(f"bench_train: the {kind} process failed ({' '.join(argv)}):\n"
@@ -161,9 +165,13 @@ def one_round(target: list[str], round_index: int, spec: str | None, args) -> di
     one that goes first swapping with each round. Returns each worker's JSON by kind."""
     timing = [*target, "--steps", str(args.steps), "--warmup", str(args.warmup)]
     result = {"gemm": run_worker("gemm", ["--gemm-size", str(args.gemm_size)])}
-    order = ["nnpy", "torch"] if spec else ["nnpy"]
-    for kind in order[::-1] if round_index % 2 else order:
-        result[kind] = run_worker(kind, timing + (["--spec", spec] if kind == "torch" else []))
+    order = ["nnpy", *(["torch"] if spec else []), *(["baseline"] if args.baseline else [])]
+    shift = round_index % len(order)                        # each goes first in turn
+    for kind in order[shift:] + order[:shift]:
+        if kind == "baseline":
+            result[kind] = run_worker("nnpy", timing, repo=args.baseline)
+        else:
+            result[kind] = run_worker(kind, timing + (["--spec", spec] if kind == "torch" else []))
     return result
 
 
@@ -218,6 +226,12 @@ def summarize(name: str, batch: int, runs: list[dict], args) -> dict:
         row["torch_ms_range"] = spread(theirs)
         row["ratio_vs_torch"] = round(ms / statistics.median(theirs), 3)
         row["ratio_range"] = spread([a / b for a, b in zip(ours, theirs)])
+    if "baseline" in runs[0]:
+        before = [r["baseline"]["ms_per_step"] for r in runs]
+        row["baseline_ms_per_step"] = round(statistics.median(before), 3)
+        row["baseline_ms_range"] = spread(before)
+        row["ratio_vs_baseline"] = round(ms / statistics.median(before), 3)
+        row["baseline_ratio_range"] = spread([a / b for a, b in zip(ours, before)])
     row["imported"]["parent"] = imported_modules()
     return row
 
@@ -279,6 +293,8 @@ def print_header(rows: list[dict]) -> None:
 def print_table(rows: list[dict]) -> None:
     """The markdown table of ``run_rows`` results, with each row's target."""
     print_header(rows)
+    if any("ratio_vs_baseline" in r for r in rows):
+        print_baseline_table(rows)
     print("\n| model | batch | nnpy ms/step | samples/s | GFLOP/s | % of GEMM | PyTorch ms/step | nnpy/torch | target |")
     print("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
@@ -291,6 +307,17 @@ def print_table(rows: list[dict]) -> None:
         print(f"| {name} | {r['batch']} | {r['ms_per_step']:.2f}{range_note(r['ms_range'])} | {r['samples_per_s']:.0f} | "
               f"{r['gflops']:.1f} | {100 * r['efficiency']:.0f}% | {theirs} | {ratio_text} | "
               f"{'' if target is None else f'≤ {target}'} |")
+
+
+def print_baseline_table(rows: list[dict]) -> None:
+    """This checkout's nnpy against ``--baseline``'s, timed in alternating processes."""
+    print("\n| model | batch | nnpy now ms/step | baseline ms/step | now/baseline |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        name = f"{r['model']} (inference)" if r["inference"] else r["model"]
+        print(f"| {name} | {r['batch']} | {r['ms_per_step']:.2f}{range_note(r['ms_range'])} | "
+              f"{r['baseline_ms_per_step']:.2f}{range_note(r['baseline_ms_range'])} | "
+              f"{r['ratio_vs_baseline']:.3f}{range_note(r['baseline_ratio_range'], 3)} |")
 
 
 def run_as_worker(args) -> None:
@@ -316,6 +343,8 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--gemm-size", type=int, default=2048, help="n of the n³ GEMM of the %% of GEMM column")
     p.add_argument("--json", action="store_true", help="the rows as JSON lines instead of the table")
     p.add_argument("--vs-torch", action="store_true")
+    p.add_argument("--baseline", metavar="REPO", help="another nnpy checkout (an older commit), timed the same "
+                   "way in processes of its own, alternating: the now/baseline column")
     p.add_argument("--worker", choices=sorted(WORKERS), help="(internal) be one timing process, print JSON")
     p.add_argument("--spec", metavar="DIR", help="(--worker torch) the model as a spec process wrote it")
     p.add_argument("--out", metavar="DIR", help="(--worker spec) where to write the model")

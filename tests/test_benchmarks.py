@@ -86,11 +86,18 @@ def test_each_side_imports_only_its_own_library(file, forbidden):
 
 def test_rounds_alternate_which_library_goes_first(bench_train, monkeypatch):
     started = []
-    monkeypatch.setattr(bench_train, "run_worker", lambda kind, argv: started.append(kind) or {})
-    options = type("Args", (), {"steps": 3, "warmup": 1, "gemm_size": 64})
+    monkeypatch.setattr(bench_train, "run_worker",
+                        lambda kind, argv, repo=None: started.append(kind + ("@old" if repo else "")) or {})
+    options = type("Args", (), {"steps": 3, "warmup": 1, "gemm_size": 64, "baseline": None})
     for r in range(3):
         bench_train.one_round(["--model", "mlp", "--batch", "2"], r, "spec-dir", options)
     assert started == ["gemm", "nnpy", "torch", "gemm", "torch", "nnpy", "gemm", "nnpy", "torch"]
+    started.clear()
+    options.baseline = "old"                         # a third process kind: each goes first in turn
+    for r in range(3):
+        bench_train.one_round(["--model", "mlp", "--batch", "2"], r, "spec-dir", options)
+    assert started == ["gemm", "nnpy", "torch", "nnpy@old", "gemm", "torch", "nnpy@old", "nnpy",
+                       "gemm", "nnpy@old", "nnpy", "torch"]
 
 
 def test_a_row_is_the_median_over_rounds_with_their_range(bench_train):
@@ -106,3 +113,25 @@ def test_a_row_is_the_median_over_rounds_with_their_range(bench_train):
     assert (row["ratio_vs_torch"], row["ratio_range"]) == (1.0, [0.5, 1.5])   # per-round ratios 0.5, 1.5, 0.5
     assert row["gflops"] == 100.0 and row["efficiency"] == 1.0                 # 2 GFLOP in 20 ms; GEMM median 100
     assert row["others"] == [7.0, 1.0] and row["env"]["torch"] == "2.x, 2 threads"
+
+
+def test_a_baseline_checkout_is_timed_in_processes_of_its_own(tmp_path):
+    """--baseline REPO: the other checkout's nnpy is what its processes import (NNPY_BENCH_REPO)."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    fake = tmp_path / "old"
+    (fake / "nnpy").mkdir(parents=True)
+    (fake / "nnpy" / "__init__.py").write_text("raise ImportError('the baseline checkout was imported')\n")
+    done = subprocess.run([sys.executable, str(repo / "benchmarks" / "bench_train.py"), "--worker", "nnpy",
+                           "--model", "mlp", "--batch", "2", "--steps", "1", "--warmup", "0"],
+                          capture_output=True, text=True, env={**__import__("os").environ, "NNPY_BENCH_REPO": str(fake)})
+    assert done.returncode != 0 and "the baseline checkout was imported" in done.stderr
+    done = subprocess.run([sys.executable, str(repo / "benchmarks" / "bench_train.py"), "--worker", "nnpy",
+                           "--model", "mlp", "--batch", "2", "--steps", "1", "--warmup", "0"],
+                          capture_output=True, text=True, env={**__import__("os").environ, "NNPY_BENCH_REPO": str(repo)})
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.splitlines()[-1])["ms_per_step"] > 0

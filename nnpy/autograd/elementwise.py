@@ -160,8 +160,7 @@ def dropout(x, p: float, training: bool = True, rng=None):
     if not training or p == 0:
         return x
     rng = rng if rng is not None else xp.random.default_rng()
-    keep = rng.random(x.shape, dtype=x.dtype) >= p
-    return x * (keep * x.dtype.type(1.0 / (1.0 - p)))   # the mask is a constant of x's dtype
+    return x * F.dropout_mask(rng, x.shape, p, x.dtype)   # the mask is a constant of x's dtype
 
 
 def where(cond, a, b):

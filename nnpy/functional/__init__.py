@@ -6,7 +6,7 @@ functions instead of writing the math again. They use only operators and array m
 so the same function runs on numpy arrays and on autograd Tensors, where every step is recorded
 (that is how an autograd backward stays differentiable a second time).
 
-Modules: ``activations`` (ReLU, leaky ReLU, ELU, sigmoid, tanh), ``dense`` (x @ W + b), ``conv`` (2-D convolution), ``normalization`` (batch norm), ``pooling`` (max, average, global average), ``windows`` (window sizes and padding), ``softmax`` (softmax, log-softmax), ``losses`` (cross-entropy, MSE, MAE, Huber,
+Modules: ``activations`` (ReLU, leaky ReLU, ELU, sigmoid, tanh), ``dense`` (x @ W + b), ``conv`` (2-D convolution), ``normalization`` (batch norm), ``pooling`` (max, average, global average), ``dropout``, ``embedding``, ``windows`` (window sizes and padding), ``softmax`` (softmax, log-softmax), ``losses`` (cross-entropy, MSE, MAE, Huber,
 binary cross-entropy), ``math`` (exp and log for either kind of argument).
 Imports only ``nnpy.backend``.
 """
@@ -18,6 +18,8 @@ from .normalization import (batch_norm, batch_norm_backward, batch_norm_evaluate
                             channel_rows)
 from .pooling import (avg_pool2d, avg_pool2d_backward, global_avg_pool2d, global_avg_pool2d_backward, max_pool2d,
                       max_pool2d_backward)
+from .dropout import dropout_mask
+from .embedding import embedding, embedding_backward
 from .losses import (binary_cross_entropy, binary_cross_entropy_backward, cross_entropy, cross_entropy_backward,
                      huber, huber_backward, mae, mae_backward, mse, mse_backward, one_hot)
 from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
@@ -26,7 +28,7 @@ __all__ = ["relu", "relu_backward", "leaky_relu", "leaky_relu_backward", "elu", 
            "sigmoid", "sigmoid_backward", "tanh", "tanh_backward", "conv2d", "conv2d_backward", "im2col", "col2im",
            "dense", "dense_backward", "channel_rows", "batch_norm", "batch_norm_backward", "batch_norm_evaluate",
            "batch_norm_evaluate_backward", "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
-           "global_avg_pool2d", "global_avg_pool2d_backward",
+           "global_avg_pool2d", "global_avg_pool2d_backward", "dropout_mask", "embedding", "embedding_backward",
            "softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
            "cross_entropy", "cross_entropy_backward", "mse", "mse_backward", "mae", "mae_backward",
            "huber", "huber_backward", "binary_cross_entropy", "binary_cross_entropy_backward", "one_hot"]

@@ -11,14 +11,10 @@ import threading
 
 import numpy as np
 
+from .. import kernels
 from ..backend import xp
-from ..kernels.threads import parallel_for
+from ..kernels import split_update as split
 from ..registry import OPTIMIZERS, register_optimizer
-
-# The piece of a parameter this thread is updating (see ``Optimizer._update``): (start, stop)
-# in the flattened parameter, and the whole parameter.
-_piece = threading.local()
-_new_slot = threading.Lock()
 
 
 class Optimizer:
@@ -68,12 +64,12 @@ class Optimizer:
         self.model.zero_grad()
 
     def _slot(self, name: str, key: str, like: np.ndarray) -> np.ndarray:
-        """The state array ``key`` of parameter ``name`` (zeros at first use); inside a piece
-        of a split update (see ``_update``), the matching piece of it."""
-        piece = getattr(_piece, "range", None)
+        """The state array ``key`` of parameter ``name`` (zeros at first use); while a piece of
+        the parameter is updated (``nnpy.kernels.split_update``), the matching piece of it."""
+        piece = split.piece()
         slots = self.state.setdefault(name, {})
         if key not in slots:
-            with _new_slot:
+            with split.new_slot_lock:
                 if key not in slots:
                     slots[key] = xp.zeros_like(like if piece is None else piece[2])
         if piece is None:
@@ -82,14 +78,14 @@ class Optimizer:
 
     def _scratch(self, like: np.ndarray, k: int = 0) -> np.ndarray:
         """Scratch array ``k`` shaped like ``like``, reused across parameters and steps
-        (each piece of a split update has its own).
+        (each thread updating a piece has its own).
 
         The update formulas write their intermediate terms here (``out=``) instead of
         allocating a parameter-sized temporary per term: fresh large arrays cost page
         faults, and on a 4-million-weight layer that doubled the optimizer's time.
         """
-        piece = getattr(_piece, "range", None)
-        key = (like.dtype.str, k) if piece is None else (like.dtype.str, k, threading.get_ident())
+        thread = threading.get_ident() if split.piece() is not None else None
+        key = (like.dtype.str, k, thread)
         buf = self._buffers.get(key)
         if buf is None or buf.size < like.size:
             buf = self._buffers[key] = xp.empty(like.size, like.dtype)
@@ -120,25 +116,11 @@ class Optimizer:
             self.last_grad_norm = self.clip_gradients(grads)
         self.iterations += 1
         for name, p in params.items():
-            self._update(name, p, grads[name])
-
-    def _update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
-        """``update(name, p, g)``; for a large parameter of an ``elementwise`` optimizer, split
-        into pieces updated at once on several threads (``nnpy.kernels.threads``). Each weight gets
-        the same arithmetic either way, bit for bit. (SGD with Nesterov momentum and weight
-        decay on alexnet's 2048x1024 dense layer: 6.4 -> 4.0 ms a step on 2 threads.)"""
-        if not (self.elementwise and p.flags.c_contiguous and g.flags.c_contiguous):
-            self.update(name, p, g)
-            return
-        flat_p, flat_g = p.reshape(-1), g.reshape(-1)
-
-        def part(lo, hi):
-            _piece.range = (lo, hi, p)
-            try:
-                self.update(name, flat_p[lo:hi], flat_g[lo:hi])
-            finally:
-                _piece.range = None
-        parallel_for(p.size, part, 4 * p.nbytes)
+            g = grads[name]
+            if self.elementwise and kernels.fast() and split.applies(p, g):
+                split.split_update(self.update, name, p, g)      # pieces on several threads, same bits
+            else:
+                self.update(name, p, g)
 
     def update(self, name: str, p: np.ndarray, g: np.ndarray) -> None:
         """Update ``p`` (a parameter, or a contiguous piece of it) in place from its gradient ``g``."""

@@ -226,3 +226,29 @@ def test_the_tiled_pooling_kernel_gives_the_plain_numbers(kind, width, fast_kern
         else:
             assert np.array_equal(y, F.avg_pool2d(x, *geometry))
             assert np.array_equal(dx, F.avg_pool2d_backward(x.shape, g, *geometry))
+
+
+def test_embedding_backward_adds_the_rows_of_repeated_ids():
+    E = RNG.normal(size=(6, 3))
+    ids = np.array([[1, 4, 1], [0, 1, 5]])
+    dy = RNG.normal(size=(2, 3, 3))
+    dE = np.empty_like(E)
+    F.embedding_backward(ids, dy, dE)
+    expected = np.zeros_like(E)
+    np.add.at(expected, ids.reshape(-1), dy.reshape(-1, 3))
+    np.testing.assert_allclose(dE, expected, rtol=1e-12)
+    assert np.array_equal(F.embedding(E, ids), E[ids])
+
+
+def test_dropout_mask_layer_and_autograd_draw_the_same_mask():
+    from nnpy import autograd
+    from nnpy.nn import build_layer
+
+    x = np.ones((50, 40), np.float32)
+    layer = build_layer({"type": "Dropout", "rate": 0.3})
+    layer.initialize((40,), rng=np.random.default_rng(7))
+    y = layer.forward(x, training=True)
+    mask = F.dropout_mask(np.random.default_rng(7), x.shape, 0.3, x.dtype)
+    assert np.array_equal(y, mask) and set(np.unique(mask)) == {0, np.float32(1 / 0.7)}
+    assert np.array_equal(autograd.dropout(Tensor(x), 0.3, rng=np.random.default_rng(7)).data, mask)
+    assert abs((mask == 0).mean() - 0.3) < 0.05

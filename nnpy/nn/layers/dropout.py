@@ -1,6 +1,7 @@
 """Inverted dropout."""
 from __future__ import annotations
 
+from ... import functional as F
 from ...registry import register_layer
 from ..layer import Layer
 
@@ -24,8 +25,7 @@ class Dropout(Layer):
         if not training or self.rate == 0.0:
             self.mask = None
             return x
-        keep = self.rng.random(x.shape, dtype=x.dtype) >= self.rate
-        self.mask = keep * x.dtype.type(1.0 / (1.0 - self.rate))  # (same shape as x)
+        self.mask = F.dropout_mask(self.rng, x.shape, self.rate, x.dtype)   # (same shape as x)
         return x * self.mask
 
     def backward(self, grad_y):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from ...backend import xp
 from ...errors import ShapeError
+from ... import functional as F
 from ...registry import register_layer
 from ..layer import Layer
 
@@ -31,22 +32,12 @@ class Embedding(Layer):
         return (*input_shape, self.output_dim)
 
     def forward(self, x, training=False):
-        ids = self._ids(x)
-        self.ids = ids
-        return self.params["E"][ids]  # (N, T, output_dim), a copy
+        self.ids = self._ids(x)
+        return F.embedding(self.params["E"], self.ids)   # (N, T, output_dim), a copy
 
     def backward(self, grad_y):
-        # dE[v] = Σ of grad_y rows whose id is v: sort the ids, sum each run of equal ids
-        ids = self.ids.reshape(-1)
-        g = grad_y.reshape(ids.size, self.output_dim)
-        order = xp.argsort(ids, kind="stable")
-        sorted_ids = ids[order]
-        starts = xp.flatnonzero(xp.r_[True, sorted_ids[1:] != sorted_ids[:-1]])
-        dE = self.grads["E"]
-        dE.fill(0)
-        if ids.size:
-            dE[sorted_ids[starts]] = xp.add.reduceat(g[order], starts, axis=0)
-        return None
+        F.embedding_backward(self.ids, grad_y, self.grads["E"])
+        return None                                      # ids are not differentiable
 
     def _ids(self, x):
         """``x`` as an integer array, checked to hold whole numbers in [0, input_dim)."""

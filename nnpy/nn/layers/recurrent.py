@@ -19,14 +19,11 @@ Arrays inside the loop are time-major, (T, N, ·), so each step is a contiguous 
 from __future__ import annotations
 
 from ...backend import xp
+from ... import functional as F
 from ...registry import register_layer
 from ..layer import Layer
 
 __all__ = ["RNN", "LSTM", "GRU"]
-
-
-def _sigmoid(a):
-    return 0.5 * (1.0 + xp.tanh(0.5 * a))  # = 1 / (1 + e^-a), without overflow warnings
 
 
 class _Recurrent(Layer):
@@ -160,7 +157,7 @@ class LSTM(_Recurrent):
         for t in range(steps):
             a = xw[t] + hs[t] @ U
             act = acts[t]
-            act[...] = _sigmoid(a)
+            act[...] = F.sigmoid(a)
             act[:, 2 * u:3 * u] = xp.tanh(a[:, 2 * u:3 * u])
             i, f, g, o = act[:, :u], act[:, u:2 * u], act[:, 2 * u:3 * u], act[:, 3 * u:]
             cs[t + 1] = f * cs[t] + i * g
@@ -228,7 +225,7 @@ class GRU(_Recurrent):
         for t in range(steps):
             hu = hs[t] @ U + b_rec
             act = acts[t]
-            act[:, :2 * u] = _sigmoid(xw[t, :, :2 * u] + hu[:, :2 * u])
+            act[:, :2 * u] = F.sigmoid(xw[t, :, :2 * u] + hu[:, :2 * u])
             hu_h[t] = hu[:, 2 * u:]
             z, r = act[:, :u], act[:, u:2 * u]
             act[:, 2 * u:] = xp.tanh(xw[t, :, 2 * u:] + r * hu_h[t])
