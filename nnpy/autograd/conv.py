@@ -9,8 +9,6 @@ scatters the gradient back.
 """
 from __future__ import annotations
 
-from numpy.lib.stride_tricks import sliding_window_view
-
 from ..backend import xp
 from ..errors import ShapeError
 from .. import functional as F
@@ -82,8 +80,9 @@ def max_pool2d(x, size, stride=None) -> Tensor:
     """The maximum of each ``size`` window of x (N, C, H, W), windows ``stride`` apart (default:
     ``size``, no overlap). Output (N, C, Ho, Wo) with Ho = (H − kh) // sh + 1.
 
-    The winner of each window is found on the array; the output is ``x.flatten()[winners]``,
-    so its gradient goes to the winners (added up where overlapping windows share one).
+    The winner of each window is found on the array (``nnpy.functional.max_pool2d_winners``, as
+    the MaxPool2D layer finds it); the output is ``x.flatten()[winners]``, so its gradient goes to
+    the winners (added up where overlapping windows share one).
     """
     x = as_tensor(x)
     (kh, kw) = pair(size, "size")
@@ -91,12 +90,6 @@ def max_pool2d(x, size, stride=None) -> Tensor:
     if x.ndim != 4 or x.shape[2] < kh or x.shape[3] < kw:
         raise ShapeError(f"max_pool2d: input of shape {tuple(x.shape)} must be (N, C, H, W) with H ≥ {kh} and "
                          f"W ≥ {kw} for {kh}×{kw} windows")
-    n, c, h, w = x.shape
-    windows = sliding_window_view(x.data, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]  # (N, C, Ho, Wo, kh, kw)
-    ho, wo = windows.shape[2:4]
-    best = windows.reshape(n, c, ho, wo, kh * kw).argmax(axis=-1)                     # offset in the window
-    rows = xp.arange(ho)[:, None] * sh + best // kw
-    cols = xp.arange(wo)[None, :] * sw + best % kw
-    planes = xp.arange(n * c).reshape(n, c, 1, 1)                                     # index of (n, c)
-    winners = (planes * h + rows) * w + cols                                          # flat index into x
+    winners = F.max_pool2d_winners(x.data, (kh, kw), (sh, sw), ((x.shape[2] - kh) // sh + 1,
+                                                                 (x.shape[3] - kw) // sw + 1))
     return x.reshape(-1)[winners]

@@ -17,7 +17,7 @@ from .dense import dense, dense_backward
 from .normalization import (batch_norm, batch_norm_backward, batch_norm_evaluate, batch_norm_evaluate_backward,
                             channel_rows)
 from .pooling import (avg_pool2d, avg_pool2d_backward, global_avg_pool2d, global_avg_pool2d_backward, max_pool2d,
-                      max_pool2d_backward)
+                      max_pool2d_backward, max_pool2d_winners)
 from .dropout import dropout_mask
 from .embedding import embedding, embedding_backward
 from .losses import (binary_cross_entropy, binary_cross_entropy_backward, cross_entropy, cross_entropy_backward,
@@ -27,7 +27,7 @@ from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backwar
 __all__ = ["relu", "relu_backward", "leaky_relu", "leaky_relu_backward", "elu", "elu_backward",
            "sigmoid", "sigmoid_backward", "tanh", "tanh_backward", "conv2d", "conv2d_backward", "im2col", "col2im",
            "dense", "dense_backward", "channel_rows", "batch_norm", "batch_norm_backward", "batch_norm_evaluate",
-           "batch_norm_evaluate_backward", "max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
+           "batch_norm_evaluate_backward", "max_pool2d", "max_pool2d_backward", "max_pool2d_winners", "avg_pool2d", "avg_pool2d_backward",
            "global_avg_pool2d", "global_avg_pool2d_backward", "dropout_mask", "embedding", "embedding_backward",
            "softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
            "cross_entropy", "cross_entropy_backward", "mse", "mse_backward", "mae", "mae_backward",

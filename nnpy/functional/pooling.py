@@ -3,11 +3,13 @@
 A window of size (kh, kw) at (sh·ho, sw·wo) of the padded input; ``pads`` = ((top, bottom),
 (left, right)). Output (N, C, Ho, Wo), Ho = (H + top + bottom − kh) // sh + 1.
 
-    max:  y[n, c, ho, wo] = max_{i,j} xpad[n, c, sh·ho + i, sw·wo + j]    (padding: −∞)
+    max:  y[n, c, ho, wo] = max_{i,j} xpad[n, c, sh·ho + i, sw·wo + j]    (padding: −∞),
+          its gradient going to the first maximum of the window (row-major)
     avg:  y[n, c, ho, wo] = Σ_{i,j} xpad[n, c, sh·ho + i, sw·wo + j] / (kh·kw)   (padding: 0, counted)
 
-Both fold over the kh·kw window offsets, each a strided (N, C, Ho, Wo) view of the padded input —
-a loop over offsets, never over pixels. ``nnpy.kernels.pooling`` computes the same numbers faster
+Max pooling finds each window's winner once (an argmax over a strided view of all windows) and
+picks it; average pooling folds over the kh·kw window offsets, each a strided (N, C, Ho, Wo) view
+of the padded input — loops over offsets, never over pixels. ``nnpy.kernels.pooling`` computes the same numbers faster
 when the windows tile the image.
 """
 from __future__ import annotations
@@ -35,26 +37,34 @@ def crop(dxpad, pads, shape):
     return dxpad[:, :, top:top + shape[2], left:left + shape[3]]
 
 
+def max_pool2d_winners(xpad, pool, stride, out_hw):
+    """Where each window's maximum is: flat indices into xpad (N, C, Hp, Wp), shape (N, C, Ho, Wo);
+    on ties the first maximum in row-major window order (smallest row, then smallest column)."""
+    (kh, kw), (sh, sw), (ho, wo) = pool, stride, out_hw
+    n, c, hp, wp = xpad.shape
+    windows = xp.lib.stride_tricks.sliding_window_view(xpad, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+    best = windows[:, :, :ho, :wo].reshape(n, c, ho, wo, kh * kw).argmax(axis=-1)   # offset in the window
+    rows = xp.arange(ho)[:, None] * sh + best // kw
+    cols = xp.arange(wo)[None, :] * sw + best % kw
+    planes = xp.arange(n * c).reshape(n, c, 1, 1)                                  # the image (n, c)
+    return (planes * hp + rows) * wp + cols
+
+
 def max_pool2d(x, pool, stride, pads, out_hw):
-    """y (N, C, Ho, Wo): the maximum of each window."""
-    views = window_views(pad(x, pads, -xp.inf), pool, stride, out_hw)
-    y = views[0].copy()
-    for v in views[1:]:
-        xp.maximum(y, v, out=y)
-    return y
-
-
-def max_pool2d_backward(x, y, dy, pool, stride, pads, out_hw):
-    """dx (N, C, H, W): each window's gradient goes to one element, the first (row-major) that
-    equals the window's max y; overlapping windows add up."""
+    """(y, winners): y (N, C, Ho, Wo) the maximum of each window, picked from the padded input at
+    ``winners`` (``max_pool2d_winners``), which the backward needs."""
     xpad = pad(x, pads, -xp.inf)
-    dxpad = xp.zeros(xpad.shape, dy.dtype)
-    taken = xp.zeros(dy.shape, dtype=bool)                               # the window has its winner
-    for v, dv in zip(window_views(xpad, pool, stride, out_hw), window_views(dxpad, pool, stride, out_hw)):
-        winner = (v == y) & ~taken
-        taken |= winner
-        dv += winner * dy
-    return crop(dxpad, pads, x.shape)
+    winners = max_pool2d_winners(xpad, pool, stride, out_hw)
+    return xpad.reshape(-1)[winners], winners
+
+
+def max_pool2d_backward(winners, dy, x_shape, pads):
+    """dx (x_shape): each window's gradient goes to its winner; overlapping windows add up."""
+    (top, bottom), (left, right) = pads
+    n, c, h, w = x_shape
+    dxpad = xp.zeros((n, c, h + top + bottom, w + left + right), dy.dtype)
+    xp.add.at(dxpad.reshape(-1), winners.reshape(-1), dy.reshape(-1))
+    return crop(dxpad, pads, x_shape)
 
 
 def avg_pool2d(x, pool, stride, pads, out_hw):

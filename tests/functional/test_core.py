@@ -198,9 +198,9 @@ def test_pooling_gradients_match_finite_differences(pool, stride, pads, hw):
     out_hw = tuple(output_size(n, k, s, p) for n, k, s, p in zip(hw, pool, stride, pads))
     geometry = (pool, stride, pads, out_hw)
     g = RNG.normal(size=(2, 3, *out_hw))
-    y = F.max_pool2d(x, *geometry)
-    assert relative_error(F.max_pool2d_backward(x, y, g, *geometry),
-                          numeric_gradient(lambda a: F.max_pool2d(a, *geometry), x, g)) < 1e-8
+    y, winners = F.max_pool2d(x, *geometry)
+    assert relative_error(F.max_pool2d_backward(winners, g, x.shape, pads),
+                          numeric_gradient(lambda a: F.max_pool2d(a, *geometry)[0], x, g)) < 1e-8
     assert relative_error(F.avg_pool2d_backward(x.shape, g, *geometry),
                           numeric_gradient(lambda a: F.avg_pool2d(a, *geometry), x, g)) < 1e-8
     gg = RNG.normal(size=(2, 3))
@@ -221,8 +221,9 @@ def test_the_tiled_pooling_kernel_gives_the_plain_numbers(kind, width, fast_kern
         y = layer.forward(x, training=training)
         dx = layer.backward(g)
         if kind == "MaxPool2D":
-            assert np.array_equal(y, F.max_pool2d(x, *geometry))
-            assert np.array_equal(dx, F.max_pool2d_backward(x, y, g, *geometry))
+            y_plain, winners = F.max_pool2d(x, *geometry)
+            assert np.array_equal(y, y_plain)
+            assert np.array_equal(dx, F.max_pool2d_backward(winners, g, x.shape, layer.pads))
         else:
             assert np.array_equal(y, F.avg_pool2d(x, *geometry))
             assert np.array_equal(dx, F.avg_pool2d_backward(x.shape, g, *geometry))
@@ -252,3 +253,18 @@ def test_dropout_mask_layer_and_autograd_draw_the_same_mask():
     assert np.array_equal(y, mask) and set(np.unique(mask)) == {0, np.float32(1 / 0.7)}
     assert np.array_equal(autograd.dropout(Tensor(x), 0.3, rng=np.random.default_rng(7)).data, mask)
     assert abs((mask == 0).mean() - 0.3) < 0.05
+
+
+def test_overlapping_max_windows_add_their_gradients_and_autograd_picks_the_same_winners():
+    from nnpy import autograd
+
+    x = RNG.integers(-2, 3, size=(2, 3, 7, 7)).astype(np.float64)       # ties everywhere
+    geometry = ((3, 3), (2, 2), ((0, 0), (0, 0)), (3, 3))
+    y, winners = F.max_pool2d(x, *geometry)
+    g = RNG.normal(size=y.shape)
+    dx = F.max_pool2d_backward(winners, g, x.shape, geometry[2])
+    assert np.isclose(dx.sum(), g.sum())                                 # every window's gradient lands once
+    t = Tensor(x, requires_grad=True)
+    out = autograd.max_pool2d(t, 3, 2)
+    (out * Tensor(g)).sum().backward()
+    assert np.array_equal(out.data, y) and np.allclose(t.grad.data, dx)

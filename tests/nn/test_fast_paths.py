@@ -166,8 +166,9 @@ def test_max_pool_pairs_match_the_window_routing(perm, chunk_bytes, monkeypatch)
     y = fast.forward(x, training=True)
     assert fast.kernel.pairs is not None
     geometry = (plain.pool_size, plain.stride, plain.pads, plain.out_hw)   # the reference: the plain math
-    np.testing.assert_array_equal(y, F.max_pool2d(np.ascontiguousarray(x), *geometry))
-    dx, ref = fast.backward(g), F.max_pool2d_backward(np.ascontiguousarray(x), y, g, *geometry)
+    y_plain, winners = F.max_pool2d(np.ascontiguousarray(x), *geometry)
+    np.testing.assert_array_equal(y, y_plain)
+    dx, ref = fast.backward(g), F.max_pool2d_backward(winners, g, x.shape, plain.pads)
     np.testing.assert_array_equal(dx, ref)
     # the first maximum of each window, in row-major order, got its gradient
     windows = x.reshape(3, 4, 3, 2, 4, 2).transpose(0, 1, 2, 4, 3, 5).reshape(3, 4, 3, 4, 4)

@@ -68,13 +68,14 @@ class MaxPool2D(_Pool2D):
         self.fast = self.kernel is not None and kernels.fast()
         if self.fast:
             return self.kernel.forward(x, training)
-        self.x, self.y = x, F.max_pool2d(x, *self._geometry())
-        return self.y
+        self.x_shape = x.shape
+        y, self.winners = F.max_pool2d(x, *self._geometry())
+        return y
 
     def backward(self, grad_y):
         if self.fast:
             return self.kernel.backward(grad_y)
-        return F.max_pool2d_backward(self.x, self.y, grad_y, *self._geometry())
+        return F.max_pool2d_backward(self.winners, grad_y, self.x_shape, self.pads)
 
 
 @register_layer("AvgPool2D", "AveragePooling2D")
