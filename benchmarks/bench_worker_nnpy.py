@@ -87,6 +87,11 @@ def build_inference(file: str, batch: int):
 def run_nnpy(args) -> dict:
     """Time nnpy's step of ``args.model`` (training) or ``args.inference`` at ``args.batch``."""
     keep_freed_memory()          # as the nnpy command does for every run (nnpy.nn.memory)
+    try:                         # and its thread pool (an older nnpy, --baseline, starts it by itself)
+        from nnpy.kernels.threads import set_num_threads
+        set_num_threads()
+    except ImportError:
+        pass
     if args.inference:
         step, flops, _, _ = build_inference(args.inference, args.batch)
     else:

@@ -16,6 +16,7 @@ from .nn.initializers import build_initializer
 from .nn.losses import build_loss
 from .nn.memory import keep_freed_memory   # opt-in process tuning; the nnpy command calls it
 from .kernels import reference_mode, set_reference_mode   # the plain math only (NNPY_REFERENCE=1)
+from .kernels.threads import set_num_threads   # opt-in thread pool for large passes; the nnpy command calls it
 from .optim import build_optimizer, build_scheduler
 from . import optim
 

@@ -78,9 +78,11 @@ def main(ctx):
     mpiexec -n 2 nnpy train --config configs/mlp.yaml   (pip install -e ".[mpi]")
     """
     from .engine.parallel import start_processes
+    from .kernels.threads import set_num_threads
     from .nn.memory import keep_freed_memory
 
     keep_freed_memory()      # the command line tunes the process for training (nnpy.nn.memory)
+    set_num_threads()        # and splits large element-wise passes over the cores (nnpy.kernels.threads)
     if not start_processes(ctx.invoked_subcommand):     # under mpiexec, only train runs on several
         ctx.exit(0)
 

@@ -6,7 +6,7 @@ functions instead of writing the math again. They use only operators and array m
 so the same function runs on numpy arrays and on autograd Tensors, where every step is recorded
 (that is how an autograd backward stays differentiable a second time).
 
-Modules: ``activations`` (ReLU, leaky ReLU, ELU, sigmoid, tanh), ``dense`` (x @ W + b), ``conv`` (2-D convolution), ``normalization`` (batch norm), ``pooling`` (max, average, global average), ``dropout``, ``embedding``, ``windows`` (window sizes and padding), ``softmax`` (softmax, log-softmax), ``losses`` (cross-entropy, MSE, MAE, Huber,
+Modules: ``activations`` (ReLU, leaky ReLU, ELU, sigmoid, tanh), ``dense`` (x @ W + b), ``conv`` (2-D convolution), ``normalization`` (batch norm), ``pooling`` (max, average, global average), ``dropout``, ``embedding``, ``recurrent`` (RNN, LSTM and GRU through time), ``windows`` (window sizes and padding), ``softmax`` (softmax, log-softmax), ``losses`` (cross-entropy, MSE, MAE, Huber,
 binary cross-entropy), ``math`` (exp and log for either kind of argument).
 Imports only ``nnpy.backend``.
 """
@@ -20,6 +20,7 @@ from .pooling import (avg_pool2d, avg_pool2d_backward, global_avg_pool2d, global
                       max_pool2d_backward, max_pool2d_winners)
 from .dropout import dropout_mask
 from .embedding import embedding, embedding_backward
+from .recurrent import (gru_backward, gru_forward, lstm_backward, lstm_forward, rnn_backward, rnn_forward)
 from .losses import (binary_cross_entropy, binary_cross_entropy_backward, cross_entropy, cross_entropy_backward,
                      huber, huber_backward, mae, mae_backward, mse, mse_backward, one_hot)
 from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
@@ -29,6 +30,7 @@ __all__ = ["relu", "relu_backward", "leaky_relu", "leaky_relu_backward", "elu", 
            "dense", "dense_backward", "channel_rows", "batch_norm", "batch_norm_backward", "batch_norm_evaluate",
            "batch_norm_evaluate_backward", "max_pool2d", "max_pool2d_backward", "max_pool2d_winners", "avg_pool2d", "avg_pool2d_backward",
            "global_avg_pool2d", "global_avg_pool2d_backward", "dropout_mask", "embedding", "embedding_backward",
+           "rnn_forward", "rnn_backward", "lstm_forward", "lstm_backward", "gru_forward", "gru_backward",
            "softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
            "cross_entropy", "cross_entropy_backward", "mse", "mse_backward", "mae", "mae_backward",
            "huber", "huber_backward", "binary_cross_entropy", "binary_cross_entropy_backward", "one_hot"]

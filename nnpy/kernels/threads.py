@@ -18,8 +18,11 @@ Each element is computed by the same numpy operation as without threads, so resu
 bit-identical whatever the thread count. Reductions (sums, means) are never split here: that
 would change their rounding.
 
-The thread count is ``NNPY_NUM_THREADS``, else ``OMP_NUM_THREADS`` (what BLAS uses), else the
-number of CPUs this process may run on (at most 4); ``set_num_threads`` changes it.
+A thread pool is a change to the whole process, so none starts unasked: passes run on the calling
+thread until ``set_num_threads`` is called — the ``nnpy`` command line calls ``set_num_threads()``,
+a script or notebook may too (``nnpy.set_num_threads()``) — or ``NNPY_NUM_THREADS`` is set.
+``set_num_threads()`` without a count takes ``NNPY_NUM_THREADS``, else ``OMP_NUM_THREADS`` (what
+BLAS uses), else the number of CPUs this process may run on (at most 4).
 """
 from __future__ import annotations
 
@@ -49,16 +52,20 @@ def _default_threads() -> int:
 
 
 def num_threads() -> int:
-    """How many threads a large pass is split over (1: no splitting)."""
-    global _threads
-    if _threads is None:
-        _threads = _default_threads()
-    return _threads
+    """How many threads a large pass is split over (1: no splitting): what ``set_num_threads``
+    set, else ``NNPY_NUM_THREADS``, else 1."""
+    if _threads is not None:
+        return _threads
+    value = os.environ.get("NNPY_NUM_THREADS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else 1
 
 
-def set_num_threads(n: int) -> None:
-    """Split large passes over ``n`` threads from now on (1 turns splitting off)."""
+def set_num_threads(n: int | None = None) -> None:
+    """Split large passes over ``n`` threads from now on (1 turns splitting off; None: the
+    default count, see the module docstring)."""
     global _threads, _pool
+    if n is None:
+        n = _default_threads()
     if not isinstance(n, int) or isinstance(n, bool) or n < 1:
         raise ValueError(f"the number of threads must be a positive integer, not {n!r}")
     if _pool is not None:

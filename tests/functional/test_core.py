@@ -134,8 +134,9 @@ def test_the_threaded_relu_equals_the_plain_one_on_a_large_array(fast_kernels):
 
     x = RNG.normal(size=(64, 32, 26, 26)).astype(np.float32)      # 5.5 MB per operand
     g = RNG.normal(size=x.shape).astype(np.float32)
-    old = parallel.MIN_BYTES
+    old, threads = parallel.MIN_BYTES, parallel.num_threads()
     parallel.MIN_BYTES = 1 << 20                                    # make sure the split path runs
+    parallel.set_num_threads(2)
     try:
         layer = build_layer({"type": "ReLU"})
         layer.initialize(x.shape[1:])
@@ -143,6 +144,7 @@ def test_the_threaded_relu_equals_the_plain_one_on_a_large_array(fast_kernels):
         assert np.array_equal(layer.backward(g), F.relu_backward(F.relu(x), g))
     finally:
         parallel.MIN_BYTES = old
+        parallel.set_num_threads(threads)
 
 
 @pytest.mark.parametrize("x_shape", [(5, 4), (2, 3, 4)])

@@ -65,3 +65,40 @@ def test_keep_freed_memory_is_idempotent():
     from nnpy.nn import memory
     first = memory.keep_freed_memory()
     assert memory.keep_freed_memory() is first
+
+
+THREADS = """
+import threading, sys
+import numpy as np
+import nnpy
+from nnpy.kernels import threads
+threads.MIN_BYTES = 1 << 20
+if sys.argv[1] == "ask":
+    nnpy.set_num_threads(2)
+relu = nnpy.build_layer({"type": "ReLU"})
+relu.initialize((64, 32, 32))
+relu.forward(np.ones((64, 64, 32, 32), np.float32))            # 16 MiB: a pass large enough to split
+print(sum(t.name.startswith("nnpy") for t in threading.enumerate()))
+"""
+
+
+@pytest.mark.parametrize("mode,started", [("import", 0), ("ask", 1)])
+def test_no_thread_starts_unless_asked(mode, started):
+    env = {**os.environ, "PYTHONPATH": ROOT}
+    env.pop("NNPY_NUM_THREADS", None)
+    out = subprocess.run([sys.executable, "-c", THREADS, mode], env=env, capture_output=True, text=True,
+                         check=True).stdout
+    assert int(out) == started
+
+
+def test_the_command_line_starts_the_thread_pool(monkeypatch):
+    from click.testing import CliRunner
+
+    from nnpy import cli
+    from nnpy.kernels import threads
+
+    calls = []
+    monkeypatch.setattr(threads, "set_num_threads", lambda n=None: calls.append(n))
+    result = CliRunner().invoke(cli.main, ["list", "optimizers"])
+    assert result.exit_code == 0, result.output
+    assert calls == [None]

@@ -11,10 +11,9 @@ GRU k=3: z, r, h; SimpleRNN k=1). Input (N, T, features); output (N, units), the
 last state, or (N, T, units) with ``return_sequences=True``. The initial state is
 zero.
 
-The input projection of all steps is one GEMM, ``(N·T, F) @ W``; only the
-recurrence loops over time. Backward runs the loop in reverse, collecting the
-gradient of every step's pre-activations, then gets dW, dU and dx with one GEMM each.
-Arrays inside the loop are time-major, (T, N, ·), so each step is a contiguous slice.
+The input projection of all steps is one GEMM, ``(N·T, F) @ W``; the recurrence over time is
+``nnpy.functional.recurrent`` (``rnn_forward``/``rnn_backward``, ``lstm_…``, ``gru_…``), whose
+backward collects the gradient of every step's pre-activations; dW and dx are then one GEMM each.
 """
 from __future__ import annotations
 
@@ -81,11 +80,6 @@ class _Recurrent(Layer):
             return None
         return (dxw @ self.params["W"].T).reshape(n, t, f)
 
-    def _grad_U(self, drec) -> None:
-        """dU = Σ_t h_{t-1}ᵀ @ drec_t as one GEMM over the stacked states; drec: (T, N, k·units)."""
-        h_prev = self.hs[:-1].reshape(-1, self.units)
-        xp.matmul(h_prev.T, drec.reshape(h_prev.shape[0], -1), out=self.grads["U"])
-
     def flops(self):
         steps, features = self.input_shape
         return 2 * steps * self.gates * self.units * (features + self.units)
@@ -101,21 +95,10 @@ class RNN(_Recurrent):
     gates = 1
 
     def _scan(self, xw):
-        hs = xp.zeros((xw.shape[0] + 1, *xw.shape[1:]), dtype=self.dtype)  # (T+1, N, units)
-        for t in range(xw.shape[0]):
-            hs[t + 1] = xp.tanh(xw[t] + hs[t] @ self.params["U"])
-        return hs
+        return F.rnn_forward(xw, self.params["U"])
 
     def _scan_back(self, dhs):
-        U = self.params["U"]
-        da = xp.empty_like(dhs)  # dL/d(pre-activation), (T, N, units)
-        dh = xp.zeros_like(dhs[0])
-        for t in reversed(range(dhs.shape[0])):
-            h = self.hs[t + 1]
-            da[t] = (dhs[t] + dh) * (1.0 - h * h)
-            dh = da[t] @ U.T
-        self._grad_U(da)
-        return da
+        return F.rnn_backward(dhs, self.hs, self.params["U"], self.grads["U"])
 
 
 @register_layer("LSTM")
@@ -148,48 +131,11 @@ class LSTM(_Recurrent):
         return out
 
     def _scan(self, xw):
-        u, U = self.units, self.params["U"]
-        steps, n = xw.shape[:2]
-        hs = xp.zeros((steps + 1, n, u), dtype=self.dtype)
-        cs = xp.zeros((steps + 1, n, u), dtype=self.dtype)
-        tanh_cs = xp.empty((steps, n, u), dtype=self.dtype)
-        acts = xp.empty_like(xw)  # (T, N, 4·units): i, f, g, o after their nonlinearities
-        for t in range(steps):
-            a = xw[t] + hs[t] @ U
-            act = acts[t]
-            act[...] = F.sigmoid(a)
-            act[:, 2 * u:3 * u] = xp.tanh(a[:, 2 * u:3 * u])
-            i, f, g, o = act[:, :u], act[:, u:2 * u], act[:, 2 * u:3 * u], act[:, 3 * u:]
-            cs[t + 1] = f * cs[t] + i * g
-            tanh_cs[t] = xp.tanh(cs[t + 1])
-            hs[t + 1] = o * tanh_cs[t]
-        self.cs, self.tanh_cs, self.acts = cs, tanh_cs, acts
+        hs, self.cache = F.lstm_forward(xw, self.params["U"])
         return hs
 
     def _scan_back(self, dhs):
-        u, U = self.units, self.params["U"]
-        acts = self.acts
-        # derivative of each nonlinearity w.r.t. its pre-activation, all steps at once
-        dact_da = acts * (1.0 - acts)
-        dact_da[..., 2 * u:3 * u] = 1.0 - acts[..., 2 * u:3 * u] ** 2
-        da = xp.empty_like(acts)  # (T, N, 4·units): dL/da_t
-        dh = xp.zeros_like(dhs[0])
-        dc = xp.zeros_like(dhs[0])
-        for t in reversed(range(dhs.shape[0])):
-            i, f, g, o = (acts[t, :, k * u:(k + 1) * u] for k in range(4))
-            tanh_c = self.tanh_cs[t]
-            dh = dhs[t] + dh
-            dc = dc + dh * o * (1.0 - tanh_c * tanh_c)
-            d = da[t]  # fill with dL/d(i, f, g, o), then scale by the nonlinearities' slopes
-            d[:, :u] = dc * g
-            d[:, u:2 * u] = dc * self.cs[t]
-            d[:, 2 * u:3 * u] = dc * i
-            d[:, 3 * u:] = dh * tanh_c
-            d *= dact_da[t]
-            dc = dc * f
-            dh = d @ U.T
-        self._grad_U(da)
-        return da
+        return F.lstm_backward(dhs, self.hs, self.cache, self.params["U"], self.grads["U"])
 
 
 @register_layer("GRU")
@@ -217,38 +163,8 @@ class GRU(_Recurrent):
         return out
 
     def _scan(self, xw):
-        u, U, b_rec = self.units, self.params["U"], self.params["b_rec"]
-        steps, n = xw.shape[:2]
-        hs = xp.zeros((steps + 1, n, u), dtype=self.dtype)
-        acts = xp.empty_like(xw)  # (T, N, 3·units): z, r, n
-        hu_h = xp.empty((steps, n, u), dtype=self.dtype)  # h_{t-1} @ U_h + b_rec_h, needed for dr
-        for t in range(steps):
-            hu = hs[t] @ U + b_rec
-            act = acts[t]
-            act[:, :2 * u] = F.sigmoid(xw[t, :, :2 * u] + hu[:, :2 * u])
-            hu_h[t] = hu[:, 2 * u:]
-            z, r = act[:, :u], act[:, u:2 * u]
-            act[:, 2 * u:] = xp.tanh(xw[t, :, 2 * u:] + r * hu_h[t])
-            hs[t + 1] = z * hs[t] + (1.0 - z) * act[:, 2 * u:]
-        self.acts, self.hu_h = acts, hu_h
+        hs, self.cache = F.gru_forward(xw, self.params["U"], self.params["b_rec"])
         return hs
 
     def _scan_back(self, dhs):
-        u, U = self.units, self.params["U"]
-        dxw = xp.empty_like(self.acts)   # (T, N, 3·units): dL/d(x_t @ W + b)
-        drec = xp.empty_like(self.acts)  # (T, N, 3·units): dL/d(h_{t-1} @ U + b_rec)
-        dh = xp.zeros_like(dhs[0])
-        for t in reversed(range(dhs.shape[0])):
-            z, r, n = (self.acts[t, :, k * u:(k + 1) * u] for k in range(3))
-            h_prev = self.hs[t]
-            dh = dhs[t] + dh
-            d = dxw[t]
-            d[:, 2 * u:] = dh * (1.0 - z) * (1.0 - n * n)                # dL/d(pre-tanh of n)
-            d[:, :u] = dh * (h_prev - n) * z * (1.0 - z)                  # dL/d(a_z)
-            d[:, u:2 * u] = d[:, 2 * u:] * self.hu_h[t] * r * (1.0 - r)   # dL/d(a_r)
-            drec[t] = d
-            drec[t, :, 2 * u:] *= r
-            dh = dh * z + drec[t] @ U.T
-        self._grad_U(drec)
-        drec.reshape(-1, 3 * u).sum(axis=0, out=self.grads["b_rec"])
-        return dxw
+        return F.gru_backward(dhs, self.hs, self.cache, self.params["U"], self.grads["U"], self.grads["b_rec"])
