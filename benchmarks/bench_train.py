@@ -64,9 +64,10 @@ TRAINED = os.path.join(os.path.dirname(__file__), "..", "data", "trained_models"
 
 #: The targets of issue 17: (model or shipped file, batch) -> the largest acceptable
 #: nnpy/torch ratio of step times (training) or of times per batch (inference).
-TARGETS = {("mlp", 64): 1.0, ("mlp", 256): 1.0, ("alexnet", 64): 1.0, ("alexnet", 256): 1.0,
-           ("lenet", 64): 1.0, ("lenet", 128): 1.0, ("resnet", 64): 1.0, ("rnn", 32): 1.0,
-           ("mnist.json", 256): 1.0, ("fashion-mnist.json", 256): 1.0}
+# nnpy ÷ PyTorch, each in its own process: issue 29's targets (its aims: mlp ≤ 0.8, the rest ≤ 1.0)
+TARGETS = {("mlp", 64): 1.0, ("mlp", 256): 1.0, ("alexnet", 64): 1.2, ("alexnet", 256): 1.2,
+           ("lenet", 64): 1.2, ("lenet", 128): 1.2, ("resnet", 64): 1.5, ("rnn", 32): 1.0,
+           ("mnist.json", 256): 1.0, ("fashion-mnist.json", 256): 1.5}
 
 #: --worker KIND runs ``run_KIND(args)`` of this module, in a process of its own.
 WORKERS = {"nnpy": "bench_worker_nnpy", "gemm": "bench_worker_nnpy", "spec": "bench_worker_nnpy",
