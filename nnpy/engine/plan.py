@@ -107,12 +107,14 @@ def _model_key(cfg: dict, exc: Exception) -> tuple:
 
 
 def _model_message(cfg: dict, exc: Exception, locator: Locator) -> str:
-    """The error's text; for a layer nobody registered, how to register it; for 'layers' beside
-    inherited symbol options, where those came from."""
+    """The error's text; for a layer nobody registered, how to register it; for 'layers' or
+    'nodes' beside inherited symbol options, where those came from."""
     message = str(exc)
     if getattr(exc, "unknown", None) is not None:
         message += f"; if '{exc.unknown}' is your own {exc.kind}, load the file that registers it with --plugin FILE.py"
-    extra = [k for k in cfg["model"] if k != "layers"] if cfg["model"].get("layers") is not None else []
+    kinds = {"layers": {"layers"}, "nodes": {"nodes", "output"}}
+    own = next((keys for kind, keys in kinds.items() if cfg["model"].get(kind) is not None), None)
+    extra = [k for k in cfg["model"] if k not in own] if own else []
     inherited = {locator.where(("model", k)).split(":")[0] for k in extra} - {locator.file}
     if extra and inherited:
         message += (f" (from {', '.join(sorted(inherited))}: a model section merges with its base's; "

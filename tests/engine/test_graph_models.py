@@ -128,3 +128,19 @@ def test_each_graph_mistake_is_one_line_with_exit_2(config, overrides, key, word
         line = r.stderr.strip()
         assert r.exit_code == 2 and len(line.splitlines()) == 1, (r.exit_code, r.output)
         assert f"{key}:" in line and words in line, line
+
+
+def test_nodes_over_a_base_symbol_say_where_the_symbol_came_from(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "base.yaml").write_text("model: {symbol: mlp, hidden: [8]}\ndata: {dataset: mnist}\n")
+    (tmp_path / "child.yaml").write_text("_base_: base.yaml\nmodel:\n  nodes: {d: {type: Dense, units: 10, "
+                                         "inputs: input}}\n  output: d\n")
+    r = run("summary", "--config", tmp_path / "child.yaml")
+    line = r.stderr.strip()
+    assert r.exit_code == 2 and len(line.splitlines()) == 1, r.output
+    assert "model: 'nodes' cannot be combined with 'hidden', 'symbol' (from " in line
+    assert "base.yaml: a model section merges with its base's; put '_delete_: true' in it" in line
+    (tmp_path / "child.yaml").write_text("_base_: base.yaml\nmodel:\n  _delete_: true\n  nodes: {f: {type: Flatten, "
+                                         "inputs: input}, d: {type: Dense, units: 10}}\n  output: d\n")
+    r = run("summary", "--config", tmp_path / "child.yaml")
+    assert r.exit_code == 0 and "inputs" in r.output, r.output
