@@ -10,6 +10,7 @@ from .errors import CheckpointError, ConfigError, DataError, NnpyError, Registry
 from .registry import (register_dataset, register_initializer, register_layer, register_loss,
                        register_metric, register_optimizer, register_scheduler, register_symbol)
 from .nn import Layer, build_layer, gradcheck
+from .nn.symbolic import Input
 from . import layers
 from .nn import losses, metrics
 from .nn.initializers import build_initializer
@@ -20,11 +21,11 @@ from .kernels.threads import set_num_threads   # opt-in thread pool for large pa
 from .optim import build_optimizer, build_scheduler
 from . import optim
 
-_ENGINE_NAMES = ("Sequential", "History", "load", "callbacks")
+_ENGINE_NAMES = ("Sequential", "Model", "History", "load", "callbacks")
 
 
 def __getattr__(name: str):
-    """``nnpy.Sequential``, ``nnpy.History``, ``nnpy.load``, ``nnpy.callbacks``: the engine,
+    """``nnpy.Sequential``, ``nnpy.Model``, ``nnpy.History``, ``nnpy.load``, ``nnpy.callbacks``: the engine,
     imported on first use."""
     if name == "callbacks":
         import importlib

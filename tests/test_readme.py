@@ -107,6 +107,10 @@ CHECKS = {
     "session = ort.InferenceSession(\"mnist.onnx\")": (
         "assert (probs.argmax(axis=1) == DATASETS.build('mnist').load(limit=8).y_test).mean() >= 0.875\n"
     ),
+    "x = nnpy.Input((1, 28, 28))                              # a placeholder: one sample's shape": (
+        "assert model.evaluate(mnist.x_test[:500], mnist.y_test[:500])['accuracy'] > 0.8\n"
+        "assert (nnpy.load('graph.json').predict(mnist.x_test[:50]) == model.predict(mnist.x_test[:50])).all()\n"
+    ),
     '@nnpy.register_layer("Scale")': (
         "result = nnpy.gradcheck({'type': 'Scale'}, (4,))\n"
         "assert result.passed and set(result.errors) == {'input', 's'}, result\n"

@@ -39,7 +39,8 @@ SCHEMA = Section({
     "name": Field(str, default=None, doc="run name: checkpoints/<name>/, runs/<name>/"),
     "seed": Field(int, default=None, doc="drawn at random (and saved) when absent"),
     "model": Section({}, open=True, required=True,
-                     doc="symbol: <name> plus its options, or layers: [<layer specs>]"),
+                     doc="symbol: <name> plus its options, layers: [<layer specs>], or nodes: {<name>: <spec "
+                         "with inputs>} and output: <node>"),
     "data": Section({
         "dataset": Field(str, default=None, doc="required to train or evaluate"),
         "root": Field(str, default=None),
@@ -178,16 +179,25 @@ def check_metrics(cfg: dict, locator: Locator) -> None:
 
 
 def _check_model_section(model: dict, locator: Locator) -> None:
-    """``model`` is ``{symbol: name, …options}`` or ``{layers: [specs]}`` (the layers themselves
-    are checked when the plan builds them)."""
+    """``model`` is ``{symbol: name, …options}``, ``{layers: [specs]}`` or ``{nodes: {name: spec
+    with inputs}, output: name}`` (the layers and the graph are checked when the plan builds them)."""
     if "layers" in model:
         if not isinstance(model["layers"], list):
             raise locator.error(("model", "layers"), f"must be a list of layer specs, not {model['layers']!r:.60}")
+    elif "nodes" in model:
+        if not isinstance(model["nodes"], dict) or not model["nodes"]:
+            raise locator.error(("model", "nodes"), f"must map node names to layer specs with their inputs, e.g. "
+                                                    f"{{dense: {{type: Dense, units: 10, inputs: input}}}}, "
+                                                    f"not {model['nodes']!r:.60}")
+        if not isinstance(model.get("output"), str):
+            raise locator.error(("model",), "a graph model needs 'output': the name of the node that gives "
+                                            "the model's output")
     elif "symbol" in model:
         symbol = {"type": model["symbol"], **{k: v for k, v in model.items() if k != "symbol"}}
         _check_spec(SYMBOLS, symbol, ("model",), locator, type_key="symbol")
     else:
-        raise locator.error(("model",), "give either 'symbol' (nnpy list symbols) or 'layers' (a list of layer specs)")
+        raise locator.error(("model",), "give either 'symbol' (nnpy list symbols), 'layers' (a list of layer "
+                                        "specs) or 'nodes' and 'output' (a graph)")
 
 
 def check_transforms(data_cfg: dict, locator: Locator) -> None:

@@ -27,7 +27,9 @@ from ..data.transforms import Normalize, build_transforms
 from ..data.datasets import DataDescription
 from ..errors import CheckpointError, ConfigError
 from ..io.checkpoint import save_checkpoint
-from ..nn.layers import Chain
+from ..nn.layers import Chain, Graph
+from ..nn.symbolic import graph_nodes
+from ..nn.layers.containers import name_layers
 
 from ..nn.losses import activation_clash, build_loss
 from ..nn.metrics import class_probabilities, default_metric, metric_list, unsuitable
@@ -64,15 +66,16 @@ def train_metrics(specs: list) -> dict:
     return {"metric": specs[0], **({"metrics": list(specs)} if len(specs) > 1 else {})}
 
 
-class Sequential(Chain):
-    """A chain of layers that can build, compile, fit, evaluate, predict and save itself.
+class TrainableModel:
+    """What makes a container a model: build, compile, fit, evaluate, predict and save.
 
-    ``seed`` fixes initialization, dropout, shuffling and the validation split exactly
-    as ``seed:`` in a config does (drawn at random when None).
+    Mixed into a container layer: ``Sequential`` (a Chain) and ``Model`` (a Graph). The
+    container's ``model_section()`` is its config's ``model`` section. ``seed`` fixes
+    initialization, dropout, shuffling and the validation split exactly as ``seed:`` in a
+    config does (drawn at random when None).
     """
 
-    def __init__(self, layers=(), name: str | None = None, seed: int | None = None):
-        super().__init__(layers, name=name or "model")
+    def _init_training(self, seed: int | None) -> None:
         self.seed = int(seed) if seed is not None else secrets.randbelow(2 ** 31)
         self.needs_input_grad = False          # nobody asks for dL/d(input) of a whole model
         self.loss = self.optimizer = self.scheduler = self.metric = None
@@ -149,7 +152,7 @@ class Sequential(Chain):
             self.scheduler.attach(self.optimizer)
 
     def compile(self, optimizer="rmsprop", loss="cross_entropy", metrics=None, scheduler=None,
-                metric=None) -> "Sequential":
+                metric=None) -> "TrainableModel":
         """Choose optimizer, loss, scheduler (each a name, a spec dict or an object) and the
         metrics reported beside the loss: ``metrics`` (a list of names, specs or ``Metric``s;
         the first is the main one, monitored by default) or one ``metric``. Neither: accuracy
@@ -265,7 +268,7 @@ class Sequential(Chain):
     def config(self) -> dict:
         """An experiment config describing this model and how it was compiled (no dataset)."""
         return {"name": self.name, "seed": self.seed,
-                "model": {"layers": [layer.get_config() for layer in self.layers]},
+                "model": self.model_section(),
                 "loss": self.compiled.get("loss", "cross_entropy"),
                 "optimizer": self.compiled.get("optimizer", {"type": "sgd", "lr": 0.01}),
                 "scheduler": self.compiled.get("scheduler"),
@@ -295,3 +298,55 @@ class Sequential(Chain):
         return export_onnx(self, path, normalization=normalization, class_names=class_names, name=self.name,
                            task=self.task)
 
+
+
+class Sequential(TrainableModel, Chain):
+    """A chain of layers that can build, compile, fit, evaluate, predict and save itself.
+
+    ``seed`` fixes initialization, dropout, shuffling and the validation split exactly
+    as ``seed:`` in a config does (drawn at random when None).
+    """
+
+    def __init__(self, layers=(), name: str | None = None, seed: int | None = None):
+        Chain.__init__(self, layers, name=name or "model")
+        self._init_training(seed)
+
+    def model_section(self) -> dict:
+        """The config's ``model`` section: ``{layers: [specs]}``."""
+        return {"layers": [layer.get_config() for layer in self.layers]}
+
+
+class Model(TrainableModel, Graph):
+    """A graph model (branches and joins) that trains like ``Sequential``. Two ways to describe it:
+
+    Keras' functional API -- call layers on ``nnpy.Input`` and on each other's results::
+
+        x = nnpy.Input((1, 28, 28))
+        a = Conv2D(8, 3, padding=1)(x)
+        b = Conv2D(8, 5, padding=2)(x)
+        y = Dense(10)(Flatten()(Concatenate()([a, b])))
+        model = nnpy.Model(x, y, seed=0)          # built for (1, 28, 28) at once
+
+    or the nodes of a config's ``model`` section (built on first use, or ``model.build(shape)``)::
+
+        nnpy.Model(nodes={"a": {"type": "Conv2D", "filters": 8, "kernel_size": 3, "inputs": "input"},
+                          …}, output="logits")
+
+    Nodes and their parameters are named after the layers (``conv2d_1.W``); see ``nnpy.layers.Graph``.
+    """
+
+    def __init__(self, inputs=None, outputs=None, *, nodes=None, output: str | None = None,
+                 name: str | None = None, seed: int | None = None):
+        if inputs is not None or outputs is not None:
+            if nodes is not None or output is not None:
+                raise ConfigError("Model: give inputs and outputs (the functional API) or nodes and output, not both")
+            nodes, output = graph_nodes(inputs, outputs, name_layers)
+        Graph.__init__(self, nodes, output, name=name or "model")
+        self._init_training(seed)
+        if inputs is not None:
+            self.build(inputs.shape)
+
+    def model_section(self) -> dict:
+        """The config's ``model`` section: ``{nodes: {name: spec with inputs}, output: name}``."""
+        config = self.get_config()
+        return {"nodes": config["nodes"], "output": config["output"]}

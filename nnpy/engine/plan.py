@@ -22,7 +22,7 @@ from ..nn.losses import build_loss
 from ..optim import build_optimizer, build_scheduler
 from ..registry import DATASETS
 from .experiment_config import load_experiment, metric_specs
-from .model import Sequential
+from .model import Model, Sequential
 from .seeds import DROPOUT, INIT, stream
 
 
@@ -87,7 +87,7 @@ def _build(cfg: dict, data: DataDescription, locator: Locator) -> Sequential:
     seed = cfg["seed"]
     try:
         model = build_model(cfg["model"], data.input_shape, data.outputs, rng=stream(seed, INIT),
-                            model_class=Sequential, seed=seed)
+                            model_class=Sequential, graph_class=Model, seed=seed)
     except NnpyError as exc:
         raise locator.error(_model_key(cfg, exc), _model_message(cfg, exc, locator)) from exc
     _check_outputs(model, data, cfg, locator)
@@ -99,16 +99,22 @@ def _model_key(cfg: dict, exc: Exception) -> tuple:
     index, option = getattr(exc, "layer_index", None), getattr(exc, "option", None)
     if index is not None and cfg["model"].get("layers") is not None:
         return ("model", "layers", index)
+    node = getattr(exc, "node", None)
+    if cfg["model"].get("nodes") is not None and (node is not None or getattr(exc, "node_key", None)):
+        where = ("model", "nodes", node) if node is not None else ("model",)
+        return where + tuple(k for k in (getattr(exc, "node_key", None) or option,) if k)
     return ("model", option) if option else ("model",)
 
 
 def _model_message(cfg: dict, exc: Exception, locator: Locator) -> str:
-    """The error's text; for a layer nobody registered, how to register it; for 'layers' beside
-    inherited symbol options, where those came from."""
+    """The error's text; for a layer nobody registered, how to register it; for 'layers' or
+    'nodes' beside inherited symbol options, where those came from."""
     message = str(exc)
     if getattr(exc, "unknown", None) is not None:
         message += f"; if '{exc.unknown}' is your own {exc.kind}, load the file that registers it with --plugin FILE.py"
-    extra = [k for k in cfg["model"] if k != "layers"] if cfg["model"].get("layers") is not None else []
+    kinds = {"layers": {"layers"}, "nodes": {"nodes", "output"}}
+    own = next((keys for kind, keys in kinds.items() if cfg["model"].get(kind) is not None), None)
+    extra = [k for k in cfg["model"] if k not in own] if own else []
     inherited = {locator.where(("model", k)).split(":")[0] for k in extra} - {locator.file}
     if extra and inherited:
         message += (f" (from {', '.join(sorted(inherited))}: a model section merges with its base's; "
@@ -123,8 +129,9 @@ def _check_outputs(model: Sequential, data: DataDescription, cfg: dict, locator:
     if got == data.outputs or (data.task == "classification" and data.outputs == 2 and got == 1):
         return
     what = f"{data.outputs} classes" if data.task == "classification" else f"{data.outputs} output(s) per sample"
-    layers = cfg["model"].get("layers")
-    where = ("model", "layers", len(layers) - 1) if layers else ("model",)
+    layers, nodes = cfg["model"].get("layers"), cfg["model"].get("nodes")
+    where = (("model", "layers", len(layers) - 1) if layers else
+             ("model", "nodes", cfg["model"].get("output")) if nodes else ("model",))
     raise locator.error(where, f"the model gives {got} values per sample (output shape "
                                f"{tuple(model.output_shape)}), but dataset '{cfg['data']['dataset']}' has "
                                f"{what}: make the last layer {{type: Dense, units: {data.outputs}}}")

@@ -9,25 +9,38 @@ def _fmt(n: float) -> str:
     return str(int(n))
 
 
+def _inputs_text(container, layer) -> str:
+    """The nodes a graph node reads (``a, b``); "" inside other containers."""
+    inputs_of = getattr(container, "inputs_of", None)
+    names = inputs_of(layer) if inputs_of is not None else None
+    return ", ".join(names) if names else ""
+
+
 def summary_rows(model, depth: int = 0) -> list[tuple]:
+    """(name, type, output shape, inputs, params, FLOPs) of every layer inside ``model``."""
     rows = []
     for layer in model.children():
         total = layer.count_params()
-        rows.append(("  " * depth + layer.name, layer.type_name, str(layer.output_shape), total, layer.flops()))
+        rows.append(("  " * depth + layer.name, layer.type_name, str(layer.output_shape),
+                     _inputs_text(model, layer), total, layer.flops()))
         if layer.children():
             rows += summary_rows(layer, depth + 1)
     return rows
 
 
 def summary(model, input_shape=None) -> str:
-    """A table of every layer; FLOPs are per sample (2 × multiply-adds, forward pass)."""
-    header = ("layer", "type", "output shape", "params", "FLOPs")
-    cells = [header] + [(name, kind, shape, f"{params:,}", _fmt(flops))
-                        for name, kind, shape, params, flops in summary_rows(model)]
+    """A table of every layer; FLOPs are per sample (2 × multiply-adds, forward pass). A graph
+    model's table has an ``inputs`` column: the nodes each node reads."""
+    rows = summary_rows(model)
+    with_inputs = any(inputs for _, _, _, inputs, _, _ in rows)
+    header = ("layer", "type", "output shape", *(("inputs",) if with_inputs else ()), "params", "FLOPs")
+    cells = [header] + [(name, kind, shape, *((inputs,) if with_inputs else ()), f"{params:,}", _fmt(flops))
+                        for name, kind, shape, inputs, params, flops in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    left = len(header) - 2        # text columns are left-aligned, numbers right-aligned
 
     def line(row):
-        return "  ".join(c.ljust(w) if i < 3 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
+        return "  ".join(c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths)))
 
     out = [f"input shape: {tuple(model.input_shape)}", line(header), line(["-" * w for w in widths])]
     out += [line(row) for row in cells[1:]]

@@ -48,7 +48,10 @@ class GraphBuilder:
 
     def rename_output(self, tensor: str, new: str) -> str:
         """Make the last computed ``tensor`` a graph output called ``new``: the node that
-        computes it is renamed, or an Identity is added when no node does (a graph input)."""
+        computes it is renamed, or an Identity is added when no node does (a graph input).
+        A tensor already called ``new`` (a graph node named ``logits``) stays as it is."""
+        if tensor == new:
+            return new
         for node in reversed(self.nodes):
             if tensor in node.output:
                 node.output[list(node.output).index(tensor)] = self._claim(new)

@@ -56,6 +56,43 @@ def residual(layer, x, g, name):
     return y
 
 
+@onnx_exporter("Graph")
+def graph(layer, x, g, name):
+    """Each node on the tensors of the nodes it reads, in the order nnpy runs them; a node is
+    named ``<name>.<node>`` (just ``<node>`` for the model itself, ``name`` "")."""
+    from ..nn.layers.containers import INPUT
+
+    tensors = {INPUT: x}
+    for child in layer.layers:
+        sources = [tensors[n] for n in layer.inputs_of(child)]
+        tensors[child.name] = export_layer(child, sources if child.many_inputs else sources[0], g,
+                                           f"{name}.{child.name}" if name else child.name)
+    return tensors[layer.output]
+
+
+# --- merge layers (x: a list of tensors) ------------------------------------------------------
+
+@onnx_exporter("Concatenate")
+def concatenate(layer, xs, g, name):
+    """Concat along the sample axis + 1 (ONNX tensors have the batch axis)."""
+    return g.op("Concat", list(xs), name, axis=layer.sample_axis + 1)
+
+
+@onnx_exporter("Add")
+def add(layer, xs, g, name):
+    """Sum of all the inputs (one ONNX node for any number of them)."""
+    return g.op("Sum", list(xs), name)
+
+
+@onnx_exporter("Multiply")
+def multiply(layer, xs, g, name):
+    """Mul is binary: x₀ · x₁, then · x₂, …; the last product is named ``name``."""
+    y = xs[0]
+    for i, x in enumerate(xs[1:], start=1):
+        y = g.op("Mul", [y, x], name if i == len(xs) - 1 else f"{name}.mul{i}")
+    return y
+
+
 # --- dense, convolution, pooling ------------------------------------------------------------
 
 @onnx_exporter("Dense")

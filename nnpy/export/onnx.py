@@ -23,7 +23,7 @@ import numpy as np
 
 from ..nn.layer import snake_case
 from ..version import __version__
-from ..nn.layers import Chain
+from ..nn.layers import Chain, Graph
 from . import ExportError, require_onnx
 from .graph import GraphBuilder
 from .layers import export_layer
@@ -110,7 +110,10 @@ def _body_and_outputs(model, x: str, g, task: str) -> list[str]:
     """Export the layers; name the graph outputs (logits and probs, or predictions)."""
     layers = model.layers if isinstance(model, Chain) else [model]
     final_softmax = task == "classification" and layers and layers[-1].type_name == "Softmax"
-    for layer in layers[:-1] if final_softmax else layers:
+    if isinstance(model, Graph):     # a graph model: its nodes named as in nnpy summary
+        final_softmax = False        # (a Softmax output node stays in the graph: probs of probs)
+        x = export_layer(model, x, g, "")
+    for layer in [] if isinstance(model, Graph) else layers[:-1] if final_softmax else layers:
         x = export_layer(layer, x, g, layer.name or snake_case(layer.type_name))
     if task == "regression":
         return [g.rename_output(x, "predictions")]

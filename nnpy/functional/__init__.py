@@ -6,7 +6,7 @@ functions instead of writing the math again. They use only operators and array m
 so the same function runs on numpy arrays and on autograd Tensors, where every step is recorded
 (that is how an autograd backward stays differentiable a second time).
 
-Modules: ``activations`` (ReLU, leaky ReLU, ELU, sigmoid, tanh), ``dense`` (x @ W + b), ``conv`` (2-D convolution), ``normalization`` (batch norm), ``pooling`` (max, average, global average), ``dropout``, ``embedding``, ``recurrent`` (RNN, LSTM and GRU through time), ``windows`` (window sizes and padding), ``softmax`` (softmax, log-softmax), ``losses`` (cross-entropy, MSE, MAE, Huber,
+Modules: ``activations`` (ReLU, leaky ReLU, ELU, sigmoid, tanh), ``dense`` (x @ W + b), ``conv`` (2-D convolution), ``normalization`` (batch norm), ``pooling`` (max, average, global average), ``dropout``, ``embedding``, ``recurrent`` (RNN, LSTM and GRU through time), ``windows`` (window sizes and padding), ``softmax`` (softmax, log-softmax), ``merge`` (concatenate, add, multiply), ``losses`` (cross-entropy, MSE, MAE, Huber,
 binary cross-entropy), ``math`` (exp and log for either kind of argument).
 Imports only ``nnpy.backend``.
 """
@@ -24,6 +24,7 @@ from .recurrent import (gru_backward, gru_forward, lstm_backward, lstm_forward, 
 from .losses import (binary_cross_entropy, binary_cross_entropy_backward, cross_entropy, cross_entropy_backward,
                      huber, huber_backward, mae, mae_backward, mse, mse_backward, one_hot)
 from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backward
+from .merge import add, add_backward, concatenate, concatenate_backward, multiply, multiply_backward
 
 __all__ = ["relu", "relu_backward", "leaky_relu", "leaky_relu_backward", "elu", "elu_backward",
            "sigmoid", "sigmoid_backward", "tanh", "tanh_backward", "conv2d", "conv2d_backward", "im2col", "col2im",
@@ -33,4 +34,5 @@ __all__ = ["relu", "relu_backward", "leaky_relu", "leaky_relu_backward", "elu", 
            "rnn_forward", "rnn_backward", "lstm_forward", "lstm_backward", "gru_forward", "gru_backward",
            "softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
            "cross_entropy", "cross_entropy_backward", "mse", "mse_backward", "mae", "mae_backward",
-           "huber", "huber_backward", "binary_cross_entropy", "binary_cross_entropy_backward", "one_hot"]
+           "huber", "huber_backward", "binary_cross_entropy", "binary_cross_entropy_backward", "one_hot",
+           "concatenate", "concatenate_backward", "add", "add_backward", "multiply", "multiply_backward"]

@@ -1,10 +1,11 @@
-"""Turn a config's ``model`` section into a model built from the layer registry."""
+"""Turn a config's ``model`` section (a symbol, a list of layers or a graph of nodes) into a model
+built from the layer registry."""
 from __future__ import annotations
 
 import numpy as np
 
 from ..errors import RegistryError
-from ..nn.layers import Chain
+from ..nn.layers import Chain, Graph
 from ..registry import SYMBOLS
 from . import symbols  # noqa: F401  (registers the symbols)
 
@@ -38,13 +39,25 @@ def model_layers(model_cfg: dict, input_shape, outputs: int) -> list:
         raise RegistryError(f"model symbol '{name}': {exc}") from None
 
 
-def build_model(model_cfg: dict, input_shape, outputs: int, rng=None, dtype=None,
-                model_class=Chain, **class_options) -> Chain:
-    """Build and initialize the model (shape inference runs here: errors name the layer).
+def graph_section(model_cfg: dict) -> dict:
+    """``{nodes, output}`` of a graph model's section (``nodes`` beside other keys is an error)."""
+    extra = sorted(set(model_cfg) - {"nodes", "output"})
+    if extra:
+        raise RegistryError(f"'nodes' cannot be combined with {', '.join(map(repr, extra))}")
+    return {"nodes": model_cfg["nodes"], "output": model_cfg.get("output")}
 
-    ``model_class``: the container to make (the engine passes its trainable ``Sequential``).
+
+def build_model(model_cfg: dict, input_shape, outputs: int, rng=None, dtype=None,
+                model_class=Chain, graph_class=Graph, **class_options) -> Chain:
+    """Build and initialize the model (shape inference runs here: errors name the layer or node).
+
+    ``model_class``: the container to make of ``layers`` or a ``symbol`` (the engine passes its
+    trainable ``Sequential``); ``graph_class``: the one to make of ``nodes`` (``Model``).
     """
-    model = model_class(model_layers(model_cfg, input_shape, outputs), name="model", **class_options)
+    if model_cfg.get("nodes") is not None:
+        model = graph_class(**graph_section(model_cfg), name="model", **class_options)
+    else:
+        model = model_class(model_layers(model_cfg, input_shape, outputs), name="model", **class_options)
     model.needs_input_grad = False
     model.initialize(tuple(input_shape), rng=rng if rng is not None else np.random.default_rng(), dtype=dtype)
     return model

@@ -69,11 +69,14 @@ def gradcheck(layer, input_shape, batch: int = 2, eps: float = 1e-6, max_entries
         # make parameters that start at a constant (BatchNorm gamma, biases) generic
         for k, p in sub.params.items():
             p += rng.normal(0, 0.1, size=p.shape)
+    many = layer.many_inputs          # a merge layer: a list of inputs, one gradient each
     if x is None:
-        x = rng.normal(size=(batch, *input_shape))
-    differentiable_x = np.issubdtype(np.asarray(x).dtype, np.floating)
+        x = [rng.normal(size=(batch, *s)) for s in input_shape] if many else rng.normal(size=(batch, *input_shape))
+    inputs = list(x) if many else [x]
+    differentiable_x = all(np.issubdtype(np.asarray(a).dtype, np.floating) for a in inputs)
     if differentiable_x:
-        x = np.asarray(x, dtype=np.float64).copy()
+        inputs = [np.asarray(a, dtype=np.float64).copy() for a in inputs]
+        x = inputs if many else inputs[0]
 
     def run():
         layer.set_rng(np.random.default_rng(seed + 1))  # identical dropout masks every pass
@@ -85,9 +88,10 @@ def gradcheck(layer, input_shape, batch: int = 2, eps: float = 1e-6, max_entries
         return float(np.sum(run() * g)) + layer.total_penalty()
 
     targets = dict(layer.named_parameters())
+    input_names = [f"input.{i}" for i in range(len(inputs))] if many else ["input"]
     if differentiable_x and needs_input_grad:
-        targets = {"input": x, **targets}
-    analytic = _analytic_gradients(layer, run, g, with_input="input" in targets)
+        targets = {**dict(zip(input_names, inputs)), **targets}
+    analytic = _analytic_gradients(layer, run, g, input_names if input_names[0] in targets else [])
     result = GradcheckResult(tolerance=tolerance)
     for name, arr in targets.items():
         flat_idx = rng.choice(arr.size, size=min(arr.size, max_entries), replace=False)
@@ -96,16 +100,18 @@ def gradcheck(layer, input_shape, batch: int = 2, eps: float = 1e-6, max_entries
     return result
 
 
-def _analytic_gradients(layer: Layer, run, g: np.ndarray, with_input: bool) -> dict:
+def _analytic_gradients(layer: Layer, run, g: np.ndarray, input_names: list[str]) -> dict:
     """The gradients backward gives after a forward ``run()`` with upstream gradient ``g``, by
-    name (and ``"input"`` for dx with ``with_input``); each buffer is NaN-filled first."""
+    name (and dx under ``input_names``: ``["input"]``, or ``input.i`` for each input of a merge
+    layer; none: dx is not checked); each buffer is NaN-filled first."""
     run()
     for grad in layer.named_gradients().values():
         grad.fill(np.nan)               # a gradient backward does not write stays NaN
     dx = layer.backward(g.copy())
     analytic = {name: grad.copy() for name, grad in layer.named_gradients().items()}
-    if with_input:
-        analytic["input"] = np.asarray(dx)
+    dxs = dx if layer.many_inputs else [dx]
+    for name, grad in zip(input_names, dxs):
+        analytic[name] = np.asarray(grad)
     return analytic
 
 

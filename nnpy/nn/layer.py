@@ -30,6 +30,7 @@ from ..backend import default_dtype, xp
 from ..errors import ShapeError
 from ..registry import LAYERS
 from .initializers import get_initializer
+from .symbolic import call_symbolic, is_symbolic
 
 
 def snake_case(name: str) -> str:
@@ -37,8 +38,19 @@ def snake_case(name: str) -> str:
     return re.sub(r"\W", "_", name).lower()
 
 
+def sample_shape(shape, many: bool = False) -> tuple:
+    """``shape`` as a tuple of ints; ``many``: a list of such shapes (a merge layer's inputs)."""
+    if many:
+        return tuple(tuple(int(d) for d in one) for one in shape)
+    return tuple(int(d) for d in shape)
+
+
 class Layer:
     """Base class of every layer. See the module docstring for the contract."""
+
+    #: True for layers that take a list of inputs (Concatenate, Add, Multiply): ``build`` gets a
+    #: tuple of shapes, ``forward`` a list of arrays, and ``backward`` returns a list of gradients
+    many_inputs = False
 
     def __new__(cls, *args, **kwargs):
         layer = super().__new__(cls)
@@ -83,7 +95,7 @@ class Layer:
         """Set rng and dtype, call ``build``, record the shapes; return the output shape."""
         self.rng = rng if rng is not None else np.random.default_rng()
         self.dtype = np.dtype(dtype) if dtype is not None else default_dtype()
-        self.input_shape = tuple(int(d) for d in input_shape)
+        self.input_shape = sample_shape(input_shape, many=self.many_inputs)
         self.output_shape = tuple(int(d) for d in self.build(self.input_shape))
         self.grads = {k: xp.zeros_like(v) for k, v in self.params.items()}
         self.built = True
@@ -104,6 +116,9 @@ class Layer:
         return self.params[key]
 
     def __call__(self, x, training: bool = False):
+        """``forward`` on arrays; on ``nnpy.Input`` placeholders, a recorded call (``nnpy.Model``)."""
+        if is_symbolic(x):
+            return call_symbolic(self, x)
         return self.forward(x, training=training)
 
     def children(self) -> list["Layer"]:

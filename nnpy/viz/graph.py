@@ -1,7 +1,8 @@
 """``nnpy graph``: a model's layers as a Graphviz graph, rendered by ``dot`` when it is installed.
 
 Nodes are layers (name, type, output shape); a Residual block is drawn as a cluster
-whose main path and shortcut branch from its input and meet at an addition. The DOT
+whose main path and shortcut branch from its input and meet at an addition; a graph model's
+nodes are drawn with an edge from each node they read. The DOT
 text needs nothing; turning it into SVG/PNG/PDF needs Graphviz's ``dot`` program.
 """
 from __future__ import annotations
@@ -12,7 +13,8 @@ from pathlib import Path
 
 from ..autograd.dot import dot_quote
 from ..errors import NnpyError
-from ..nn.layers import Chain, Residual
+from ..nn.layers import Chain, Graph, Residual
+from ..nn.layers.containers import INPUT
 
 
 class _Drawing:
@@ -32,10 +34,13 @@ class _Drawing:
         extra = " [" + ", ".join(f"{k}={dot_quote(v)}" for k, v in attrs.items()) + "]" if attrs else ""
         self.edges.append(f"  {dot_quote(a)} -> {dot_quote(b)}{extra};")
 
-    def layer(self, layer, path: str, source: str, indent: str) -> str:
-        """Draw ``layer`` fed by node ``source``; return the node its output leaves from."""
+    def layer(self, layer, path: str, source, indent: str) -> str:
+        """Draw ``layer`` fed by node ``source`` (a list of them for a merge layer); return the
+        node its output leaves from."""
         if isinstance(layer, Residual):
             return self.residual(layer, path, source, indent)
+        if isinstance(layer, Graph):
+            return self.graph(layer, path, source, indent)
         if isinstance(layer, Chain):
             for child in layer.layers:
                 source = self.layer(child, f"{path}.{child.name}", source, indent)
@@ -44,8 +49,18 @@ class _Drawing:
         if layer.children():
             label += f"\n({len(list(layer.walk())) - 1} sub-layers)"
         node = self.node(path, label, indent)
-        self.edge(source, node)
+        for one in source if isinstance(source, list) else [source]:
+            self.edge(one, node)
         return node
+
+    def graph(self, graph, path: str, source: str, indent: str) -> str:
+        """Each node of ``graph`` fed by the nodes it reads (``path`` "": the model itself)."""
+        ends = {INPUT: source}
+        for child in graph.layers:
+            sources = [ends[name] for name in graph.inputs_of(child)]
+            ends[child.name] = self.layer(child, f"{path}.{child.name}" if path else child.name,
+                                          sources if child.many_inputs else sources[0], indent)
+        return ends[graph.output]
 
     def residual(self, block, path: str, source: str, indent: str) -> str:
         inner = indent + "  "
@@ -65,14 +80,18 @@ class _Drawing:
 
 
 def model_to_dot(model, name: str = "model") -> str:
-    """DOT text of a built model (a Chain, e.g. nnpy.Sequential): input → layers → output."""
+    """DOT text of a built model (a Chain, e.g. nnpy.Sequential, or a Graph, nnpy.Model):
+    input → layers → output."""
     drawing = _Drawing()
     drawing.lines += [f"digraph {dot_quote(name)} {{", "  rankdir=TB;",
                       '  node [shape=box, style=rounded, fontname="Helvetica", fontsize=11];',
                       '  edge [fontname="Helvetica", fontsize=9];']
     source = drawing.node("input", f"input\n{tuple(model.input_shape)}", "  ", shape="oval")
-    for layer in model.children():
-        source = drawing.layer(layer, layer.name, source, "  ")
+    if isinstance(model, Graph):
+        drawing.graph(model, "", source, "  ")
+    else:
+        for layer in model.children():
+            source = drawing.layer(layer, layer.name, source, "  ")
     drawing.lines += drawing.edges + ["}"]
     return "\n".join(drawing.lines) + "\n"
 

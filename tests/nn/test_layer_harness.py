@@ -46,6 +46,16 @@ SAMPLES = {
     "GRU": ({"units": 4}, (5, 3), {}),
     "Embedding": ({"input_dim": 7, "output_dim": 3}, (5,),
                   {"x": np.array([[1, 2, 3, 6, 0], [0, 0, 5, 5, 4]])}),
+    # merge layers take a list of inputs (one shape each); Graph: branches joined by all three
+    "Concatenate": ({}, [(2, 3, 3), (4, 3, 3)], {}),
+    "Add": ({}, [(3, 4), (3, 4), (3, 4)], {}),
+    "Multiply": ({}, [(3, 4), (3, 4)], {}),
+    "Graph": ({"nodes": {"a": {"type": "Dense", "units": 4, "inputs": "input"}, "t": {"type": "Tanh"},
+                         "b": {"type": "Dense", "units": 4, "inputs": "input"},
+                         "sum": {"type": "Add", "inputs": ["t", "b"]},
+                         "gate": {"type": "Multiply", "inputs": ["sum", "a"]},
+                         "both": {"type": "Concatenate", "inputs": ["gate", "input", "a"]},
+                         "out": {"type": "Dense", "units": 2}}, "output": "out"}, (3,), {}),
     # examples/plugins/layernorm.py (AutogradLayers: the backward is derived)
     "LayerNorm": ({"epsilon": 1e-3}, (3, 5), {}),
     "Swish": ({"beta": 1.5}, (6,), {}),
@@ -102,10 +112,12 @@ def test_float32_forward_and_config_round_trip(name):
     spec, shape, extra = sample(name)
     layer = nnpy.build_layer(spec)
     out_shape = layer.initialize(shape, rng=np.random.default_rng(0))
-    x = extra.get("x", np.random.default_rng(1).normal(size=(2, *shape)).astype(np.float32))
+    rng = np.random.default_rng(1)
+    x = extra.get("x", [rng.normal(size=(2, *s)).astype(np.float32) for s in shape] if layer.many_inputs
+                  else rng.normal(size=(2, *shape)).astype(np.float32))
     y = layer.forward(x, training=True)
-    assert y.shape == (len(x), *out_shape)
-    if np.issubdtype(np.asarray(x).dtype, np.floating):
+    assert y.shape == (2, *out_shape)
+    if np.issubdtype(np.asarray(x[0] if layer.many_inputs else x).dtype, np.floating):
         assert y.dtype == np.float32, f"{name} upcast to {y.dtype}"
     for key, p in layer.named_parameters().items():
         assert p.dtype == np.float32, key

@@ -158,3 +158,34 @@ def wait_for(path: Path, proc, seconds: float = 60) -> None:
             out, err = proc.communicate()
             pytest.fail(f"{path.name} never appeared (exit {proc.returncode}):\n{out}\n{err}")
         time.sleep(0.05)
+
+
+GRAPH_YAML = """\
+name: graph
+seed: 3
+model:
+  nodes:
+    narrow: {type: Conv2D, filters: 3, kernel_size: 3, padding: 1, inputs: input}
+    wide:   {type: Conv2D, filters: 3, kernel_size: 5, padding: 2, inputs: input}
+    both:   {type: Concatenate, inputs: [narrow, wide]}
+    act:    {type: Tanh}
+    pool:   {type: AvgPool2D, pool_size: 4}
+    flat:   {type: Flatten}
+    logits: {type: Dense, units: 10}
+  output: logits
+data: {dataset: mnist, limit: 300, val_split: 60, batch_size: 32}
+optimizer: {type: sgd, lr: 0.05, momentum: 0.9}
+train: {epochs: 1}
+checkpoint: {dir: ck}
+"""
+
+
+def test_a_graph_model_gives_the_weights_of_one_process(mpiexec, tmp_path):
+    """A Graph is a Layer: the data-parallel trainer averages its nodes' gradients like a chain's."""
+    for name, processes in (("one", 1), ("two", 2)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "graph.yaml").write_text(GRAPH_YAML)
+        r = train(processes, tmp_path / name, ["--", "--config", "graph.yaml"], mpiexec=mpiexec)
+        assert r.returncode == 0, r.stdout + r.stderr
+    diff = assert_same_run(tmp_path / "one", tmp_path / "two", "graph")
+    print(f"graph: largest relative weight difference, 2 processes vs 1: {diff:.2e}")

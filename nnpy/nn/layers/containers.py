@@ -1,11 +1,12 @@
-"""Layers made of layers: Chain (one after the other) and the ResNet Residual block."""
+"""Layers made of layers: Chain (one after the other), the ResNet Residual block and Graph (named
+nodes wired as any directed acyclic graph)."""
 from __future__ import annotations
 
 from collections import Counter
 
 from ... import kernels
 from ...backend import xp
-from ...errors import NnpyError, ShapeError
+from ...errors import ConfigError, NnpyError, ShapeError
 from ...registry import register_layer
 from ..layer import Layer, build_layer, snake_case
 from ...kernels.threads import elementwise
@@ -13,23 +14,33 @@ from .activations import ReLU
 from .pooling import MaxPool2D
 
 
+def name_layers(layers, owner: str | None = None) -> None:
+    """Give each layer without a name ``<type>_<k>`` (``conv2d_1``, ``conv2d_2``); two layers
+    with one name inside ``owner`` are an error."""
+    counts, seen = Counter(), set()
+    for layer in layers:
+        if layer.name is None:
+            base = snake_case(layer.type_name)
+            while True:
+                counts[base] += 1
+                candidate = f"{base}_{counts[base]}"
+                if candidate not in seen:
+                    break
+            layer.name = candidate
+        if layer.name in seen:
+            raise ValueError(f"two layers are named '{layer.name}' inside '{owner}'")
+        seen.add(layer.name)
+
+
 class _Container(Layer):
     """Shared naming: a child without a name gets ``<type>_<k>`` (``conv2d_1``, ``conv2d_2``)."""
 
     def _name_children(self, layers) -> None:
-        counts, seen = Counter(), set()
-        for layer in layers:
-            if layer.name is None:
-                base = snake_case(layer.type_name)
-                while True:
-                    counts[base] += 1
-                    candidate = f"{base}_{counts[base]}"
-                    if candidate not in seen:
-                        break
-                layer.name = candidate
-            if layer.name in seen:
-                raise ValueError(f"two layers are named '{layer.name}' inside '{self.name}'")
-            seen.add(layer.name)
+        name_layers(layers, self.name)
+
+    def inputs_of(self, layer: Layer) -> list[str] | None:
+        """The names of the nodes ``layer`` (a child) reads; None: it reads the one before it."""
+        return None
 
 
 def pool_before_relu(layers: list) -> list:
@@ -185,6 +196,205 @@ class Residual(_Container):
         config = {"type": self.type_name, "layers": [l.get_config() for l in self.main.layers],
                   "shortcut": self.shortcut_kind,
                   "activation": self.activation.type_name if self.activation else None}
+        if self.name is not None:
+            config["name"] = self.name
+        return config
+
+
+#: the name by which graph nodes refer to the graph's (the model's) input
+INPUT = "input"
+
+
+def graph_error(message: str, node: str | None = None, key: str | None = None) -> ConfigError:
+    """A mistake in a graph's description; ``node`` and ``key`` (e.g. ``inputs``) say where, so that
+    a config can point at ``model.nodes.<node>.<key>``."""
+    exc = ConfigError(message)
+    exc.node, exc.node_key = node, key
+    return exc
+
+
+def _node_inputs(node: str, inputs, previous: str) -> list[str]:
+    """A node's ``inputs`` as a list of names: one name, a list of names, or None (the node
+    listed before it; the graph's input for the first)."""
+    if inputs is None:
+        return [previous]
+    names = [inputs] if isinstance(inputs, str) else inputs
+    if not isinstance(names, (list, tuple)) or not names or not all(isinstance(n, str) for n in names):
+        raise graph_error(f"node '{node}': inputs must be a node name or a list of them, not {inputs!r:.60}",
+                          node, "inputs")
+    return list(names)
+
+
+def _node_layer(node: str, spec) -> tuple[Layer, object]:
+    """The layer of a node and its raw ``inputs``: from ``{type, …options, inputs}`` or from a
+    ``(layer or spec, inputs)`` pair."""
+    if isinstance(spec, tuple) and len(spec) == 2:
+        layer_spec, inputs = spec
+    elif isinstance(spec, dict):
+        if "name" in spec:
+            raise graph_error(f"node '{node}': the node's key is its name; remove 'name'", node, "name")
+        layer_spec = {k: v for k, v in spec.items() if k != "inputs"}
+        inputs = spec.get("inputs")
+    else:
+        raise graph_error(f"node '{node}' must be a layer spec such as {{type: Dense, units: 10, inputs: "
+                          f"input}}, not {spec!r:.60}", node)
+    try:
+        layer = build_layer(layer_spec)
+    except NnpyError as exc:
+        exc.node = node
+        raise
+    return layer, inputs
+
+
+def _cycle(inputs: dict, stuck: list[str]) -> list[str]:
+    """A cycle among ``stuck`` (nodes that each wait for another stuck node), in data-flow order."""
+    path, node = [], stuck[0]
+    while node not in path:
+        path.append(node)
+        node = next(i for i in inputs[node] if i in stuck)
+    loop = path[path.index(node):]              # node, then each one's input: against the flow
+    flow = [loop[0], *reversed(loop[1:])]       # from node along the flow
+    return flow + [loop[0]]
+
+
+def topological_order(inputs: dict, output: str) -> list[str]:
+    """The nodes in an order that runs each after its inputs (the listed order where it can),
+    the output last; a ConfigError names the node of the first mistake: an unknown input name,
+    a cycle, a node the output does not depend on."""
+    for node, names in inputs.items():
+        for name in names:
+            if name != INPUT and name not in inputs:
+                raise graph_error(f"node '{node}': input '{name}' is not a node (nodes: {', '.join(inputs)}; "
+                                  f"'{INPUT}' is the model's input)", node, "inputs")
+    order, done, waiting = [], {INPUT}, list(inputs)
+    while waiting:
+        ready = next((n for n in waiting if all(i in done for i in inputs[n])), None)
+        if ready is None:
+            loop = _cycle(inputs, waiting)
+            raise graph_error(f"node '{loop[0]}' is in a cycle: {' -> '.join(loop)} (a graph model "
+                              f"must be acyclic)", loop[0], "inputs")
+        order.append(ready)
+        done.add(ready)
+        waiting.remove(ready)
+    needed, todo = set(), [output]
+    while todo:
+        node = todo.pop()
+        if node != INPUT and node not in needed:
+            needed.add(node)
+            todo += inputs[node]
+    for node in order:
+        if node not in needed:
+            raise graph_error(f"node '{node}' is not used: the output '{output}' does not depend on it "
+                              f"(remove it, or feed it to a node on the way to the output)", node)
+    order.remove(output)
+    return order + [output]
+
+
+@register_layer("Graph")
+class Graph(_Container):
+    """Named layers wired as any directed acyclic graph: a model with branches and joins.
+
+    ``nodes``: ``{name: {type: …, …options, inputs: …}}`` (or ``{name: (layer, inputs)}``);
+    ``inputs`` is a node name or a list of them (merge layers — Concatenate, Add, Multiply —
+    take a list), ``"input"`` is the graph's input, and a node without ``inputs`` takes the
+    node listed before it (the input for the first). ``output``: the node whose result the
+    graph gives. Forward runs the nodes in topological order; backward runs them in reverse,
+    summing the gradients of a node that several nodes read. Parameters are named
+    ``<node>.W``. Shapes: input (N, *input_shape) → the output node's (N, *output_shape).
+    """
+
+    def __init__(self, nodes=None, output: str | None = None, name: str | None = None):
+        super().__init__(name)
+        if not isinstance(nodes, dict) or not nodes:
+            raise graph_error("a graph needs 'nodes': a mapping from node names to layer specs with their "
+                              "inputs, e.g. {dense: {type: Dense, units: 10, inputs: input}}")
+        self.nodes: dict[str, Layer] = {}
+        self.inputs: dict[str, list[str]] = {}
+        previous = INPUT
+        for node, spec in nodes.items():
+            if not isinstance(node, str) or node == INPUT or "." in node or not node:
+                raise graph_error(f"node name {node!r}: choose another ('{INPUT}' names the model's input, "
+                                  f"and a dot would clash with parameter names such as 'conv.W')", str(node))
+            layer, inputs = _node_layer(node, spec)
+            self.inputs[node] = self._checked_inputs(node, layer, _node_inputs(node, inputs, previous))
+            layer.name = node
+            self.nodes[node] = layer
+            previous = node
+        if output is None:
+            raise graph_error("a graph needs 'output': the name of the node whose result is the model's output")
+        if output not in self.nodes:
+            raise graph_error(f"output '{output}' is not a node (nodes: {', '.join(self.nodes)})", key="output")
+        self.output = output
+        self.order = topological_order(self.inputs, output)
+
+    @staticmethod
+    def _checked_inputs(node: str, layer: Layer, names: list[str]) -> list[str]:
+        if layer.many_inputs and len(names) < 2:
+            raise graph_error(f"node '{node}' ({layer.type_name}) merges a list of at least 2 inputs, "
+                              f"not {names}", node, "inputs")
+        if not layer.many_inputs and len(names) != 1:
+            raise graph_error(f"node '{node}' ({layer.type_name}) takes one input, not {len(names)} ({names}): "
+                              f"join them first with Concatenate, Add or Multiply", node, "inputs")
+        return names
+
+    @property
+    def layers(self) -> list[Layer]:
+        """The node layers in the order they run (the output's last)."""
+        return [self.nodes[node] for node in self.order]
+
+    def children(self):
+        return self.layers
+
+    def inputs_of(self, layer: Layer) -> list[str]:
+        """The names of the nodes whose results ``layer`` (a node of this graph) takes."""
+        return self.inputs[layer.name]
+
+    def _arguments(self, layer: Layer, values: dict):
+        """What ``layer`` takes from ``values`` (a dict by node name): one value or a list."""
+        names = self.inputs[layer.name]
+        return [values[n] for n in names] if layer.many_inputs else values[names[0]]
+
+    def build(self, input_shape):
+        shapes = {INPUT: tuple(input_shape)}
+        for node in self.order:
+            layer = self.nodes[node]
+            layer.needs_input_grad = self.needs_input_grad or any(n != INPUT for n in self.inputs[node])
+            try:
+                shapes[node] = layer.initialize(self._arguments(layer, shapes), self.rng, self.dtype)
+            except NnpyError as exc:
+                exc.node = node   # the outermost graph sets it last: a config can point at it
+                raise
+        return shapes[self.output]
+
+    def forward(self, x, training=False):
+        values = {INPUT: x}
+        for node in self.order:
+            layer = self.nodes[node]
+            values[node] = layer.forward(self._arguments(layer, values), training)
+        return values[self.output]
+
+    def backward(self, grad_y):
+        """Each node's backward in reverse order; a node read by several nodes gets the sum of
+        their gradients (layers never change ``grad_y`` in place, so one array may go to several)."""
+        grads = {self.output: grad_y}
+        for node in reversed(self.order):
+            layer = self.nodes[node]
+            grad_x = layer.backward(grads.pop(node))
+            for name, grad in zip(self.inputs[node], grad_x if layer.many_inputs else [grad_x]):
+                if grad is not None:      # None: a first layer skipped dL/d(input)
+                    grads[name] = _sum(grads[name], grad) if name in grads else grad
+        return grads.get(INPUT)
+
+    def flops(self):
+        return sum(layer.flops() for layer in self.nodes.values())
+
+    def get_config(self):
+        nodes = {}
+        for node, layer in self.nodes.items():
+            spec = {k: v for k, v in layer.get_config().items() if k != "name"}
+            names = self.inputs[node]
+            nodes[node] = {**spec, "inputs": list(names) if layer.many_inputs else names[0]}
+        config = {"type": self.type_name, "nodes": nodes, "output": self.output}
         if self.name is not None:
             config["name"] = self.name
         return config
