@@ -39,7 +39,8 @@ SCHEMA = Section({
     "name": Field(str, default=None, doc="run name: checkpoints/<name>/, runs/<name>/"),
     "seed": Field(int, default=None, doc="drawn at random (and saved) when absent"),
     "model": Section({}, open=True, required=True,
-                     doc="symbol: <name> plus its options, or layers: [<layer specs>]"),
+                     doc="symbol: <name> plus its options, or layers: [<layer specs>]; init_from: a checkpoint "
+                         "whose weights (same layer name and shape) the model starts from"),
     "data": Section({
         "dataset": Field(str, default=None, doc="required to train or evaluate"),
         "root": Field(str, default=None),
@@ -108,7 +109,7 @@ def resolve_input_paths(cfg: dict, locator: Locator) -> dict:
     file that gave it -- ``configs/x.yaml`` saying ``root: ../data/shapes`` reads ``data/shapes``
     -- so a config means the same files from any current folder. A ``--set`` value starts from
     the current folder, as typed; output folders (``checkpoint.dir``, ``log.dir``) always do."""
-    for keypath in input_paths(cfg):
+    for keypath in input_paths(cfg) + ([("model", "init_from")] if cfg["model"].get("init_from") else []):
         *parents, key = keypath
         section = cfg
         for part in parents:
@@ -179,7 +180,10 @@ def check_metrics(cfg: dict, locator: Locator) -> None:
 
 def _check_model_section(model: dict, locator: Locator) -> None:
     """``model`` is ``{symbol: name, …options}`` or ``{layers: [specs]}`` (the layers themselves
-    are checked when the plan builds them)."""
+    are checked when the plan builds them), either with an optional ``init_from: CKPT``."""
+    if "init_from" in model and not (isinstance(model["init_from"], str) and model["init_from"]):
+        raise locator.error(("model", "init_from"), f"must be the path of a checkpoint, not {model['init_from']!r}")
+    model = {k: v for k, v in model.items() if k != "init_from"}
     if "layers" in model:
         if not isinstance(model["layers"], list):
             raise locator.error(("model", "layers"), f"must be a list of layer specs, not {model['layers']!r:.60}")

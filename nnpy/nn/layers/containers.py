@@ -7,7 +7,7 @@ from ... import kernels
 from ...backend import xp
 from ...errors import NnpyError, ShapeError
 from ...registry import register_layer
-from ..layer import Layer, build_layer, snake_case
+from ..layer import Layer, build_layer, common_options, snake_case
 from ...kernels.threads import elementwise
 from .activations import ReLU
 from .pooling import MaxPool2D
@@ -48,6 +48,14 @@ def pool_before_relu(layers: list) -> list:
         if type(order[i]) is ReLU and type(order[i + 1]) is MaxPool2D:
             order[i], order[i + 1] = order[i + 1], order[i]
     return order
+
+
+def first_trained(layers: list) -> int:
+    """The index of the first layer with a parameter an optimizer updates (len(layers): none)."""
+    for i, layer in enumerate(layers):
+        if layer.named_trainable_parameters():
+            return i
+    return len(layers)
 
 
 @register_layer("Chain")
@@ -98,7 +106,10 @@ class Chain(_Container):
         return x
 
     def backward(self, grad_y):
-        for layer in reversed(self._ran):
+        """Back through the layers; when nobody needs dL/dx (a model), it stops below the first
+        layer that trains: a frozen backbone costs no backward pass."""
+        start = 0 if self.needs_input_grad else first_trained(self._ran)
+        for layer in reversed(self._ran[start:]):
             grad_y = layer.backward(grad_y)
         return grad_y
 
@@ -109,7 +120,7 @@ class Chain(_Container):
         config = {"type": self.type_name, "layers": [layer.get_config() for layer in self.layers]}
         if self.name is not None:
             config["name"] = self.name
-        return config
+        return {**config, **common_options(self)}
 
 
 def _sum(a, b):
@@ -187,4 +198,4 @@ class Residual(_Container):
                   "activation": self.activation.type_name if self.activation else None}
         if self.name is not None:
             config["name"] = self.name
-        return config
+        return {**config, **common_options(self)}
