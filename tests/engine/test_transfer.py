@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 import nnpy
+import nnpy.engine.summary
 from nnpy.cli import main
 from nnpy.engine.plan import load_plan
 from nnpy.errors import NnpyError
@@ -109,6 +110,7 @@ def test_init_from_loads_what_matches_and_says_what_it_skipped(tmp_path, capsys)
     assert out[0].startswith(f"init_from {MNIST}: loaded 5 arrays: conv2d_1.W, batchnorm_1.gamma")
     assert "skipped" in out[1] and "conv2d_2.W (not in this model)" in out[1] and "dense_2.b" in out[1]
     assert out[2].endswith("kept their initialization: head.W, head.b")
+    assert "(352 frozen)" in nnpy.engine.summary.summary(plan.model)   # 32·9 + 2·32 loaded, frozen
     shipped = load_checkpoint(MNIST)["model"]
     state = plan.model.state_dict()
     for key in ("conv2d_1.W", "batchnorm_1.gamma", "batchnorm_1.running_var"):
