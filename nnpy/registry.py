@@ -58,11 +58,14 @@ class Registry:
     (``from nnpy.registry import DATASETS; DATASETS.build("mnist")`` works on its own).
     """
 
-    def __init__(self, kind: str, context: tuple = (), plural: str | None = None, modules: tuple = ()):
+    def __init__(self, kind: str, context: tuple = (), plural: str | None = None, modules: tuple = (),
+                 common: dict | None = None):
         self.kind = kind
         self.plural = plural or f"{kind}s"   # "valid losses: …"
         self.context = tuple(context)  # arguments nnpy supplies (never valid in a config)
         self.modules = tuple(modules)
+        # options every entry takes, set as attributes after construction: {name: (annotation, default)}
+        self.common = dict(common or {})
         self._modules_imported = False
         self._items: dict[str, Callable] = {}   # canonical name -> factory
         self._keys: dict[str, str] = {}          # normalized name/alias -> canonical name
@@ -118,6 +121,9 @@ class Registry:
         annotated ``int``, ``float``, ``bool`` or ``str``)."""
         where = where or f"{self.kind} '{name}'"
         parameters = {p.name: p for p in _parameters(self.get(name)) if p.name not in self.context}
+        for key, (note, default) in self.common.items():
+            parameters.setdefault(key, inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, default=default,
+                                                         annotation=note))
         takes_any = any(p.kind is p.VAR_KEYWORD for p in parameters.values())
         valid = [n for n, p in parameters.items() if p.kind is not p.VAR_KEYWORD]
         for key, value in options.items():
@@ -152,8 +158,12 @@ class Registry:
         self.check_options(name, options)
         valid, var_kw = accepted_options(factory)
         extra = {k: v for k, v in context.items() if var_kw or k in valid}
+        common = {k: options.pop(k) for k in list(options) if k in self.common and k not in valid}
         try:
-            return factory(**extra, **options)
+            built = factory(**extra, **options)
+            for key, value in common.items():
+                setattr(built, key, value)
+            return built
         except NnpyError:
             raise  # already names its culprit
         except (TypeError, ValueError) as exc:
@@ -193,7 +203,8 @@ def _type_problem(param: inspect.Parameter, value) -> str | None:
     return None if fits else " or ".join(_PLAIN[k] if k in _PLAIN else "null" for k in sorted(kinds))
 
 
-LAYERS = Registry("layer", modules=("nnpy.nn.layers",))
+LAYERS = Registry("layer", modules=("nnpy.nn.layers",),
+                  common={"trainable": ("bool", True)})   # False: frozen (nnpy.nn.layer.Layer.trainable)
 LOSSES = Registry("loss", plural="losses", modules=("nnpy.nn.losses",))
 OPTIMIZERS = Registry("optimizer", context=("model",), modules=("nnpy.optim.optimizers",))
 SCHEDULERS = Registry("scheduler", context=("optimizer",), modules=("nnpy.optim.schedulers",))

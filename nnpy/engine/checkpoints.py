@@ -61,7 +61,7 @@ def plan_from_checkpoint(path, payload: dict | None = None, optimizer_state: boo
     try:
         cfg = check_experiment(_without_stale_metric({k: v for k, v in config.items() if k not in _LEGACY_KEYS}),
                                Locator("config"))
-        plan = make_plan(cfg, _description(payload, path), Locator("config"))
+        plan = make_plan(cfg, _description(payload, path), Locator("config"), load_init=False)
     except NnpyError as exc:
         raise CheckpointError(f"{path}: {_rebuild_error(exc)}") from None
     load_weights(plan.model, payload.get("model"), path)

@@ -40,7 +40,8 @@ SCHEMA = Section({
     "seed": Field(int, default=None, doc="drawn at random (and saved) when absent"),
     "model": Section({}, open=True, required=True,
                      doc="symbol: <name> plus its options, layers: [<layer specs>], or nodes: {<name>: <spec "
-                         "with inputs>} and output: <node>"),
+                         "with inputs>} and output: <node>; init_from: a checkpoint whose weights (same layer "
+                         "name and shape) the model starts from"),
     "data": Section({
         "dataset": Field(str, default=None, doc="required to train or evaluate"),
         "root": Field(str, default=None),
@@ -109,7 +110,7 @@ def resolve_input_paths(cfg: dict, locator: Locator) -> dict:
     file that gave it -- ``configs/x.yaml`` saying ``root: ../data/shapes`` reads ``data/shapes``
     -- so a config means the same files from any current folder. A ``--set`` value starts from
     the current folder, as typed; output folders (``checkpoint.dir``, ``log.dir``) always do."""
-    for keypath in input_paths(cfg):
+    for keypath in input_paths(cfg) + ([("model", "init_from")] if cfg["model"].get("init_from") else []):
         *parents, key = keypath
         section = cfg
         for part in parents:
@@ -180,7 +181,11 @@ def check_metrics(cfg: dict, locator: Locator) -> None:
 
 def _check_model_section(model: dict, locator: Locator) -> None:
     """``model`` is ``{symbol: name, …options}``, ``{layers: [specs]}`` or ``{nodes: {name: spec
-    with inputs}, output: name}`` (the layers and the graph are checked when the plan builds them)."""
+    with inputs}, output: name}`` (the layers and the graph are checked when the plan builds them),
+    each with an optional ``init_from: CKPT``."""
+    if "init_from" in model and not (isinstance(model["init_from"], str) and model["init_from"]):
+        raise locator.error(("model", "init_from"), f"must be the path of a checkpoint, not {model['init_from']!r}")
+    model = {k: v for k, v in model.items() if k != "init_from"}
     if "layers" in model:
         if not isinstance(model["layers"], list):
             raise locator.error(("model", "layers"), f"must be a list of layer specs, not {model['layers']!r:.60}")

@@ -30,8 +30,8 @@ class GradientWatch:
     def start(self) -> None:
         """A fit begins: watch every parameter not reported yet."""
         layers = self.model.walk() if hasattr(self.model, "walk") else ()
-        self.waiting = [(layer, key) for layer in layers for key in layer.params
-                        if (id(layer), key) not in self.reported]
+        self.waiting = [(layer, key) for layer in layers if layer.trainable for key in layer.params
+                        if (id(layer), key) not in self.reported]           # frozen layers get none
 
     def after_backward(self) -> None:
         """Forget the parameters whose gradient of this step is not all zeros."""

@@ -24,6 +24,7 @@ from ..registry import DATASETS
 from .experiment_config import load_experiment, metric_specs
 from .model import Model, Sequential
 from .seeds import DROPOUT, INIT, stream
+from .transfer import init_from
 
 
 @dataclass
@@ -44,15 +45,19 @@ def load_plan(path, overrides=()) -> Plan:
     return make_plan(cfg, locator=locator)
 
 
-def make_plan(cfg: dict, data: DataDescription | None = None, locator: Locator | None = None) -> Plan:
+def make_plan(cfg: dict, data: DataDescription | None = None, locator: Locator | None = None,
+              load_init: bool = True) -> Plan:
     """Build the model (once, from the seed) and its loss, optimizer, scheduler and metrics.
 
     ``data``: the description to build for (a checkpoint stores it); by default the config's
-    dataset describes itself from its options.
+    dataset describes itself from its options. ``load_init``: load ``model.init_from``'s
+    weights (a checkpoint's own plan does not: its weights replace them anyway).
     """
     locator = locator or Locator("<config>")
     data = data or data_source(cfg, locator).describe()
     model = _build(cfg, data, locator)
+    if load_init and cfg["model"].get("init_from"):
+        _init_from(model, cfg["model"]["init_from"], locator)
     optimizer = dict(cfg["optimizer"]) if isinstance(cfg["optimizer"], dict) else {"type": cfg["optimizer"]}
     if cfg["train"]["max_grad_norm"] is not None:
         optimizer.setdefault("max_grad_norm", cfg["train"]["max_grad_norm"])
@@ -66,6 +71,16 @@ def make_plan(cfg: dict, data: DataDescription | None = None, locator: Locator |
             raise locator.error((key, option) if option else (key,), str(exc)) from None
     model.compile(**parts, metrics=metric_specs(cfg))
     return Plan(cfg, data, model)
+
+
+def _init_from(model: Sequential, path: str, locator: Locator) -> None:
+    """Load the matching weights of ``path`` and print what was loaded and skipped, a line each."""
+    try:
+        report = init_from(model, path)
+    except NnpyError as exc:
+        raise locator.error(("model", "init_from"), str(exc)) from None
+    for line in report.lines():
+        print(line)
 
 
 def data_source(cfg: dict, locator: Locator | None = None) -> DataSource:

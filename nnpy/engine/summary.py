@@ -44,5 +44,8 @@ def summary(model, input_shape=None) -> str:
 
     out = [f"input shape: {tuple(model.input_shape)}", line(header), line(["-" * w for w in widths])]
     out += [line(row) for row in cells[1:]]
-    out.append(f"total: {model.count_params():,} parameters, {_fmt(model.flops())} FLOPs per sample (forward)")
+    frozen = model.count_params() - sum(p.size for p in model.named_trainable_parameters().values())
+    frozen_note = f" ({frozen:,} frozen)" if frozen else ""
+    out.append(f"total: {model.count_params():,} parameters{frozen_note}, {_fmt(model.flops())} FLOPs per sample "
+               f"(forward)")
     return "\n".join(out)

@@ -145,6 +145,67 @@ def global_avg_pool2d(layer, x, g, name):
     return g.op("Flatten", [y], name, axis=1)
 
 
+@onnx_exporter("GlobalMaxPool2D")
+def global_max_pool2d(layer, x, g, name):
+    """GlobalMaxPool gives (C, 1, 1); Flatten makes it (C,)."""
+    y = g.op("GlobalMaxPool", [x], f"{name}.pool")
+    return g.op("Flatten", [y], name, axis=1)
+
+
+# --- issue 31: sequences (N, C, L), transposed convolution, upsampling --------------------------
+
+def _window1d(layer, kernel: int) -> dict:
+    """Kernel, stride and [left, right] pads of a 1-D conv / pool layer (ONNX's 1-D Conv and pools)."""
+    return {"kernel_shape": [kernel], "strides": [layer.stride], "pads": [layer.pads[0], layer.pads[1]]}
+
+
+@onnx_exporter("Conv1D")
+def conv1d(layer, x, g, name):
+    """Conv(x, W (F, C, k), b (F,)) on (C, L)."""
+    inputs = [x, g.weight(f"{name}.W", layer.params["W"])]
+    if layer.use_bias:
+        inputs.append(g.weight(f"{name}.b", layer.params["b"]))
+    return g.op("Conv", inputs, name, **_window1d(layer, layer.kernel_size))
+
+
+@onnx_exporter("MaxPool1D")
+def max_pool1d(layer, x, g, name):
+    return g.op("MaxPool", [x], name, ceil_mode=0, **_window1d(layer, layer.pool_size))
+
+
+@onnx_exporter("AvgPool1D")
+def avg_pool1d(layer, x, g, name):
+    return g.op("AveragePool", [x], name, ceil_mode=0, count_include_pad=1, **_window1d(layer, layer.pool_size))
+
+
+@onnx_exporter("GlobalAvgPool1D")
+def global_avg_pool1d(layer, x, g, name):
+    y = g.op("GlobalAveragePool", [x], f"{name}.pool")
+    return g.op("Flatten", [y], name, axis=1)
+
+
+@onnx_exporter("Conv2DTranspose")
+def conv2d_transpose(layer, x, g, name):
+    """ConvTranspose: W (C, F, kh, kw) is ONNX's layout too; pads, strides, output_padding as PyTorch's."""
+    inputs = [x, g.weight(f"{name}.W", layer.params["W"])]
+    if layer.use_bias:
+        inputs.append(g.weight(f"{name}.b", layer.params["b"]))
+    ph, pw = layer.padding
+    return g.op("ConvTranspose", inputs, name, kernel_shape=list(layer.kernel_size), strides=list(layer.stride),
+                pads=[ph, pw, ph, pw], output_padding=list(layer.output_padding))
+
+
+@onnx_exporter("UpSampling2D")
+def upsampling2d(layer, x, g, name):
+    """Resize by (1, 1, sh, sw): nearest reads o // s (asymmetric, floor); bilinear is half_pixel."""
+    scales = g.weight(f"{name}.scales", [1.0, 1.0, *layer.size])
+    if layer.interpolation == "nearest":
+        attrs = {"mode": "nearest", "coordinate_transformation_mode": "asymmetric", "nearest_mode": "floor"}
+    else:
+        attrs = {"mode": "linear", "coordinate_transformation_mode": "half_pixel"}
+    return g.op("Resize", [x, "", scales], name, **attrs)
+
+
 # --- shape, dropout, normalization ------------------------------------------------------------
 
 @onnx_exporter("Flatten")

@@ -6,18 +6,22 @@ functions instead of writing the math again. They use only operators and array m
 so the same function runs on numpy arrays and on autograd Tensors, where every step is recorded
 (that is how an autograd backward stays differentiable a second time).
 
-Modules: ``activations`` (ReLU, leaky ReLU, ELU, sigmoid, tanh), ``dense`` (x @ W + b), ``conv`` (2-D convolution), ``normalization`` (batch norm), ``pooling`` (max, average, global average), ``dropout``, ``embedding``, ``recurrent`` (RNN, LSTM and GRU through time), ``windows`` (window sizes and padding), ``softmax`` (softmax, log-softmax), ``merge`` (concatenate, add, multiply), ``losses`` (cross-entropy, MSE, MAE, Huber,
+Modules: ``activations`` (ReLU, leaky ReLU, ELU, sigmoid, tanh), ``dense`` (x @ W + b), ``conv`` (1-D, 2-D and transposed 2-D convolution), ``normalization`` (batch norm), ``pooling`` (max, average, global average and max; 1-D and 2-D), ``upsampling`` (nearest, bilinear), ``dropout``, ``embedding``, ``recurrent`` (RNN, LSTM and GRU through time), ``windows`` (window sizes and padding), ``softmax`` (softmax, log-softmax), ``merge`` (concatenate, add, multiply), ``losses`` (cross-entropy, MSE, MAE, Huber,
 binary cross-entropy), ``math`` (exp and log for either kind of argument).
 Imports only ``nnpy.backend``.
 """
 from .activations import (elu, elu_backward, leaky_relu, leaky_relu_backward, relu, relu_backward, sigmoid,
                           sigmoid_backward, tanh, tanh_backward)
-from .conv import col2im, conv2d, conv2d_backward, im2col
+from .conv import (col2im, conv1d, conv1d_backward, conv2d, conv2d_backward, conv_transpose2d,
+                   conv_transpose2d_backward, im2col)
 from .dense import dense, dense_backward
 from .normalization import (batch_norm, batch_norm_backward, batch_norm_evaluate, batch_norm_evaluate_backward,
                             channel_rows)
 from .pooling import (avg_pool2d, avg_pool2d_backward, global_avg_pool2d, global_avg_pool2d_backward, max_pool2d,
                       max_pool2d_backward, max_pool2d_winners)
+from .pooling import (avg_pool1d, avg_pool1d_backward, global_avg_pool1d, global_avg_pool1d_backward,
+                      global_max_pool2d, global_max_pool2d_backward, max_pool1d, max_pool1d_backward)
+from .upsampling import interpolation_matrix, upsample2d, upsample2d_backward
 from .dropout import dropout_mask
 from .embedding import embedding, embedding_backward
 from .recurrent import (gru_backward, gru_forward, lstm_backward, lstm_forward, rnn_backward, rnn_forward)
@@ -35,4 +39,8 @@ __all__ = ["relu", "relu_backward", "leaky_relu", "leaky_relu_backward", "elu", 
            "softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
            "cross_entropy", "cross_entropy_backward", "mse", "mse_backward", "mae", "mae_backward",
            "huber", "huber_backward", "binary_cross_entropy", "binary_cross_entropy_backward", "one_hot",
-           "concatenate", "concatenate_backward", "add", "add_backward", "multiply", "multiply_backward"]
+           "concatenate", "concatenate_backward", "add", "add_backward", "multiply", "multiply_backward",
+           "conv1d", "conv1d_backward", "conv_transpose2d", "conv_transpose2d_backward",
+           "max_pool1d", "max_pool1d_backward", "avg_pool1d", "avg_pool1d_backward",
+           "global_avg_pool1d", "global_avg_pool1d_backward", "global_max_pool2d", "global_max_pool2d_backward",
+           "interpolation_matrix", "upsample2d", "upsample2d_backward"]

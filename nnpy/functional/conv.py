@@ -73,3 +73,55 @@ def conv2d_backward(x, W, dy, stride, pads, needs_input_grad: bool = True):
         return None, dW, db
     dcols = (dy_rows @ W.reshape(f, -1)).reshape(n, ho, wo, c, kh, kw)
     return col2im(dcols, x.shape, stride, pads), dW, db
+
+
+# ---- 1-D convolution: a 2-D convolution of images one row high ----------------------------------
+
+def conv1d(x, W, b, stride: int, pads):
+    """y (N, F, Lo) = b + W ⋆ x for sequences x (N, C, L) and W (F, C, k); ``pads`` = (left, right).
+
+    The same sum as ``conv2d`` on images of height 1 with a (1, k) kernel:
+    y[n, f, lo] = b[f] + Σ_c Σ_j W[f, c, j] · xpad[n, c, s·lo + j]."""
+    y = conv2d(x[:, :, None, :], W[:, :, None, :], b, (1, stride), ((0, 0), tuple(pads)))
+    return y[:, :, 0, :]
+
+
+def conv1d_backward(x, W, dy, stride: int, pads, needs_input_grad: bool = True):
+    """Gradients of ``conv1d``: (dx (N, C, L) or None, dW (F, C, k), db (F,)), from ``conv2d_backward``."""
+    dx, dW, db = conv2d_backward(x[:, :, None, :], W[:, :, None, :], dy[:, :, None, :], (1, stride),
+                                 ((0, 0), tuple(pads)), needs_input_grad)
+    return (None if dx is None else dx[:, :, 0, :]), dW[:, :, 0, :], db
+
+
+# ---- transposed 2-D convolution: the adjoint of conv2d's input gradient ---------------------------
+
+def conv_transpose2d(x, W, b, stride, pads, out_hw):
+    """y (N, F, Ho, Wo) for x (N, C, H, W) and W (C, F, kh, kw) (PyTorch's ConvTranspose2d layout).
+
+    Every input pixel spreads its kernel-weighted copy onto the output, s pixels apart:
+
+        ypad[n, f, sh·h + i, sw·w + j] += Σ_c x[n, c, h, w] · W[c, f, i, j],   y = ypad cropped by ``pads``
+
+    which is exactly how ``conv2d_backward`` builds dx (``col2im``): this layer's forward is a
+    convolution's input gradient, and its input gradient is that convolution (``conv2d``).
+    ``out_hw`` = ((H − 1)·sh − top − bottom + kh + output_padding, …) picks the size;
+    ``pads`` are the cropped (top, bottom), (left, right) of the full output."""
+    n, c, h, w = x.shape
+    _, f, kh, kw = W.shape
+    cols = (x.transpose(0, 2, 3, 1).reshape(n * h * w, c) @ W.reshape(c, -1)).reshape(n, h, w, f, kh, kw)
+    y = col2im(cols, (n, f, *out_hw), stride, pads)
+    if b is not None:
+        y = y + b[:, None, None]
+    return y
+
+
+def conv_transpose2d_backward(x, W, dy, stride, pads, needs_input_grad: bool = True):
+    """Gradients of ``conv_transpose2d``: (dx (N, C, H, W) or None, dW (C, F, kh, kw), db (F,)).
+
+        dx = conv2d(dy, W)                 (W's (C, F, kh, kw) is conv2d's (out, in, kh, kw))
+        dW[c, f, i, j] = Σ_{n,h,w} x[n, c, h, w] · dypad[n, f, sh·h + i, sw·w + j]
+    — conv2d_backward's dW with the roles of input and output gradient swapped."""
+    _, dW, _ = conv2d_backward(dy, W, x, stride, pads, needs_input_grad=False)
+    db = dy.sum(axis=(0, 2, 3))
+    dx = conv2d(dy, W, None, stride, pads) if needs_input_grad else None     # (N, C, H, W): output_padding < stride
+    return dx, dW, db

@@ -98,3 +98,57 @@ def global_avg_pool2d_backward(x, dy):
     dx = xp.empty_like(x, dtype=dy.dtype)
     dx[...] = (dy * (1.0 / (x.shape[2] * x.shape[3])))[:, :, None, None]
     return dx
+
+
+def global_max_pool2d(x):
+    """(y, winners): y (N, C) the maximum over (H, W); winners (N, C) its flat index in each
+    (H·W) image, the first maximum in row-major order (the rule of ``max_pool2d``)."""
+    n, c = x.shape[:2]
+    winners = x.reshape(n, c, -1).argmax(axis=2)
+    return xp.take_along_axis(x.reshape(n, c, -1), winners[:, :, None], axis=2)[:, :, 0], winners
+
+
+def global_max_pool2d_backward(winners, dy, x_shape):
+    """dx (x_shape): each image's gradient goes to its winner, zeros elsewhere."""
+    n, c = x_shape[:2]
+    dx = xp.zeros((n, c, x_shape[2] * x_shape[3]), dy.dtype)
+    xp.put_along_axis(dx, winners[:, :, None], dy[:, :, None], axis=2)
+    return dx.reshape(x_shape)
+
+
+# ---- 1-D pooling over sequences (N, C, L): the 2-D pooling of images one row high ---------------
+
+def max_pool1d(x, pool: int, stride: int, pads, out_len: int):
+    """(y (N, C, Lo), winners): the maximum of each window of ``pool`` steps, ``stride`` apart;
+    ``pads`` = (left, right), counted as −∞."""
+    y, winners = max_pool2d(x[:, :, None, :], (1, pool), (1, stride), ((0, 0), tuple(pads)), (1, out_len))
+    return y[:, :, 0, :], winners
+
+
+def max_pool1d_backward(winners, dy, x_shape, pads):
+    """dx (N, C, L): each window's gradient goes to its winner."""
+    n, c, length = x_shape
+    dx = max_pool2d_backward(winners, dy[:, :, None, :], (n, c, 1, length), ((0, 0), tuple(pads)))
+    return dx[:, :, 0, :]
+
+
+def avg_pool1d(x, pool: int, stride: int, pads, out_len: int):
+    """y (N, C, Lo): the mean of each window (the padding counted as zeros, divisor ``pool``)."""
+    return avg_pool2d(x[:, :, None, :], (1, pool), (1, stride), ((0, 0), tuple(pads)), (1, out_len))[:, :, 0, :]
+
+
+def avg_pool1d_backward(x_shape, dy, pool: int, stride: int, pads, out_len: int):
+    """dx (N, C, L): each window spreads dy / pool over its elements."""
+    n, c, length = x_shape
+    return avg_pool2d_backward((n, c, 1, length), dy[:, :, None, :], (1, pool), (1, stride),
+                               ((0, 0), tuple(pads)), (1, out_len))[:, :, 0, :]
+
+
+def global_avg_pool1d(x):
+    """y (N, C) = mean over the sequence axis of x (N, C, L)."""
+    return x.mean(axis=2)
+
+
+def global_avg_pool1d_backward(x, dy):
+    """dx (N, C, L) = dy / L at every step."""
+    return global_avg_pool2d_backward(x[:, :, None, :], dy)[:, :, 0, :]

@@ -49,3 +49,16 @@ def resolve_padding(padding, kernel: tuple, stride: tuple, size: tuple) -> tuple
 def output_size(n: int, k: int, s: int, pads: tuple) -> int:
     """Number of windows of size k and stride s on n inputs padded by ``pads``."""
     return (n + pads[0] + pads[1] - k) // s + 1
+
+
+def check_padding1d(padding) -> None:
+    """Raise ValueError unless ``padding`` is 'same', 'valid' or an int >= 0 (for sequences)."""
+    if isinstance(padding, str) or (isinstance(padding, int) and not isinstance(padding, bool) and padding >= 0):
+        return check_padding(padding)
+    raise ValueError(f"padding must be 'same', 'valid' or an int >= 0, not {padding!r}")
+
+
+def resolve_padding1d(padding, kernel: int, stride: int, length: int) -> tuple[int, int]:
+    """(left, right) for ``padding`` on a sequence of ``length`` ('same': the odd extra at the right)."""
+    both = padding if isinstance(padding, str) else (0, padding)
+    return resolve_padding(both, (1, kernel), (1, stride), (1, length))[1]

@@ -11,8 +11,9 @@ from . import symbols  # noqa: F401  (registers the symbols)
 
 
 def model_layers(model_cfg: dict, input_shape, outputs: int) -> list:
-    """The layer specs of ``model_cfg``: ``{"symbol": name, **options}`` or ``{"layers": [...]}``."""
-    cfg = dict(model_cfg)
+    """The layer specs of ``model_cfg``: ``{"symbol": name, **options}`` or ``{"layers": [...]}``
+    (``init_from``, the weights to start from, is the plan's business: ``nnpy.engine.transfer``)."""
+    cfg = {k: v for k, v in model_cfg.items() if k != "init_from"}
     if cfg.get("layers") is not None:
         extra = sorted(set(cfg) - {"layers"})
         if extra:

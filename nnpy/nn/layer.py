@@ -15,6 +15,10 @@ their own layers by subclassing ``Layer`` and decorating the class with
 ``@register_layer("MyLayer")`` — or subclass ``nnpy.autograd.AutogradLayer`` and
 write ``forward`` alone.
 
+``trainable = False`` freezes a layer (and every layer inside it): optimizers leave its
+parameters alone and keep no state for them (``named_trainable_parameters``); in a config,
+``trainable: false`` on any layer spec does the same.
+
 The framework calls ``initialize(input_shape, rng, dtype)``, which sets
 ``self.rng`` (the one seeded ``numpy.random.Generator`` of the run) and
 ``self.dtype`` and then calls ``build``.
@@ -70,6 +74,7 @@ class Layer:
         # False when nobody needs dL/dx (the model's first layer): backward may skip it.
         self.needs_input_grad = True
         self.penalty = 0.0  # the term this layer added to the training loss in its last forward
+        self._trainable = True
 
     # ---- to implement in subclasses -------------------------------------------------
     def build(self, input_shape: tuple) -> tuple:
@@ -90,6 +95,20 @@ class Layer:
     @property
     def type_name(self) -> str:
         return getattr(type(self), "registered_name", type(self).__name__)
+
+    @property
+    def trainable(self) -> bool:
+        """False: frozen -- optimizers skip this layer's parameters (BatchNorm also keeps its
+        running statistics and normalizes with them, as Keras does)."""
+        return getattr(self, "_trainable", True)    # a subclass that skipped Layer.__init__ trains
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        """Freeze (False) or unfreeze (True) this layer and every layer inside it."""
+        if not isinstance(value, bool):
+            raise ValueError(f"trainable must be true or false, not {value!r}")
+        for layer in self.walk():
+            layer._trainable = value
 
     def initialize(self, input_shape, rng: np.random.Generator | None = None, dtype=None) -> tuple:
         """Set rng and dtype, call ``build``, record the shapes; return the output shape."""
@@ -131,10 +150,11 @@ class Layer:
         for child in self.children():
             yield from child.walk()
 
-    def _named(self, attr: str, prefix: str = "") -> dict:
-        out = {f"{prefix}{k}": v for k, v in getattr(self, attr).items()}
+    def _named(self, attr: str, prefix: str = "", trainable_only: bool = False) -> dict:
+        own = getattr(self, attr).items() if self.trainable or not trainable_only else ()
+        out = {f"{prefix}{k}": v for k, v in own}
         for child in self.children():
-            out.update(child._named(attr, f"{prefix}{child.name}."))
+            out.update(child._named(attr, f"{prefix}{child.name}.", trainable_only))
         return out
 
     def named_parameters(self) -> dict:
@@ -144,6 +164,14 @@ class Layer:
     def named_gradients(self) -> dict:
         """Flat gradients with the same keys as ``named_parameters``."""
         return self._named("grads")
+
+    def named_trainable_parameters(self) -> dict:
+        """``named_parameters`` without those of frozen layers (``trainable = False``): what optimizers update."""
+        return self._named("params", trainable_only=True)
+
+    def named_trainable_gradients(self) -> dict:
+        """Gradients with the same keys as ``named_trainable_parameters``."""
+        return self._named("grads", trainable_only=True)
 
     def named_buffers(self) -> dict:
         """Flat non-trainable state (e.g. ``"batch_norm_1.running_mean"``)."""
@@ -204,11 +232,16 @@ class Layer:
             config[key] = value
         if self.name is not None:
             config["name"] = self.name
-        return config
+        return {**config, **common_options(self)}
 
     def __repr__(self) -> str:
         opts = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items() if k != "type")
         return f"{self.type_name}({opts})"
+
+
+def common_options(layer: Layer) -> dict:
+    """The options every layer takes (``LAYERS.common``) that differ from their default, for ``get_config``."""
+    return {} if layer.trainable else {"trainable": False}
 
 
 def build_layer(spec) -> Layer:

@@ -2,7 +2,9 @@
 
 An optimizer is attached to a model (anything with ``named_parameters()`` and
 ``named_gradients()``, e.g. a Layer). Its state is plain arrays keyed by the same
-names as the parameters, so ``state_dict()`` serializes to JSON checkpoints.
+names as the parameters, so ``state_dict()`` serializes to JSON checkpoints. A model
+that has frozen layers (``Layer.trainable = False``) gives only the others
+(``named_trainable_parameters``): their weights are never touched and keep no state.
 """
 from __future__ import annotations
 
@@ -110,8 +112,7 @@ class Optimizer:
         """Apply one update to every parameter of the attached model."""
         if self.model is None:
             raise RuntimeError(f"optimizer '{self.type_name}' is not attached to a model")
-        params = self.model.named_parameters()
-        grads = self.model.named_gradients()
+        params, grads = trainable_parameters(self.model)
         if self.max_grad_norm is not None:
             self.last_grad_norm = self.clip_gradients(grads)
         self.iterations += 1
@@ -135,6 +136,14 @@ class Optimizer:
         from the config and the scheduler (whose position is saved), so a changed lr applies."""
         self.iterations = int(d["iterations"])
         self.state = {n: {k: xp.array(v) for k, v in s.items()} for n, s in d["state"].items()}
+
+
+def trainable_parameters(model) -> tuple[dict, dict]:
+    """(parameters, gradients) an optimizer updates: a Layer's trainable ones (frozen layers
+    left out), or everything of another model (``nnpy.autograd.Parameters``)."""
+    if hasattr(model, "named_trainable_parameters"):
+        return model.named_trainable_parameters(), model.named_trainable_gradients()
+    return model.named_parameters(), model.named_gradients()
 
 
 @register_optimizer("sgd")

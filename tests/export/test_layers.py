@@ -254,3 +254,20 @@ def test_permute_then_lstm_reads_rows_of_every_channel():
                    {"type": "LSTM", "units": 4}], (3, 6, 5))
     assert "Transpose" in op_types(model)
     assert_exports_exactly(model)
+
+
+# --- issue 31's layers ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("specs, shape", [
+    ([{"type": "Conv1D", "filters": 3, "kernel_size": 4, "stride": 2, "padding": "same"},
+      {"type": "MaxPool1D", "pool_size": 3, "stride": 2, "padding": 1},
+      {"type": "AvgPool1D", "pool_size": 2, "padding": 1}, {"type": "GlobalAvgPool1D"}], (2, 11)),
+    ([{"type": "Conv2DTranspose", "filters": 3, "kernel_size": 3, "stride": 2, "padding": 1, "output_padding": 1},
+      {"type": "GlobalMaxPool2D"}], (2, 3, 5)),
+    ([{"type": "Conv2DTranspose", "filters": 2, "kernel_size": (2, 3), "stride": (2, 1), "padding": (0, 1)},
+      {"type": "UpSampling2D", "size": (2, 3), "interpolation": "bilinear"}], (2, 3, 4)),
+    ([{"type": "UpSampling2D", "size": 3}, {"type": "Conv2D", "filters": 2, "kernel_size": 3}], (2, 3, 2)),
+])
+def test_issue31_layers_export_exactly(specs, shape):
+    assert_exports_exactly(built(specs, shape))
+    assert_exports_exactly(built(specs, shape), n=1)

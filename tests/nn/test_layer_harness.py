@@ -56,6 +56,15 @@ SAMPLES = {
                          "gate": {"type": "Multiply", "inputs": ["sum", "a"]},
                          "both": {"type": "Concatenate", "inputs": ["gate", "input", "a"]},
                          "out": {"type": "Dense", "units": 2}}, "output": "out"}, (3,), {}),
+    # issue 31: layers beyond images (odd sizes, stride 2, padding)
+    "Conv1D": ({"filters": 3, "kernel_size": 3, "stride": 2, "padding": "same"}, (2, 9), {}),
+    "Conv2DTranspose": ({"filters": 3, "kernel_size": 3, "stride": 2, "padding": 1, "output_padding": 1},
+                        (2, 3, 4), {}),
+    "UpSampling2D": ({"size": [2, 3], "interpolation": "bilinear"}, (2, 3, 4), {}),
+    "GlobalMaxPool2D": ({}, (3, 4, 5), {}),
+    "MaxPool1D": ({"pool_size": 3, "stride": 2, "padding": 1}, (2, 9), {}),
+    "AvgPool1D": ({"pool_size": 3, "stride": 2, "padding": 1}, (2, 9), {}),
+    "GlobalAvgPool1D": ({}, (3, 7), {}),
     # examples/plugins/layernorm.py (AutogradLayers: the backward is derived)
     "LayerNorm": ({"epsilon": 1e-3}, (3, 5), {}),
     "Swish": ({"beta": 1.5}, (6,), {}),

@@ -8,7 +8,7 @@ from ... import kernels
 from ...backend import xp
 from ...errors import ConfigError, NnpyError, ShapeError
 from ...registry import register_layer
-from ..layer import Layer, build_layer, snake_case
+from ..layer import Layer, build_layer, common_options, snake_case
 from ...kernels.threads import elementwise
 from .activations import ReLU
 from .pooling import MaxPool2D
@@ -61,6 +61,14 @@ def pool_before_relu(layers: list) -> list:
     return order
 
 
+def first_trained(layers: list) -> int:
+    """The index of the first layer with a parameter an optimizer updates (len(layers): none)."""
+    for i, layer in enumerate(layers):
+        if layer.named_trainable_parameters():
+            return i
+    return len(layers)
+
+
 @register_layer("Chain")
 class Chain(_Container):
     """Layers applied one after the other (PyTorch's ``nn.Sequential``): a block inside a model.
@@ -109,7 +117,10 @@ class Chain(_Container):
         return x
 
     def backward(self, grad_y):
-        for layer in reversed(self._ran):
+        """Back through the layers; when nobody needs dL/dx (a model), it stops below the first
+        layer that trains: a frozen backbone costs no backward pass."""
+        start = 0 if self.needs_input_grad else first_trained(self._ran)
+        for layer in reversed(self._ran[start:]):
             grad_y = layer.backward(grad_y)
         return grad_y
 
@@ -120,7 +131,7 @@ class Chain(_Container):
         config = {"type": self.type_name, "layers": [layer.get_config() for layer in self.layers]}
         if self.name is not None:
             config["name"] = self.name
-        return config
+        return {**config, **common_options(self)}
 
 
 def _sum(a, b):
@@ -198,7 +209,7 @@ class Residual(_Container):
                   "activation": self.activation.type_name if self.activation else None}
         if self.name is not None:
             config["name"] = self.name
-        return config
+        return {**config, **common_options(self)}
 
 
 #: the name by which graph nodes refer to the graph's (the model's) input
@@ -397,4 +408,4 @@ class Graph(_Container):
         config = {"type": self.type_name, "nodes": nodes, "output": self.output}
         if self.name is not None:
             config["name"] = self.name
-        return config
+        return {**config, **common_options(self)}

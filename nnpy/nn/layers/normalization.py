@@ -20,7 +20,8 @@ class BatchNorm(Layer):
     ``running = momentum · running + (1 − momentum) · batch`` (Keras' convention;
     the running variance uses the unbiased batch variance). Evaluation: the running
     statistics replace the batch's. ``params``: gamma, beta (F,) or (C,);
-    ``buffers``: running_mean, running_var.
+    ``buffers``: running_mean, running_var. Frozen (``trainable = False``), it normalizes with
+    the running statistics in training too and leaves them unchanged (Keras' rule).
     """
 
     def __init__(self, momentum: float = 0.9, epsilon: float = 1e-5, name: str | None = None):
@@ -41,6 +42,7 @@ class BatchNorm(Layer):
     def forward(self, x, training=False):
         self.rows_of = self._rows_like(x)
         rows, self.unrows = self.rows_of(x)                  # (A, C, B): per-channel sums over axes 0, 2
+        training = training and self.trainable               # frozen: the running statistics stay
         self.training = training
         gamma, beta, run = self.params["gamma"], self.params["beta"], self.buffers
         if not training:
