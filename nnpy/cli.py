@@ -1,4 +1,4 @@
-"""The ``nnpy`` command: train, val, demo, serve, predict, plot, summary, graph, gradcheck, export,
+"""The ``nnpy`` command: train, val, demo, serve, learn, predict, plot, summary, graph, gradcheck, export,
 list, data.
 
 User mistakes (``NnpyError``: bad config, missing file, corrupt checkpoint) print one
@@ -278,20 +278,55 @@ def serve(host, port, ckpts, verbose):
       nnpy serve                      # then open http://127.0.0.1:8000/
       nnpy serve --port 8080 --ckpt checkpoints/lenet/best.json
     """
-    from .serve.server import LOCAL_HOSTS, make_server
+    from .serve.server import make_server
 
     shipped = sorted(DEFAULT_DEMO_CKPT.parent.glob("*.json"), key=lambda p: p != DEFAULT_DEMO_CKPT)
     server = make_server([*ckpts, *map(str, shipped)], host, port, verbose)
-    if host not in LOCAL_HOSTS:
-        click.echo(f"nnpy serve: warning: listening on {host}: anyone who can reach this machine "
-                   f"can use the page (and its CPU)", err=True)
+    warn_if_public("nnpy serve", host)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"nnpy serve: http://{shown}:{server.server_address[1]}/  "
                f"(models: {', '.join(server.models.readers)}; Ctrl-C stops)")
+    serve_until_stopped("nnpy serve", server)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but this machine's own is reachable by others.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--verbose", is_flag=True, help="Log every request on stderr.")
+def learn(host, port, verbose):
+    """A local web page: step a small network through Forward, Backward and Step on a
+    2-D problem, or Train it and watch the decision boundary, loss and gradients live.
+
+    \b
+    Example:
+      nnpy learn                      # then open http://127.0.0.1:8000/
+      nnpy learn --port 8080
+    """
+    from .learn.server import make_learn_server
+    from .serve.http import url_of
+
+    server = make_learn_server(host, port, verbose=verbose)
+    warn_if_public("nnpy learn", host)
+    click.echo(f"nnpy learn: {url_of(server)}  (Ctrl-C stops)")
+    serve_until_stopped("nnpy learn", server)
+
+
+def warn_if_public(command: str, host: str) -> None:
+    """One warning line when a page listens on an address others can reach."""
+    from .serve.http import LOCAL_HOSTS
+
+    if host not in LOCAL_HOSTS:
+        click.echo(f"{command}: warning: listening on {host}: anyone who can reach this machine "
+                   f"can use the page (and its CPU)", err=True)
+
+
+def serve_until_stopped(command: str, server) -> None:
+    """Serve until Ctrl-C, then close the socket."""
     try:
         server.serve_forever()
     except KeyboardInterrupt:
-        click.echo("nnpy serve: stopped")
+        click.echo(f"{command}: stopped")
     finally:
         server.server_close()
 
