@@ -97,14 +97,20 @@ def main(ctx):
               help="With --resume: accept this config key differing from the checkpoint's.")
 @click.option("--print-config", is_flag=True, help="Print the resolved config and exit.")
 @click.option("--profile", is_flag=True, help="Time forward/backward of every layer.")
+@click.option("--watch", "watch_port", type=click.IntRange(0, 65535), is_flag=False, flag_value=8000,
+              default=None, metavar="[PORT]",
+              help="Serve a page that shows the run as it trains, on PORT (default 8000; 0: any free port).")
+@click.option("--watch-host", default="127.0.0.1", show_default=True,
+              help="Address of the --watch page; anything but this machine's own is reachable by others.")
 @plugin_option
-def train(config_path, overrides, resume, allow_change, print_config, profile):
+def train(config_path, overrides, resume, allow_change, print_config, profile, watch_port, watch_host):
     """Train the model a config describes.
 
     \b
     Example:
       nnpy train --config configs/alexnet.yaml --set optimizer.lr=0.01 --set train.epochs=3
       nnpy train --config configs/alexnet.yaml --resume checkpoints/alexnet/last.json
+      nnpy train --config configs/mlp.yaml --watch      # then open http://127.0.0.1:8000/
     """
     import shlex
 
@@ -121,10 +127,28 @@ def train(config_path, overrides, resume, allow_change, print_config, profile):
     command = shlex.join(["nnpy", "train", "--config", config_path,
                           *[a for o in overrides for a in ("--set", o)],
                           *[a for k in allow_change for a in ("--allow-change", k)]])
-    result = run_training(plan, resume=resume, allow_change=allow_change, profile=profile, command=command)
+    callbacks = watch_callbacks(watch_port, watch_host, plan.name) if watch_port is not None else []
+    result = run_training(plan, resume=resume, allow_change=allow_change, profile=profile, command=command,
+                          callbacks=callbacks)
     code = result.state.exit_code
     if code:
         sys.exit(code)
+
+
+def watch_callbacks(port: int, host: str, run_name: str) -> list:
+    """``--watch``: the page's server on a daemon thread (process 0 of several) and the
+    callback that publishes the run to it."""
+    from .engine.parallel import communicator
+    from .serve.http import url_of
+    from .watch import Board, WatchCallback, start_watch_server
+
+    if communicator().rank != 0:
+        return []
+    board = Board()
+    server = start_watch_server(board, host, port)
+    warn_if_public("nnpy train --watch", host)
+    click.echo(f"nnpy train: watch the run at {url_of(server)}", err=True)
+    return [WatchCallback(board, name=run_name)]
 
 
 @main.command()
