@@ -1,4 +1,4 @@
-"""The ``nnpy`` command: train, val, demo, serve, predict, plot, summary, graph, gradcheck, export,
+"""The ``nnpy`` command: train, val, demo, serve, learn, predict, plot, summary, graph, gradcheck, export,
 list, data.
 
 User mistakes (``NnpyError``: bad config, missing file, corrupt checkpoint) print one
@@ -97,14 +97,20 @@ def main(ctx):
               help="With --resume: accept this config key differing from the checkpoint's.")
 @click.option("--print-config", is_flag=True, help="Print the resolved config and exit.")
 @click.option("--profile", is_flag=True, help="Time forward/backward of every layer.")
+@click.option("--watch", "watch_port", type=click.IntRange(0, 65535), is_flag=False, flag_value=8000,
+              default=None, metavar="[PORT]",
+              help="Serve a page that shows the run as it trains, on PORT (default 8000; 0: any free port).")
+@click.option("--watch-host", default="127.0.0.1", show_default=True,
+              help="Address of the --watch page; anything but this machine's own is reachable by others.")
 @plugin_option
-def train(config_path, overrides, resume, allow_change, print_config, profile):
+def train(config_path, overrides, resume, allow_change, print_config, profile, watch_port, watch_host):
     """Train the model a config describes.
 
     \b
     Example:
       nnpy train --config configs/alexnet.yaml --set optimizer.lr=0.01 --set train.epochs=3
       nnpy train --config configs/alexnet.yaml --resume checkpoints/alexnet/last.json
+      nnpy train --config configs/mlp.yaml --watch      # then open http://127.0.0.1:8000/
     """
     import shlex
 
@@ -121,10 +127,28 @@ def train(config_path, overrides, resume, allow_change, print_config, profile):
     command = shlex.join(["nnpy", "train", "--config", config_path,
                           *[a for o in overrides for a in ("--set", o)],
                           *[a for k in allow_change for a in ("--allow-change", k)]])
-    result = run_training(plan, resume=resume, allow_change=allow_change, profile=profile, command=command)
+    callbacks = watch_callbacks(watch_port, watch_host, plan.name) if watch_port is not None else []
+    result = run_training(plan, resume=resume, allow_change=allow_change, profile=profile, command=command,
+                          callbacks=callbacks)
     code = result.state.exit_code
     if code:
         sys.exit(code)
+
+
+def watch_callbacks(port: int, host: str, run_name: str) -> list:
+    """``--watch``: the page's server on a daemon thread (process 0 of several) and the
+    callback that publishes the run to it."""
+    from .engine.parallel import communicator
+    from .serve.http import url_of
+    from .watch import Board, WatchCallback, start_watch_server
+
+    if communicator().rank != 0:
+        return []
+    board = Board()
+    server = start_watch_server(board, host, port)
+    warn_if_public("nnpy train --watch", host)
+    click.echo(f"nnpy train: watch the run at {url_of(server)}", err=True)
+    return [WatchCallback(board, name=run_name)]
 
 
 @main.command()
@@ -278,20 +302,55 @@ def serve(host, port, ckpts, verbose):
       nnpy serve                      # then open http://127.0.0.1:8000/
       nnpy serve --port 8080 --ckpt checkpoints/lenet/best.json
     """
-    from .serve.server import LOCAL_HOSTS, make_server
+    from .serve.server import make_server
 
     shipped = sorted(DEFAULT_DEMO_CKPT.parent.glob("*.json"), key=lambda p: p != DEFAULT_DEMO_CKPT)
     server = make_server([*ckpts, *map(str, shipped)], host, port, verbose)
-    if host not in LOCAL_HOSTS:
-        click.echo(f"nnpy serve: warning: listening on {host}: anyone who can reach this machine "
-                   f"can use the page (and its CPU)", err=True)
+    warn_if_public("nnpy serve", host)
     shown = f"[{host}]" if ":" in host else host
     click.echo(f"nnpy serve: http://{shown}:{server.server_address[1]}/  "
                f"(models: {', '.join(server.models.readers)}; Ctrl-C stops)")
+    serve_until_stopped("nnpy serve", server)
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on; anything but this machine's own is reachable by others.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--verbose", is_flag=True, help="Log every request on stderr.")
+def learn(host, port, verbose):
+    """A local web page: step a small network through Forward, Backward and Step on a
+    2-D problem, or Train it and watch the decision boundary, loss and gradients live.
+
+    \b
+    Example:
+      nnpy learn                      # then open http://127.0.0.1:8000/
+      nnpy learn --port 8080
+    """
+    from .learn.server import make_learn_server
+    from .serve.http import url_of
+
+    server = make_learn_server(host, port, verbose=verbose)
+    warn_if_public("nnpy learn", host)
+    click.echo(f"nnpy learn: {url_of(server)}  (Ctrl-C stops)")
+    serve_until_stopped("nnpy learn", server)
+
+
+def warn_if_public(command: str, host: str) -> None:
+    """One warning line when a page listens on an address others can reach."""
+    from .serve.http import LOCAL_HOSTS
+
+    if host not in LOCAL_HOSTS:
+        click.echo(f"{command}: warning: listening on {host}: anyone who can reach this machine "
+                   f"can use the page (and its CPU)", err=True)
+
+
+def serve_until_stopped(command: str, server) -> None:
+    """Serve until Ctrl-C, then close the socket."""
     try:
         server.serve_forever()
     except KeyboardInterrupt:
-        click.echo("nnpy serve: stopped")
+        click.echo(f"{command}: stopped")
     finally:
         server.server_close()
 

@@ -23,12 +23,9 @@ from __future__ import annotations
 
 import base64
 import io
-import json
-import socket
 import sys
 import threading
 import traceback
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -37,7 +34,8 @@ import numpy as np
 from PIL import Image
 
 from ..engine.demo import DigitReader, public
-from ..errors import DataError, NnpyError
+from ..errors import DataError
+from .http import LOCAL_HOSTS, JSONHandler, LocalServer, ServeError, listen
 
 #: Request bodies over this many bytes are refused (413) unread.
 MAX_BODY = 10 * 1024 * 1024
@@ -45,19 +43,8 @@ MAX_BODY = 10 * 1024 * 1024
 MAX_PIXELS = 16_000_000
 #: At most this many images are decoded and read at once; more requests wait.
 MAX_WORKERS = 4
-#: Seconds a client may take to send its request.
-TIMEOUT = 20
-#: After refusing a body, at most this many bytes of it are read and thrown away, waiting
-#: at most ``LINGER_WAIT`` seconds for each piece (as nginx's lingering close).
-LINGER_BYTES = 64 * 1024 * 1024
-LINGER_WAIT = 5
-LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 #: The names training gives a run's checkpoints: they say which of its checkpoints, not which model.
 RUN_CHECKPOINTS = ("best", "last")
-
-
-class ServeError(NnpyError):
-    """``nnpy serve`` cannot start (a checkpoint, the address)."""
 
 
 def seen_png(image: np.ndarray) -> str:
@@ -130,30 +117,12 @@ def _clean_name(raw: str) -> str:
     return name or "upload"
 
 
-class Handler(BaseHTTPRequestHandler):
+class Handler(JSONHandler):
     """Routes the page's requests; ``server.models``, ``server.page``, ``server.workers``."""
 
     server_version = "nnpy-serve"
-    timeout = TIMEOUT
-    protocol_version = "HTTP/1.1"
-
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.send_header("X-Content-Type-Options", "nosniff")
-        if self.close_connection:
-            self.send_header("Connection", "close")
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(body)
-
-    def _json(self, status: int, payload: dict) -> None:
-        self._send(status, json.dumps(payload).encode(), "application/json")
-
-    def _error(self, status: int, message: str) -> None:
-        self._json(status, {"error": " ".join(str(message).split())})
+    max_body = MAX_BODY
+    log_name = "nnpy serve"
 
     def do_GET(self) -> None:
         path = urlsplit(self.path).path
@@ -191,87 +160,20 @@ class Handler(BaseHTTPRequestHandler):
                 traceback.print_exc(file=sys.stderr)
                 self._error(500, f"internal error ({type(exc).__name__}); see the server's log")
 
-    def _body(self) -> bytes | None:
-        """The request body, or None after answering 411 / 400 / 413."""
-        length = self.headers.get("Content-Length")
-        if length is None:
-            self._refuse(411, "send the image as the body, with a Content-Length")
-            return None
-        try:
-            n = int(length)
-            if n < 0:
-                raise ValueError
-        except ValueError:
-            self._refuse(400, f"bad Content-Length {length[:40]!r}")
-            return None
-        if n > MAX_BODY:
-            self._refuse(413, f"the body is {n} bytes, over the limit of {MAX_BODY}")
-            return None
-        return self.rfile.read(n)
 
-    def _refuse(self, status: int, message: str) -> None:
-        """Answer an error without reading the body, then close the connection lingeringly."""
-        self.close_connection = True
-        self._error(status, message)
-        self.linger()
-
-    def linger(self) -> None:
-        """Close lingeringly, as nginx does: shut our side (the client reads the answer to
-        its end), then read and throw away what the client still sends, up to the body's
-        announced length and ``LINGER_BYTES``, until it stops for ``LINGER_WAIT`` seconds
-        or hangs up. Closing with unread bytes would reset the connection instead: a
-        client still sending its body would see a broken pipe, never the answer."""
-        try:
-            self.connection.shutdown(socket.SHUT_WR)
-            self.connection.settimeout(LINGER_WAIT)
-            announced = self.headers.get("Content-Length", "")
-            left = min(int(announced), LINGER_BYTES) if announced.isdigit() else LINGER_BYTES
-            while left > 0 and (piece := self.rfile.read1(min(left, 65536))):
-                left -= len(piece)
-        except OSError:                    # the client hung up or went quiet: done either way
-            pass
-
-    def do_PUT(self) -> None:
-        self._refuse(405, f"method {self.command} is not supported")
-
-    do_DELETE = do_PATCH = do_OPTIONS = do_PUT
-
-    def log_message(self, format, *args) -> None:     # noqa: A002 (the stdlib's name)
-        if self.server.verbose:
-            sys.stderr.write(f"nnpy serve: {self.address_string()} {format % args}\n")
-
-
-class DigitServer(ThreadingHTTPServer):
+class DigitServer(LocalServer):
     """A threading server holding the models, the page and the worker limit."""
 
-    daemon_threads = True
+    log_name = "nnpy serve"
 
     def __init__(self, address, models: Models, verbose: bool = False):
-        self.models, self.verbose = models, verbose
+        self.models = models
         self.page = resources.files("nnpy.serve").joinpath("static", "index.html").read_bytes()
         self.workers = threading.BoundedSemaphore(MAX_WORKERS)
-        super().__init__(address, Handler)
-
-    def handle_error(self, request, client_address) -> None:
-        """A client that hangs up or stalls costs one log line; anything else is logged
-        with its traceback. Serving goes on either way."""
-        exc = sys.exc_info()[1]
-        if isinstance(exc, OSError):                       # reset, broken pipe, timeout
-            if self.verbose:
-                sys.stderr.write(f"nnpy serve: {client_address[0]}: connection dropped ({exc})\n")
-            return
-        sys.stderr.write(f"nnpy serve: request from {client_address[0]} failed:\n")
-        traceback.print_exc(file=sys.stderr)
+        super().__init__(address, Handler, verbose)
 
 
 def make_server(ckpts: list, host: str = "127.0.0.1", port: int = 8000,
                 verbose: bool = False) -> DigitServer:
     """A ``DigitServer`` on ``host:port`` (0: any free port) serving ``ckpts``."""
-    models = Models(ckpts)
-    if ":" in host:                                   # an IPv6 address
-        DigitServer.address_family = socket.AF_INET6
-    try:
-        return DigitServer((host, port), models, verbose)
-    except OSError as exc:
-        raise ServeError(f"cannot listen on {host}:{port}: {exc.strerror or exc} "
-                         f"(choose another --port or --host)") from None
+    return listen(DigitServer, host, port, Models(ckpts), verbose)

@@ -7,8 +7,6 @@ Without chromium the tests skip, except in CI (``CI=true``), where ``.ci/run`` i
 and its absence is a failure.
 """
 import os
-import shutil
-import tempfile
 import threading
 from pathlib import Path
 
@@ -16,53 +14,25 @@ import pytest
 from PIL import Image
 
 from nnpy.serve import make_server
+from tests.browser import browser_or_skip, chromium
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL = REPO / "data" / "trained_models" / "mnist.json"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-DRIVER = shutil.which("chromedriver")
 SCREENSHOT = os.environ.get("NNPY_SCREENSHOT")      # where to save the README's picture
-
-
-def _browser_or_skip():
-    missing = [n for n, p in (("chromium", CHROMIUM), ("chromedriver", DRIVER)) if not p]
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        missing.append("selenium (pip install -e '.[test]')")
-    if missing:
-        message = "the browser test needs " + ", ".join(missing)
-        if os.environ.get("CI") == "true":
-            pytest.fail(message + " (.ci/run installs them)")
-        pytest.skip(message)
 
 
 @pytest.fixture(scope="module")
 def page(shapes_model):
-    _browser_or_skip()
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
+    browser_or_skip()
     server = make_server([str(MODEL), str(shapes_model)], "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    profile = tempfile.mkdtemp(prefix="nnpy-chromium-")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-dev-shm-usage", "--window-size=860,720", f"--user-data-dir={profile}"):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(DRIVER), options=options)
-    driver.set_page_load_timeout(30)
     try:
-        driver.get(f"http://127.0.0.1:{server.server_address[1]}/")
-        yield driver
+        with chromium("860,720") as driver:
+            driver.get(f"http://127.0.0.1:{server.server_address[1]}/")
+            yield driver
     finally:
-        driver.quit()
         server.shutdown()
         server.server_close()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def _wait_text(driver, element_id, predicate, timeout=20):

@@ -1,0 +1,56 @@
+"""The page of ``nnpy train --watch``: a small HTTP server on a daemon thread beside the run.
+
+    GET /            the page (``static/index.html``), which asks for the run every half second
+    GET /api/run     ``Board.snapshot()``: info, status, step points, epochs, latest
+
+The server only reads the board; training never waits for it, and the thread ends with the
+process (a run that finishes takes its page with it).
+"""
+from __future__ import annotations
+
+import json
+import threading
+from importlib import resources
+from urllib.parse import urlsplit
+
+from ..serve.http import JSONHandler, LocalServer, listen
+from .board import Board
+
+
+class WatchHandler(JSONHandler):
+    server_version = "nnpy-watch"
+    max_body = 0
+    log_name = "nnpy train --watch"
+
+    def do_GET(self) -> None:
+        path = urlsplit(self.path).path
+        if path in ("/", "/index.html"):
+            self._send(200, self.server.page, "text/html; charset=utf-8")
+        elif path == "/api/run":
+            self._send(200, json.dumps(self.server.board.snapshot()).encode(), "application/json")
+        else:
+            self._error(404, f"no such page: {path[:100]}")
+
+    do_HEAD = do_GET
+
+    def do_POST(self) -> None:
+        self._refuse(405, "the watch page only reads: GET / or GET /api/run")
+
+
+class WatchServer(LocalServer):
+    """A threading server holding the page and the board it shows."""
+
+    log_name = "nnpy train --watch"
+
+    def __init__(self, address, board: Board, verbose: bool = False):
+        self.page = resources.files("nnpy.watch").joinpath("static", "index.html").read_bytes()
+        self.board = board
+        super().__init__(address, WatchHandler, verbose)
+
+
+def start_watch_server(board: Board, host: str = "127.0.0.1", port: int = 8000) -> WatchServer:
+    """A ``WatchServer`` for ``board`` on ``host:port`` (0: any free port), already serving
+    on a daemon thread; an address that cannot be used is a one-line ``ServeError``."""
+    server = listen(WatchServer, host, port, board)
+    threading.Thread(target=server.serve_forever, name="nnpy-watch", daemon=True).start()
+    return server
