@@ -355,3 +355,42 @@ class Parity(DataSource):
         x = ((codes >> np.arange(self.bits - 1, -1, -1)) & 1).astype(np.float32)
         y = x.sum(axis=1).astype(np.int64) % 2
         return self.dataset(x, y, x.copy(), y.copy(), limit)
+
+
+# --- denoising ------------------------------------------------------------------------
+
+#: Seed streams of the noise drawn for each split of ``mnist_denoise`` (independent of each other).
+_NOISE_STREAMS = {"train": 0, "test": 1}
+
+
+@register_dataset("mnist_denoise")
+class MNISTDenoise(MNIST):
+    """MNIST for denoising: x = clip(clean + sigma·ε, 0, 1) with ε ~ N(0, 1) per pixel,
+    y = the clean image; both float32 ``(N, 1, 28, 28)`` in [0, 1] (a regression task).
+
+    The noise is drawn once per sample from ``seed`` (train and test from independent
+    streams), so every load, epoch and run sees the same noisy images: a fixed set of noisy
+    pairs, as for val and test. Sample i's noise does not depend on ``limit``. Looks for the
+    files where ``mnist`` does.
+    """
+
+    def __init__(self, root=None, sigma: float = 0.5, seed: int = 0):
+        super().__init__(root)
+        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not sigma >= 0:
+            raise ConfigError(f"sigma must be a number >= 0 (the noise's standard deviation), not {sigma!r}")
+        self.sigma, self.seed = float(sigma), check_count("seed", seed, minimum=0)
+
+    def describe(self) -> DataDescription:
+        # outputs: the target's last axis (28), which is what the model's last axis must give
+        return DataDescription((1, 28, 28), 28, "regression")
+
+    def load(self, limit: int | None = None) -> Dataset:
+        digits = super().load(limit)
+        return self.dataset(self.noisy(digits.x_train, "train"), digits.x_train,
+                            self.noisy(digits.x_test, "test"), digits.x_test)
+
+    def noisy(self, clean: np.ndarray, split: str) -> np.ndarray:
+        """``clean`` (N, 1, 28, 28) in [0, 1] plus this split's seeded noise, clipped to [0, 1]."""
+        rng = np.random.default_rng([self.seed, _NOISE_STREAMS[split]])
+        noise = rng.standard_normal(clean.shape, dtype=np.float32)
+        return np.clip(clean + np.float32(self.sigma) * noise, 0, 1)
