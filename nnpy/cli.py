@@ -156,7 +156,8 @@ def watch_callbacks(port: int, host: str, run_name: str) -> list:
 @click.option("--split", type=click.Choice(["test", "val"]), default="test", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False), default=None,
-              help="Also write report.md, confusion.png and mistakes.png into this folder (needs matplotlib).")
+              help="Also write report.md, confusion.png and mistakes.png (a denoiser: denoised.png) into this folder "
+                   "(needs matplotlib).")
 @click.option("--data-root", type=click.Path(file_okay=False), default=None,
               help="Folder with the dataset's files (instead of the checkpoint's data.root).")
 @plugin_option

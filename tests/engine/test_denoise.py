@@ -27,9 +27,8 @@ UNET = textwrap.dedent("""\
         act2:  {type: ReLU}
         up:    {type: Conv2DTranspose, filters: 4, kernel_size: 2, stride: 2}               # (4, 28, 28)
         skip:  {type: Concatenate, inputs: [up, act1]}                                     # (8, 28, 28)
-        pixels: {type: Conv2D, filters: 1, kernel_size: 1}
-        clean: {type: Sigmoid}
-      output: clean
+        pixels: {type: Conv2D, filters: 1, kernel_size: 1}                                 # (1, 28, 28)
+      output: pixels
     data:
       dataset: mnist_denoise
       options: {sigma: 0.5, seed: 0}
@@ -137,3 +136,11 @@ def test_the_report_draws_noisy_denoised_and_clean_rows(trained, tmp_path):
     assert "PSNR of the outputs" in report and "](denoised.png)" in report
     with Image.open(tmp_path / "report" / "denoised.png") as picture:
         assert picture.width > 8 * 112 and picture.height > 3 * 112     # 8 columns, 3 rows of 112 px tiles
+
+
+def test_augmenting_the_inputs_of_image_targets_is_one_line_exit_2(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "unet.yaml").write_text(UNET.replace("  batch_size: 40\n", "  batch_size: 40\n  augment: {shift: 2}\n"))
+    r = CliRunner().invoke(main, ["train", "--config", "unet.yaml"])
+    assert r.exit_code == 2, r.output
+    assert "data.augment" in r.output and "targets" in r.output and "Traceback" not in r.output
