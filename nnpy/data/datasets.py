@@ -52,7 +52,8 @@ class DataDescription:
     ``regression``; ``class_names``: one per class, or None; ``input_dtype``: ``float32``, or
     ``int64`` for token ids; ``encoding``: plain data saying how raw records became inputs,
     for datasets that learn it from their files (a CSV's columns and categories, see
-    ``nnpy.data.csv_dataset``), else None.
+    ``nnpy.data.csv_dataset``), else None; ``target_shape``: one sample's target shape when the
+    model must give exactly that (images for a denoiser), else None (only the last axis is checked).
     """
     input_shape: tuple
     outputs: int
@@ -60,6 +61,7 @@ class DataDescription:
     class_names: tuple | None = None
     input_dtype: str = "float32"
     encoding: dict | None = field(default=None, hash=False)
+    target_shape: tuple | None = None
 
     def __post_init__(self):
         if self.task not in TASKS:
@@ -68,17 +70,21 @@ class DataDescription:
         object.__setattr__(self, "outputs", int(self.outputs))
         if self.class_names is not None:
             object.__setattr__(self, "class_names", tuple(str(c) for c in self.class_names))
+        if self.target_shape is not None:
+            object.__setattr__(self, "target_shape", tuple(int(d) for d in self.target_shape))
 
     def to_dict(self) -> dict:
         """Plain data for a checkpoint (``from_dict`` reads it back)."""
         return {"input_shape": list(self.input_shape), "outputs": self.outputs, "task": self.task,
                 "class_names": None if self.class_names is None else list(self.class_names),
-                "input_dtype": self.input_dtype, "encoding": self.encoding}
+                "input_dtype": self.input_dtype, "encoding": self.encoding,
+                **({"target_shape": list(self.target_shape)} if self.target_shape is not None else {})}
 
     @classmethod
     def from_dict(cls, d: dict) -> "DataDescription":
         return cls(tuple(d["input_shape"]), int(d["outputs"]), d.get("task", "classification"),
-                   d.get("class_names"), d.get("input_dtype", "float32"), d.get("encoding"))
+                   d.get("class_names"), d.get("input_dtype", "float32"), d.get("encoding"),
+                   d.get("target_shape"))
 
     def differences(self, other: "DataDescription") -> list[str]:
         """What of ``other`` (data read now) differs from this description (a model's): shape,
@@ -381,8 +387,7 @@ class MNISTDenoise(MNIST):
         self.sigma, self.seed = float(sigma), check_count("seed", seed, minimum=0)
 
     def describe(self) -> DataDescription:
-        # outputs: the target's last axis (28), which is what the model's last axis must give
-        return DataDescription((1, 28, 28), 28, "regression")
+        return DataDescription((1, 28, 28), 28, "regression", target_shape=(1, 28, 28))
 
     def load(self, limit: int | None = None) -> Dataset:
         digits = super().load(limit)

@@ -144,3 +144,13 @@ def test_augmenting_the_inputs_of_image_targets_is_one_line_exit_2(tmp_path, mon
     r = CliRunner().invoke(main, ["train", "--config", "unet.yaml"])
     assert r.exit_code == 2, r.output
     assert "data.augment" in r.output and "targets" in r.output and "Traceback" not in r.output
+
+
+def test_an_output_not_shaped_as_the_images_is_one_line_naming_the_output_node(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    without_pixels = "".join(line for line in UNET.splitlines(keepends=True) if "pixels:" not in line)
+    (tmp_path / "unet.yaml").write_text(without_pixels.replace("output: pixels", "output: skip"))
+    r = CliRunner().invoke(main, ["train", "--config", "unet.yaml"])
+    assert r.exit_code == 2, r.output
+    assert "model.nodes.skip" in r.output and "(8, 28, 28)" in r.output and "(1, 28, 28)" in r.output
+    assert len(r.output.strip().splitlines()) == 1
