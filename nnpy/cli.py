@@ -156,7 +156,8 @@ def watch_callbacks(port: int, host: str, run_name: str) -> list:
 @click.option("--split", type=click.Choice(["test", "val"]), default="test", show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False), default=None,
-              help="Also write report.md, confusion.png and mistakes.png into this folder (needs matplotlib).")
+              help="Also write report.md, confusion.png and mistakes.png (a denoiser: denoised.png) into this folder "
+                   "(needs matplotlib).")
 @click.option("--data-root", type=click.Path(file_okay=False), default=None,
               help="Folder with the dataset's files (instead of the checkpoint's data.root).")
 @plugin_option
@@ -177,7 +178,7 @@ def val(ckpt, split, as_json, report_dir, data_root):
     result = evaluate_checkpoint(ckpt, split, data_root=data_root)
     if as_json:
         keys = ("loss", "accuracy", "error", "per_class", "confusion", "n") if "accuracy" in result \
-            else ("loss", "mse", "mae", "n")
+            else ("loss", "mse", "mae", *(k for k in ("psnr", "input_psnr") if k in result), "n")
         click.echo(json.dumps({**{k: result[k] for k in keys}, **other_metrics(result, keys)}))
     else:
         print_evaluation(ckpt, split, result)
@@ -204,9 +205,9 @@ def print_evaluation(ckpt, split, result):
     click.echo(f"{ckpt} · {split} split · {result['n']} samples")
     click.echo(f"loss {result['loss']:.4f}")
     others = "".join(f"  {name} {value:.4f}" for name, value in
-                     other_metrics(result, ("accuracy", "mse", "mae")).items())
+                     other_metrics(result, ("accuracy", "mse", "mae", "psnr")).items())
     if "accuracy" not in result:
-        click.echo(f"mse {result['mse']:.6f}  mae {result['mae']:.6f}{others}")
+        click.echo(f"mse {result['mse']:.6f}  mae {result['mae']:.6f}{psnr_text(result)}{others}")
         return
     click.echo(f"accuracy {100 * result['accuracy']:.2f}%  error {100 * result['error']:.2f}%{others}")
     names = [str(n) for n in (result.get("class_names") or range(len(result["per_class"])))]
@@ -214,6 +215,14 @@ def print_evaluation(ckpt, split, result):
     click.echo("\n".join(wrap_fields(["per class:", *per_class], terminal_width(sys.stdout))))
     for line in confusion_lines(result["confusion"], names):
         click.echo(line)
+
+
+def psnr_text(result: dict) -> str:
+    """``  psnr 18.52 dB (input 9.41 dB)`` for image targets, else empty."""
+    if "psnr" not in result:
+        return ""
+    start = f" (input {result['input_psnr']:.2f} dB)" if "input_psnr" in result else ""
+    return f"  psnr {result['psnr']:.2f} dB{start}"
 
 
 def confusion_lines(confusion, names: list[str]) -> list[str]:

@@ -8,6 +8,7 @@ Knows nothing of layers: everything here yields plain numpy arrays.
 from .csv_dataset import CSVDataset
 from .datasets import (DIGIT_CLASSES, FASHION_CLASSES, MNIST, DataDescription, Dataset, DataSource,
                        FashionMNIST, FunctionFit, Parity, Sine)
+from .datasets import MNISTDenoise
 from .fetch import fetch
 from .idx import read_idx, write_idx
 from .digits import DigitStages, NoInkError, digit_stages, to_mnist
@@ -22,7 +23,7 @@ from .transforms import (Compose, Normalize, RandomAffine, RandomContinentalStro
 
 __all__ = ["BostonHousing", "CSVDataset", "Compose", "DIGIT_CLASSES", "DataDescription", "DataLoader",
            "DataSource", "Dataset", "DigitStages", "FASHION_CLASSES", "FashionMNIST", "FunctionFit", "ImageFolder",
-           "MNIST", "NoInkError", "Normalize", "Parity", "RandomAffine", "RandomContinentalStrokes",
+           "MNIST", "MNISTDenoise", "NoInkError", "Normalize", "Parity", "RandomAffine", "RandomContinentalStrokes",
            "RandomErasing", "RandomHorizontalFlip", "RandomThickness", "Reuters", "RowStages", "Sine", "build_transforms",
            "decode_grey", "digit_stages", "fetch", "iter_image_files", "load_digit", "read_grey", "read_idx",
            "segment_row", "split_train_val", "to_mnist", "write_idx"]

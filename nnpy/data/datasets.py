@@ -52,7 +52,8 @@ class DataDescription:
     ``regression``; ``class_names``: one per class, or None; ``input_dtype``: ``float32``, or
     ``int64`` for token ids; ``encoding``: plain data saying how raw records became inputs,
     for datasets that learn it from their files (a CSV's columns and categories, see
-    ``nnpy.data.csv_dataset``), else None.
+    ``nnpy.data.csv_dataset``), else None; ``target_shape``: one sample's target shape when the
+    model must give exactly that (images for a denoiser), else None (only the last axis is checked).
     """
     input_shape: tuple
     outputs: int
@@ -60,6 +61,7 @@ class DataDescription:
     class_names: tuple | None = None
     input_dtype: str = "float32"
     encoding: dict | None = field(default=None, hash=False)
+    target_shape: tuple | None = None
 
     def __post_init__(self):
         if self.task not in TASKS:
@@ -68,17 +70,21 @@ class DataDescription:
         object.__setattr__(self, "outputs", int(self.outputs))
         if self.class_names is not None:
             object.__setattr__(self, "class_names", tuple(str(c) for c in self.class_names))
+        if self.target_shape is not None:
+            object.__setattr__(self, "target_shape", tuple(int(d) for d in self.target_shape))
 
     def to_dict(self) -> dict:
         """Plain data for a checkpoint (``from_dict`` reads it back)."""
         return {"input_shape": list(self.input_shape), "outputs": self.outputs, "task": self.task,
                 "class_names": None if self.class_names is None else list(self.class_names),
-                "input_dtype": self.input_dtype, "encoding": self.encoding}
+                "input_dtype": self.input_dtype, "encoding": self.encoding,
+                **({"target_shape": list(self.target_shape)} if self.target_shape is not None else {})}
 
     @classmethod
     def from_dict(cls, d: dict) -> "DataDescription":
         return cls(tuple(d["input_shape"]), int(d["outputs"]), d.get("task", "classification"),
-                   d.get("class_names"), d.get("input_dtype", "float32"), d.get("encoding"))
+                   d.get("class_names"), d.get("input_dtype", "float32"), d.get("encoding"),
+                   d.get("target_shape"))
 
     def differences(self, other: "DataDescription") -> list[str]:
         """What of ``other`` (data read now) differs from this description (a model's): shape,
@@ -355,3 +361,41 @@ class Parity(DataSource):
         x = ((codes >> np.arange(self.bits - 1, -1, -1)) & 1).astype(np.float32)
         y = x.sum(axis=1).astype(np.int64) % 2
         return self.dataset(x, y, x.copy(), y.copy(), limit)
+
+
+# --- denoising ------------------------------------------------------------------------
+
+#: Seed streams of the noise drawn for each split of ``mnist_denoise`` (independent of each other).
+_NOISE_STREAMS = {"train": 0, "test": 1}
+
+
+@register_dataset("mnist_denoise")
+class MNISTDenoise(MNIST):
+    """MNIST for denoising: x = clip(clean + sigma·ε, 0, 1) with ε ~ N(0, 1) per pixel,
+    y = the clean image; both float32 ``(N, 1, 28, 28)`` in [0, 1] (a regression task).
+
+    The noise is drawn once per sample from ``seed`` (train and test from independent
+    streams), so every load, epoch and run sees the same noisy images: a fixed set of noisy
+    pairs, as for val and test. Sample i's noise does not depend on ``limit``. Looks for the
+    files where ``mnist`` does.
+    """
+
+    def __init__(self, root=None, sigma: float = 0.5, seed: int = 0):
+        super().__init__(root)
+        if isinstance(sigma, bool) or not isinstance(sigma, (int, float)) or not sigma >= 0:
+            raise ConfigError(f"sigma must be a number >= 0 (the noise's standard deviation), not {sigma!r}")
+        self.sigma, self.seed = float(sigma), check_count("seed", seed, minimum=0)
+
+    def describe(self) -> DataDescription:
+        return DataDescription((1, 28, 28), 28, "regression", target_shape=(1, 28, 28))
+
+    def load(self, limit: int | None = None) -> Dataset:
+        digits = super().load(limit)
+        return self.dataset(self.noisy(digits.x_train, "train"), digits.x_train,
+                            self.noisy(digits.x_test, "test"), digits.x_test)
+
+    def noisy(self, clean: np.ndarray, split: str) -> np.ndarray:
+        """``clean`` (N, 1, 28, 28) in [0, 1] plus this split's seeded noise, clipped to [0, 1]."""
+        rng = np.random.default_rng([self.seed, _NOISE_STREAMS[split]])
+        noise = rng.standard_normal(clean.shape, dtype=np.float32)
+        return np.clip(clean + np.float32(self.sigma) * noise, 0, 1)

@@ -49,6 +49,9 @@ def prepare_data(cfg: dict, stats: dict | None = None, augment: bool = True,
     elif d["val_split"]:
         x_tr, y_tr, x_val, y_val = _split(x_tr, y_tr, d, seed)
         val = (x_val, y_val)
+    if d["augment"] and augment and ds.task == "regression" and y_tr.ndim == 4:
+        raise ConfigError(f"data.augment: dataset '{ds.name}' has image targets, and augmentation would move "
+                          f"the input images but not their targets; remove data.augment")
     if stats is None:
         stats = normalization_stats(d["normalize"], x_tr)
     loader = DataLoader(x_tr, y_tr, batch_size=d["batch_size"], shuffle=d["shuffle"], drop_last=d["drop_last"],

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError, DataError
-from ..nn.metrics import confusion_matrix, mae, mse, per_class_accuracy
+from ..nn.metrics import confusion_matrix, mae, mse, per_class_accuracy, psnr
 from .checkpoints import plan_from_checkpoint, stats_of
 from .data_prep import prepare_data
 from .trainer import Trainer
@@ -12,7 +12,9 @@ from .trainer import Trainer
 
 def evaluate_checkpoint(path, split: str = "test", data_root=None) -> dict:
     """Loss and, for classification, accuracy, error, per-class accuracy and the confusion
-    matrix (rows true, columns predicted); for regression MSE and MAE; and in ``metrics``
+    matrix (rows true, columns predicted); for regression MSE and MAE, and for image targets
+    (N, C, H, W) the PSNR of the outputs and of the inputs themselves (``psnr``,
+    ``input_psnr``: what a denoiser starts from); and in ``metrics``
     ``{name: value}`` of every metric the model was trained with.
 
     ``data_root``: where the dataset's files are, instead of the checkpoint's ``data.root``.
@@ -50,5 +52,20 @@ def evaluate_checkpoint(path, split: str = "test", data_root=None) -> dict:
         spec = cfg["train"]["metric"]
         skip = spec.get("skip_steps", 0) if isinstance(spec, dict) else 0
         out.update({"mse": mse(pred, y, skip_steps=skip), "mae": mae(pred, y, skip_steps=skip), "skip_steps": skip})
+        out.update(image_scores(x, y, pred, stats_of(payload)))
     out["inputs"], out["targets"], out["predictions"] = x, y, pred
     return out
+
+
+def image_scores(x, y, pred, stats: dict | None) -> dict:
+    """For image targets y (N, C, H, W): ``psnr`` of the outputs and, when the inputs have the
+    targets' shape (a denoiser), ``input_psnr`` of the inputs with their normalization undone;
+    nothing for other targets."""
+    if np.ndim(y) != 4:
+        return {}
+    scores = {"psnr": psnr(pred, y)}
+    if np.shape(x) == np.shape(y):
+        if stats:
+            x = x * np.asarray(stats["std"], dtype=np.float32) + np.asarray(stats["mean"], dtype=np.float32)
+        scores["input_psnr"] = psnr(x, y)
+    return scores

@@ -141,12 +141,18 @@ def _check_outputs(model: Sequential, data: DataDescription, cfg: dict, locator:
     """The model's last axis must give what the dataset asks for (a binary classifier may
     give one logit for two classes)."""
     got = model.output_shape[-1] if model.output_shape else None
-    if got == data.outputs or (data.task == "classification" and data.outputs == 2 and got == 1):
-        return
-    what = f"{data.outputs} classes" if data.task == "classification" else f"{data.outputs} output(s) per sample"
     layers, nodes = cfg["model"].get("layers"), cfg["model"].get("nodes")
     where = (("model", "layers", len(layers) - 1) if layers else
              ("model", "nodes", cfg["model"].get("output")) if nodes else ("model",))
+    if data.target_shape is not None:
+        if tuple(model.output_shape) != data.target_shape:
+            raise locator.error(where, f"the model gives outputs of shape {tuple(model.output_shape)} per sample, "
+                                       f"but dataset '{cfg['data']['dataset']}' has targets of shape "
+                                       f"{data.target_shape}: make the last layer give that shape")
+        return
+    if got == data.outputs or (data.task == "classification" and data.outputs == 2 and got == 1):
+        return
+    what = f"{data.outputs} classes" if data.task == "classification" else f"{data.outputs} output(s) per sample"
     raise locator.error(where, f"the model gives {got} values per sample (output shape "
                                f"{tuple(model.output_shape)}), but dataset '{cfg['data']['dataset']}' has "
                                f"{what}: make the last layer {{type: Dense, units: {data.outputs}}}")

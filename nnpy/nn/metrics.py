@@ -86,6 +86,20 @@ def mae(pred, target, skip_steps: int = 0) -> float:
     return float(F.mae(_errors(pred, target, skip_steps)))
 
 
+#: The smallest mean squared error PSNR counts (a perfect image scores 100 dB, not infinity).
+PSNR_MIN_MSE = 1e-10
+
+
+@register_metric("psnr", higher_is_better=True, task="regression")
+def psnr(pred, target) -> float:
+    """Peak signal-to-noise ratio in dB of images in [0, 1], averaged over the images:
+    ``mean_i 10·log10(1 / MSE_i)``, MSE_i over the pixels of image i; pred and target
+    ``(N, ...)``. One image (or images of equal error) gives ``10·log10(1 / MSE)``; the mean of
+    per-image values (the usual denoising score) keeps batches' weighted averages exact."""
+    per_image = np.mean(_errors(pred, target, 0).reshape(len(pred), -1) ** 2, axis=1)
+    return float(np.mean(10 * np.log10(1 / np.maximum(per_image, PSNR_MIN_MSE))))
+
+
 def class_probabilities(outputs: np.ndarray) -> np.ndarray:
     """(N, C) class probabilities from a model's outputs: logits or probabilities (N, C),
     or one binary logit (N, 1) -> (N, 2), as ``predicted_labels`` reads them."""

@@ -1,4 +1,4 @@
-"""Image grids drawn with Pillow alone: misclassified samples and convolution kernels.
+"""Image grids drawn with Pillow alone: misclassified samples, denoised images and convolution kernels.
 
 Both work without matplotlib. A grid is a white sheet with a title line and tiles
 laid out row by row, each tile an image scaled up with nearest-neighbour (pixels stay
@@ -79,6 +79,19 @@ def mistakes_sheet(images: np.ndarray, true: np.ndarray, pred: np.ndarray, confi
     captions = [[(f"true {names[t]}", TEXT_COLOR), (f"pred {names[p]}  {100 * c:.1f}%", BAD_COLOR)]
                 for t, p, c in zip(true, pred, confidence)]
     return tile_sheet(tiles, captions, cols, title)
+
+
+def denoise_sheet(noisy: np.ndarray, denoised: np.ndarray, clean: np.ndarray, title: str) -> Image.Image:
+    """Three rows of images (N, C, H, W) in [0, 1]: the noisy inputs, the model's outputs and
+    the clean targets, one column per sample; the first two rows captioned with their PSNR."""
+    from ..nn.metrics import psnr
+
+    scale = max(1, 112 // clean.shape[-1])            # 28 px -> 112 px
+    rows = (("noisy", noisy), ("denoised", denoised), ("clean", clean))
+    tiles = [to_pil(im, scale) for _, images in rows for im in images]
+    captions = [[(f"{label} {psnr(im[None], target[None]):.1f} dB" if label != "clean" else label, TEXT_COLOR)]
+                for label, images in rows for im, target in zip(images, clean)]
+    return tile_sheet(tiles, captions, len(clean), title)
 
 
 def first_conv(model):

@@ -4,7 +4,8 @@ Classification: ``confusion.png`` (counts, coloured by the fraction of each true
 ``mistakes.png`` (the test images the model got wrong with the highest confidence, shown
 as the dataset stores them, i.e. un-normalized with the checkpoint's data statistics) and
 ``report.md`` (accuracy, error, a per-class table, links to both). Regression: ``report.md``
-with MSE and MAE only.
+with MSE and MAE; for image targets (a denoiser) also PSNR and ``denoised.png``, rows of
+noisy inputs, the model's outputs and the clean targets (drawn with Pillow).
 
 The numbers, the evaluated images and the model's outputs all come from
 ``evaluate_checkpoint``'s result: the model is not run again.
@@ -19,9 +20,10 @@ from ..engine.checkpoints import stats_of
 from ..io.checkpoint import load_checkpoint
 from ..nn.metrics import class_probabilities, true_labels
 from . import new_figure, save_figure
-from .grids import mistakes_sheet
+from .grids import denoise_sheet, mistakes_sheet
 
 N_MISTAKES = 32
+N_DENOISED = 8      # columns of denoised.png
 
 
 def unnormalize(x: np.ndarray, stats: dict | None) -> np.ndarray:
@@ -101,7 +103,7 @@ def write_report(ckpt, result: dict, out_dir, command: str | None = None) -> Pat
              + (f" (saved {payload['saved_at']})" if payload.get("saved_at") else "")
              + f", evaluated on the **{split}** split: {result['n']} samples.", ""]
     if "accuracy" not in result:
-        lines += _regression_section(result)
+        lines += _regression_section(result, payload, out_dir)
     else:
         lines += _classification_section(ckpt, payload, result, out_dir)
     if command:
@@ -111,16 +113,35 @@ def write_report(ckpt, result: dict, out_dir, command: str | None = None) -> Pat
     return report
 
 
-def _regression_section(result: dict) -> list[str]:
+def _regression_section(result: dict, payload: dict, out_dir: Path) -> list[str]:
     skip = result.get("skip_steps") or 0
     note = f" (the first {skip} time steps of each sequence are not scored)" if skip else ""
-    return ["| measure | value |", "|---|---:|",
-            f"| loss | {result['loss']:.6g} |",
-            f"| mean squared error | {result['mse']:.6g} |",
-            f"| mean absolute error | {result['mae']:.6g} |", "",
-            f"Errors are over every predicted value{note}.", "",
-            "This is a regression checkpoint: there is no confusion matrix or grid of misclassified "
-            "images (they apply to classification), so no PNG was written."]
+    rows = [f"| PSNR of the outputs | {result['psnr']:.2f} dB |"] if "psnr" in result else []
+    if "input_psnr" in result:
+        rows.append(f"| PSNR of the inputs themselves | {result['input_psnr']:.2f} dB |")
+    lines = ["| measure | value |", "|---|---:|",
+             f"| loss | {result['loss']:.6g} |",
+             f"| mean squared error | {result['mse']:.6g} |",
+             f"| mean absolute error | {result['mae']:.6g} |", *rows, "",
+             f"Errors are over every predicted value{note}."]
+    if "input_psnr" in result:
+        return lines + [""] + _denoised(payload, result, out_dir)
+    return lines + ["", "This is a regression checkpoint: there is no confusion matrix or grid of misclassified "
+                        "images (they apply to classification), so no PNG was written."]
+
+
+def _denoised(payload: dict, result: dict, out_dir: Path) -> list[str]:
+    """Draw ``denoised.png`` (noisy / denoised / clean rows of the first samples); the report's lines."""
+    n = min(N_DENOISED, result["n"])
+    noisy = unnormalize(result["inputs"][:n], stats_of(payload))
+    denoised, clean = (np.clip(result[k][:n], 0, 1) for k in ("predictions", "targets"))
+    title = (f"{payload['config'].get('name', '')} · {result['split']} split · first {n} images: "
+             f"noisy input, output, clean target (PSNR of each)")
+    denoise_sheet(noisy, denoised, clean, title).save(out_dir / "denoised.png")
+    return ["## Noisy, denoised, clean", "", "![noisy, denoised and clean images](denoised.png)", "",
+            f"The first {n} images of the {result['split']} split: the noisy inputs (top row), the "
+            f"model's outputs (middle) and the clean targets (bottom), each with its PSNR against the "
+            f"clean image. PSNR = 10·log10(1 / MSE) for images in [0, 1], averaged over the images."]
 
 
 def _classification_section(ckpt, payload: dict, result: dict, out_dir: Path) -> list[str]:
