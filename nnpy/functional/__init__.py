@@ -6,7 +6,7 @@ functions instead of writing the math again. They use only operators and array m
 so the same function runs on numpy arrays and on autograd Tensors, where every step is recorded
 (that is how an autograd backward stays differentiable a second time).
 
-Modules: ``activations`` (ReLU, leaky ReLU, ELU, sigmoid, tanh), ``dense`` (x @ W + b), ``conv`` (2-D convolution), ``normalization`` (batch norm), ``pooling`` (max, average, global average), ``dropout``, ``embedding``, ``recurrent`` (RNN, LSTM and GRU through time), ``windows`` (window sizes and padding), ``softmax`` (softmax, log-softmax), ``losses`` (cross-entropy, MSE, MAE, Huber,
+Modules: ``activations`` (ReLU, leaky ReLU, ELU, sigmoid, tanh), ``dense`` (x @ W + b), ``conv`` (2-D convolution), ``normalization`` (batch norm), ``pooling`` (max, average, global average), ``dropout``, ``embedding``, ``attention`` (scaled dot-product attention over heads), ``recurrent`` (RNN, LSTM and GRU through time), ``windows`` (window sizes and padding), ``softmax`` (softmax, log-softmax), ``losses`` (cross-entropy, MSE, MAE, Huber,
 binary cross-entropy), ``math`` (exp and log for either kind of argument).
 Imports only ``nnpy.backend``.
 """
@@ -14,6 +14,9 @@ from .activations import (elu, elu_backward, leaky_relu, leaky_relu_backward, re
                           sigmoid_backward, tanh, tanh_backward)
 from .conv import col2im, conv2d, conv2d_backward, im2col
 from .dense import dense, dense_backward
+from .activations import erf, gelu, gelu_backward
+from .normalization import layer_norm, layer_norm_backward
+from .attention import attention, attention_backward, causal_mask, merge_heads, split_heads
 from .normalization import (batch_norm, batch_norm_backward, batch_norm_evaluate, batch_norm_evaluate_backward,
                             channel_rows)
 from .pooling import (avg_pool2d, avg_pool2d_backward, global_avg_pool2d, global_avg_pool2d_backward, max_pool2d,
@@ -33,4 +36,6 @@ __all__ = ["relu", "relu_backward", "leaky_relu", "leaky_relu_backward", "elu", 
            "rnn_forward", "rnn_backward", "lstm_forward", "lstm_backward", "gru_forward", "gru_backward",
            "softmax", "softmax_backward", "log_softmax", "log_softmax_backward",
            "cross_entropy", "cross_entropy_backward", "mse", "mse_backward", "mae", "mae_backward",
-           "huber", "huber_backward", "binary_cross_entropy", "binary_cross_entropy_backward", "one_hot"]
+           "huber", "huber_backward", "binary_cross_entropy", "binary_cross_entropy_backward", "one_hot",
+           "erf", "gelu", "gelu_backward", "layer_norm", "layer_norm_backward",
+           "attention", "attention_backward", "causal_mask", "split_heads", "merge_heads"]

@@ -9,3 +9,4 @@ from .normalization import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403
 from .reshape import *  # noqa: F401,F403
+from .transformer import *  # noqa: F401,F403
