@@ -13,7 +13,7 @@ Imports only ``nnpy.backend``.
 from .activations import (elu, elu_backward, leaky_relu, leaky_relu_backward, relu, relu_backward, sigmoid,
                           sigmoid_backward, tanh, tanh_backward)
 from .conv import col2im, conv2d, conv2d_backward, im2col
-from .dense import dense, dense_backward
+from .dense import dense, dense_backward, rows_matmul
 from .activations import erf, gelu, gelu_backward
 from .normalization import layer_norm, layer_norm_backward
 from .attention import attention, attention_backward, causal_mask, merge_heads, split_heads
@@ -30,7 +30,7 @@ from .softmax import log_softmax, log_softmax_backward, softmax, softmax_backwar
 
 __all__ = ["relu", "relu_backward", "leaky_relu", "leaky_relu_backward", "elu", "elu_backward",
            "sigmoid", "sigmoid_backward", "tanh", "tanh_backward", "conv2d", "conv2d_backward", "im2col", "col2im",
-           "dense", "dense_backward", "channel_rows", "batch_norm", "batch_norm_backward", "batch_norm_evaluate",
+           "dense", "dense_backward", "rows_matmul", "channel_rows", "batch_norm", "batch_norm_backward", "batch_norm_evaluate",
            "batch_norm_evaluate_backward", "max_pool2d", "max_pool2d_backward", "max_pool2d_winners", "avg_pool2d", "avg_pool2d_backward",
            "global_avg_pool2d", "global_avg_pool2d_backward", "dropout_mask", "embedding", "embedding_backward",
            "rnn_forward", "rnn_backward", "lstm_forward", "lstm_backward", "gru_forward", "gru_backward",

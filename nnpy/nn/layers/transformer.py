@@ -259,11 +259,11 @@ class TiedEmbedding(_Container):
 
     def forward(self, x, training=False):
         self.h = self.body.forward(self.embedding.forward(x, training), training)     # (N, T, D)
-        return self.h @ self.embedding.params["E"].T                                 # (N, T, V)
+        return F.rows_matmul(self.h, self.embedding.params["E"].T)                  # (N, T, V)
 
     def backward(self, grad_y):
         E, dE = self.embedding.params["E"], self.embedding.grads["E"]
-        dh = self.body.backward(grad_y @ E)
+        dh = self.body.backward(F.rows_matmul(grad_y, E))
         self.embedding.backward(dh)                                                  # dE = the lookup's part
         v, d = grad_y.shape[-1], self.h.shape[-1]
         dE += grad_y.reshape(-1, v).T @ self.h.reshape(-1, d)                        # + the read-out's part
@@ -272,7 +272,7 @@ class TiedEmbedding(_Container):
     def decode(self, x, state):
         from ..decoding import decode
         h = decode(self.body, self.embedding.forward(x), state)
-        return h @ self.embedding.params["E"].T
+        return F.rows_matmul(h, self.embedding.params["E"].T)
 
     def flops(self):
         t = self.input_shape[0]
