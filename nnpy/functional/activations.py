@@ -90,21 +90,23 @@ def erf(x):
 
 
 def gelu(x, approximate: str = "none"):
-    """y = x·Φ(x) = ½x(1 + erf(x/√2)); ``approximate='tanh'``: ½x(1 + tanh(√(2/π)(x + 0.044715x³)))."""
-    half = x.dtype.type(0.5)
-    if approximate == "tanh":
-        return half * x * (1 + xp.tanh(x.dtype.type(_SQRT_2_OVER_PI) * (x + x.dtype.type(_GELU_TANH_C) * x * x * x)))
-    return half * x * (1 + erf(x * x.dtype.type(1 / xp.sqrt(2.0))))
-
-
-def gelu_backward(x, dy, approximate: str = "none"):
-    """dx = dy · (Φ(x) + x·φ(x)), φ(x) = e^(−x²/2)/√(2π); with ``approximate='tanh'`` the derivative
-    of the tanh form: ½(1 + t) + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²), t its tanh."""
+    """y = x·Φ(x) = ½x(1 + erf(x/√2)); ``approximate='tanh'``: Φ(x) ≈ ½(1 + tanh(√(2/π)(x + 0.044715x³))).
+    Returns (y, gate), gate = Φ(x) (or its tanh form): what the backward needs besides x."""
     t_ = x.dtype.type
     if approximate == "tanh":
-        t = xp.tanh(t_(_SQRT_2_OVER_PI) * (x + t_(_GELU_TANH_C) * x * x * x))
-        slope = t_(0.5) * (1 + t) + t_(0.5) * x * (1 - t * t) * t_(_SQRT_2_OVER_PI) * (1 + t_(3 * _GELU_TANH_C) * x * x)
-        return dy * slope
-    cdf = t_(0.5) * (1 + erf(x * t_(1 / xp.sqrt(2.0))))
+        gate = t_(0.5) * (1 + xp.tanh(t_(_SQRT_2_OVER_PI) * (x + t_(_GELU_TANH_C) * x * x * x)))
+    else:
+        gate = t_(0.5) * (1 + erf(x * t_(1 / xp.sqrt(2.0))))
+    return x * gate, gate
+
+
+def gelu_backward(x, gate, dy, approximate: str = "none"):
+    """dx = dy · (Φ(x) + x·φ(x)), φ(x) = e^(−x²/2)/√(2π), with gate = Φ(x) from the forward; with
+    ``approximate='tanh'`` the derivative of the tanh form, t = 2·gate − 1 its tanh:
+    gate + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²)."""
+    t_ = x.dtype.type
+    if approximate == "tanh":
+        t = 2 * gate - 1
+        return dy * (gate + t_(0.5) * x * (1 - t * t) * t_(_SQRT_2_OVER_PI) * (1 + t_(3 * _GELU_TANH_C) * x * x))
     pdf = xp.exp(t_(-0.5) * x * x) * t_(1 / xp.sqrt(2 * xp.pi))
-    return dy * (cdf + x * pdf)
+    return dy * (gate + x * pdf)

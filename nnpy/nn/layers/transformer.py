@@ -66,10 +66,11 @@ class GELU(Layer):
 
     def forward(self, x, training=False):
         self.x = x
-        return F.gelu(x, self.approximate)
+        y, self.gate = F.gelu(x, self.approximate)
+        return y
 
     def backward(self, grad_y):
-        return F.gelu_backward(self.x, grad_y, self.approximate)
+        return F.gelu_backward(self.x, self.gate, grad_y, self.approximate)
 
 
 @register_layer("MultiHeadAttention")
