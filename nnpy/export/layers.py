@@ -233,7 +233,9 @@ def gru(layer, x, g, name):
 @onnx_exporter("LayerNorm")
 def layer_norm(layer, x, g, name):
     """LayerNormalization over the last axis (opset 17)."""
-    inputs = [x, g.weight(f"{name}.gamma", layer.params["gamma"]), g.weight(f"{name}.beta", layer.params["beta"])]
+    inputs = [x, g.weight(f"{name}.gamma", layer.params["gamma"])]
+    if layer.use_bias:
+        inputs.append(g.weight(f"{name}.beta", layer.params["beta"]))
     return g.op("LayerNormalization", inputs, name, axis=-1, epsilon=layer.epsilon)
 
 
@@ -259,7 +261,7 @@ def multi_head_attention(layer, x, g, name):
     t, d = layer.input_shape
     h = layer.heads
     p = {key: g.weight(f"{name}.{key}", value) for key, value in layer.params.items()}
-    qkv = g.op("Add", [g.op("MatMul", [x, p["W_qkv"]], f"{name}.qkv_matmul"), p["b_qkv"]], f"{name}.qkv")
+    qkv = _affine(g, x, p["W_qkv"], p.get("b_qkv"), f"{name}.qkv")
     q, k, v = g.op("Split", [qkv, g.ints(f"{name}.split", [d, d, d])], f"{name}.split_qkv",
                    outputs=[f"{name}.q", f"{name}.k", f"{name}.v"], axis=2)
     shape = g.ints(f"{name}.head_shape", [-1, t, h, d // h])
@@ -275,7 +277,14 @@ def multi_head_attention(layer, x, g, name):
     probs = g.op("Softmax", [scores], f"{name}.probs", axis=-1)
     out = g.op("Transpose", [g.op("MatMul", [probs, vh], f"{name}.attend")], f"{name}.steps_major", perm=[0, 2, 1, 3])
     merged = g.op("Reshape", [out, g.ints(f"{name}.merged_shape", [-1, t, d])], f"{name}.merged")
-    return g.op("Add", [g.op("MatMul", [merged, p["W_o"]], f"{name}.out_matmul"), p["b_o"]], name)
+    return _affine(g, merged, p["W_o"], p.get("b_o"), name)
+
+
+def _affine(g, x, W, b, name):
+    """MatMul(x, W), then Add(b) unless b is None; the output tensor is ``name``."""
+    if b is None:
+        return g.op("MatMul", [x, W], name)
+    return g.op("Add", [g.op("MatMul", [x, W], f"{name}_matmul"), b], name)
 
 
 @onnx_exporter("PositionEmbedding")

@@ -281,3 +281,9 @@ def test_gpt_logits_match_onnxruntime_with_one_tied_table():
     proto = to_onnx(model, task="regression")
     tables = [init.name for init in proto.graph.initializer if init.name.endswith(".E")]
     assert tables == ["tiedembedding_1.embedding.E"]          # tied: stored once, read twice
+
+
+def test_transformer_block_without_biases():
+    model = built([{"type": "TransformerBlock", "heads": 2, "use_bias": False, "init": {"type": "normal", "std": 0.3}}],
+                  (4, 6))
+    assert_exports_exactly(model)

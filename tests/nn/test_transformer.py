@@ -186,3 +186,14 @@ def test_decoding_a_model_that_cannot_names_the_layer():
     model.build((4,))
     with pytest.raises(nnpy.errors.NnpyError, match=r"layer 'lstm_1' \(LSTM\) cannot be decoded"):
         decode(model, np.zeros((1, 2), dtype=np.int64), DecodeState())
+
+
+def test_a_gpt_without_biases_has_none_and_checks():
+    """nanoGPT's bias=False: no Dense/attention biases, no LayerNorm β; every gradient still right."""
+    layers = model_layers({"symbol": "gpt", "n_layer": 1, "n_head": 2, "n_embd": 4, "bias": False}, (5,), 7)
+    model = nnpy.Sequential(layers, seed=0)
+    model.build((5,))
+    names = list(model.named_parameters())
+    assert not [n for n in names if n.endswith((".b", ".b_qkv", ".b_o", ".beta"))], names
+    result = nnpy.gradcheck(layers[0], (5,), x=np.array([[1, 2, 3, 6, 0], [0, 0, 5, 5, 4]]))
+    assert result.passed, str(result)

@@ -30,27 +30,29 @@ GPT_INIT = {"type": "normal", "std": 0.02}
 class LayerNorm(Layer):
     """y = γ · (x − mean)/√(var + ε) + β over the last axis (Ba et al., 2016).
 
-    Input (…, D) — (N, D) or (N, T, D); output the same. ``gamma``, ``beta``: (D,).
+    Input (…, D) — (N, D) or (N, T, D); output the same. ``gamma``, ``beta``: (D,);
+    ``use_bias: false`` leaves β out (nanoGPT's ``bias=False``).
     """
 
-    def __init__(self, epsilon: float = 1e-5, name: str | None = None):
+    def __init__(self, epsilon: float = 1e-5, use_bias: bool = True, name: str | None = None):
         super().__init__(name)
         if float(epsilon) <= 0:
             raise ValueError(f"epsilon must be positive, not {epsilon!r}")
-        self.epsilon = float(epsilon)
+        self.epsilon, self.use_bias = float(epsilon), bool(use_bias)
 
     def build(self, input_shape):
         self.add_param("gamma", input_shape[-1:], "ones")
-        self.add_param("beta", input_shape[-1:], "zeros")
+        if self.use_bias:
+            self.add_param("beta", input_shape[-1:], "zeros")
         return input_shape
 
     def forward(self, x, training=False):
-        y, self.x_hat, self.inv_std = F.layer_norm(x, self.params["gamma"], self.params["beta"], self.epsilon)
+        y, self.x_hat, self.inv_std = F.layer_norm(x, self.params["gamma"], self.params.get("beta"), self.epsilon)
         return y
 
     def backward(self, grad_y):
         return F.layer_norm_backward(self.x_hat, self.inv_std, self.params["gamma"], grad_y,
-                                     self.grads["gamma"], self.grads["beta"])
+                                     self.grads["gamma"], self.grads.get("beta"))
 
 
 @register_layer("GELU")
@@ -81,11 +83,11 @@ class MultiHeadAttention(Layer):
     into q, k, v in that order, each into ``heads`` equal parts of its last axis; the heads'
     outputs, side by side again, go through ``W_o`` (D, D), ``b_o`` (D,). ``causal``: position t
     sees positions ≤ t only. ``dropout``: on the attention probabilities while training.
-    ``init`` for W_qkv, ``proj_init`` for W_o (None: ``init``), biases zero.
+    ``init`` for W_qkv, ``proj_init`` for W_o (None: ``init``), biases zero (``use_bias: false``: none).
     """
 
     def __init__(self, heads: int, causal: bool = True, dropout: float = 0.0, init=None, proj_init=None,
-                 name: str | None = None):
+                 use_bias: bool = True, name: str | None = None):
         super().__init__(name)
         if int(heads) < 1:
             raise ValueError(f"heads must be a positive integer, not {heads!r}")
@@ -94,6 +96,7 @@ class MultiHeadAttention(Layer):
         self.heads, self.causal, self.dropout = int(heads), bool(causal), float(dropout)
         self.init = GPT_INIT if init is None else init
         self.proj_init = self.init if proj_init is None else proj_init
+        self.use_bias = bool(use_bias)
 
     def build(self, input_shape):
         if len(input_shape) != 2:
@@ -102,14 +105,15 @@ class MultiHeadAttention(Layer):
         if d % self.heads:
             raise self.shape_error(f"features divisible by heads={self.heads}", input_shape)
         self.add_param("W_qkv", (d, 3 * d), self.init)
-        self.add_param("b_qkv", (3 * d,), "zeros")
         self.add_param("W_o", (d, d), self.proj_init)
-        self.add_param("b_o", (d,), "zeros")
+        if self.use_bias:
+            self.add_param("b_qkv", (3 * d,), "zeros")
+            self.add_param("b_o", (d,), "zeros")
         return input_shape
 
     def _qkv(self, x):
         """q, k, v (N, H, T, Dh) of x (N, T, D)."""
-        qkv = F.dense(x, self.params["W_qkv"], self.params["b_qkv"])
+        qkv = F.dense(x, self.params["W_qkv"], self.params.get("b_qkv"))
         return tuple(F.split_heads(part, self.heads) for part in xp.split(qkv, 3, axis=-1))
 
     def forward(self, x, training=False):
@@ -121,14 +125,14 @@ class MultiHeadAttention(Layer):
             self.keep = F.dropout_mask(self.rng, (n, h, t, t), self.dropout, x.dtype)
         out, self.probs = F.attention(self.q, self.k, self.v, self.causal, keep=self.keep)
         self.merged = F.merge_heads(out)                                        # (N, T, D)
-        return F.dense(self.merged, self.params["W_o"], self.params["b_o"])
+        return F.dense(self.merged, self.params["W_o"], self.params.get("b_o"))
 
     def backward(self, grad_y):
-        d_merged = F.dense_backward(self.merged, self.params["W_o"], grad_y, self.grads["W_o"], self.grads["b_o"])
+        d_merged = F.dense_backward(self.merged, self.params["W_o"], grad_y, self.grads["W_o"], self.grads.get("b_o"))
         dq, dk, dv = F.attention_backward(self.q, self.k, self.v, self.probs, F.split_heads(d_merged, self.heads),
                                           self.keep)
         d_qkv = xp.concatenate([F.merge_heads(g) for g in (dq, dk, dv)], axis=-1)   # (N, T, 3D)
-        return F.dense_backward(self.x, self.params["W_qkv"], d_qkv, self.grads["W_qkv"], self.grads["b_qkv"],
+        return F.dense_backward(self.x, self.params["W_qkv"], d_qkv, self.grads["W_qkv"], self.grads.get("b_qkv"),
                                 self.needs_input_grad)
 
     def decode(self, x, state):
@@ -139,7 +143,7 @@ class MultiHeadAttention(Layer):
             k, v = xp.concatenate([cache[0], k], axis=2), xp.concatenate([cache[1], v], axis=2)
         state.caches[id(self)] = (k, v)
         out, _ = F.attention(q, k, v, self.causal, offset=state.position)
-        return F.dense(F.merge_heads(out), self.params["W_o"], self.params["b_o"])
+        return F.dense(F.merge_heads(out), self.params["W_o"], self.params.get("b_o"))
 
     def flops(self):
         t, d = self.input_shape
@@ -183,17 +187,19 @@ class TransformerBlock(_Container):
         x = x + Dropout(Dense(D)(GELU(Dense(hidden)(LayerNorm(x)))))
 
     ``hidden`` defaults to 4·D. ``init`` (default N(0, 0.02)) for every weight matrix but the two
-    that write into the residual stream, which take ``proj_init`` (None: ``init``).
+    that write into the residual stream, which take ``proj_init`` (None: ``init``). ``use_bias:
+    false``: no biases in the Dense maps and no β in the LayerNorms (nanoGPT's ``bias=False``).
     """
 
     def __init__(self, heads: int, hidden: int | None = None, causal: bool = True, dropout: float = 0.0,
-                 init=None, proj_init=None, name: str | None = None):
+                 init=None, proj_init=None, use_bias: bool = True, name: str | None = None):
         super().__init__(name)
         self.heads, self.hidden, self.causal, self.dropout = int(heads), hidden, bool(causal), float(dropout)
         self.init = GPT_INIT if init is None else init
         self.proj_init = self.init if proj_init is None else proj_init
-        self.ln1, self.ln2 = LayerNorm(name="ln1"), LayerNorm(name="ln2")
-        self.attn = MultiHeadAttention(heads, causal, dropout, self.init, self.proj_init, name="attn")
+        self.use_bias = bool(use_bias)
+        self.ln1, self.ln2 = LayerNorm(use_bias=use_bias, name="ln1"), LayerNorm(use_bias=use_bias, name="ln2")
+        self.attn = MultiHeadAttention(heads, causal, dropout, self.init, self.proj_init, use_bias, name="attn")
         self.attn_dropout = Dropout(self.dropout, name="attn_dropout")
         self.mlp: Chain | None = None        # Dense(hidden) → GELU → Dense(D) → Dropout, made by build
 
@@ -205,9 +211,9 @@ class TransformerBlock(_Container):
             raise self.shape_error("(steps, features)", input_shape)
         d = input_shape[-1]
         hidden = int(self.hidden) if self.hidden is not None else 4 * d
-        self.mlp = Chain([{"type": "Dense", "units": hidden, "init": self.init},
+        self.mlp = Chain([{"type": "Dense", "units": hidden, "init": self.init, "use_bias": self.use_bias},
                           {"type": "GELU"},
-                          {"type": "Dense", "units": d, "init": self.proj_init},
+                          {"type": "Dense", "units": d, "init": self.proj_init, "use_bias": self.use_bias},
                           {"type": "Dropout", "rate": self.dropout}], name="mlp")
         for child in self.children():
             child.needs_input_grad = True
