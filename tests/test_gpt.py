@@ -154,3 +154,15 @@ def test_cached_generation_equals_recomputing_the_window():
         if len(context) > 6:
             context = context[-3:]
     assert cached == expected
+
+
+def test_val_of_a_text_model_evaluates_the_validation_batches(workdir):
+    """nnpy val on a text model: the run's eval_batches of held-out windows (every window of a
+    1 MB text would take minutes), the loss the run logged last."""
+    assert run("train", "--config", tiny_config(workdir)).exit_code == 0
+    r = run("val", "--ckpt", workdir / "checkpoints" / "gpt-shakespeare-baby" / "last.json", "--json")
+    assert r.exit_code == 0, r.output
+    import json
+    result = json.loads(r.output)
+    logged = (workdir / "runs").rglob("metrics.csv").__next__().read_text().strip().splitlines()[-1].split(",")
+    assert result["n"] == 2 * 4 and result["loss"] == pytest.approx(float(logged[4]), rel=1e-5)

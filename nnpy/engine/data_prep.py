@@ -43,9 +43,10 @@ def prepare_data(cfg: dict, stats: dict | None = None, augment: bool = True,
     d, seed = cfg["data"], cfg["seed"]
     source = data_source(cfg)
     ds = source.load(limit=d["limit"])
-    x_tr, y_tr, val = ds.x_train, ds.y_train, None
-    if getattr(source, "holds_out_validation", False):     # e.g. a text's last 10%: its test split
-        val = (ds.x_test, ds.y_test)
+    x_tr, y_tr, val, test = ds.x_train, ds.y_train, None, (ds.x_test, ds.y_test)
+    held_out = getattr(source, "holds_out_validation", False)
+    if held_out:                                            # e.g. a text's last 10%: its test split
+        val = test
     elif fold is not None:
         x_tr, y_tr, x_val, y_val = kfold_split(x_tr, y_tr, fold[0], fold[1], seed)
         val = (x_val, y_val)
@@ -61,12 +62,13 @@ def prepare_data(cfg: dict, stats: dict | None = None, augment: bool = True,
                                    transform)
         if val is not None and train["eval_batches"] is not None:
             val = random_samples(val, train["eval_batches"] * d["batch_size"], derived_seed(seed, VAL_SPLIT))
+            test = val if held_out else test     # nnpy val: the same batches, not every window of the text
     else:
         loader = DataLoader(x_tr, y_tr, batch_size=d["batch_size"], shuffle=d["shuffle"], drop_last=d["drop_last"],
                             seed=derived_seed(seed, SHUFFLE), transform=transform)
     if val is not None:
         val = (normalize_array(val[0], stats), val[1])
-    return PreparedData(loader, val, (normalize_array(ds.x_test, stats), ds.y_test), stats, ds.description,
+    return PreparedData(loader, val, (normalize_array(test[0], stats), test[1]), stats, ds.description,
                         ds.skipped, ds.notes)
 
 
