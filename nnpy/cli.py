@@ -1,5 +1,5 @@
-"""The ``nnpy`` command: train, val, demo, serve, learn, predict, plot, summary, graph, gradcheck, export,
-list, data.
+"""The ``nnpy`` command: train, val, demo, serve, learn, predict, generate, plot, summary, graph,
+gradcheck, export, list, data.
 
 User mistakes (``NnpyError``: bad config, missing file, corrupt checkpoint) print one
 line on stderr and exit with code 2 — never a traceback.
@@ -553,6 +553,40 @@ def export_cmd(ckpt, out):
 
 
 REGISTRIES = ("layers", "symbols", "optimizers", "schedulers", "losses", "metrics", "initializers", "datasets")
+
+
+@main.command()
+@click.option("--ckpt", required=True, type=click.Path(dir_okay=False), help="Checkpoint of a text model.")
+@click.option("--prompt", default="", show_default=True, help="Text to continue (characters of the vocabulary).")
+@click.option("--tokens", default=500, show_default=True, type=int, help="Characters to write.")
+@click.option("--temperature", default=0.8, show_default=True, type=float,
+              help="Below 1: likelier characters; above: more varied.")
+@click.option("--top-k", "top_k", default=None, type=int,
+              help="Draw among the K likeliest characters only [default: 40, or the vocabulary if smaller].")
+@click.option("--seed", default=1, show_default=True, type=int, help="Seed of the draws.")
+@plugin_option
+def generate(ckpt, prompt, tokens, temperature, top_k, seed):
+    """Write text with a character-level model (trained on the text dataset), character by
+    character as it is drawn (a key/value cache: each costs one position).
+
+    \b
+    Example:
+      nnpy generate --ckpt checkpoints/gpt-shakespeare-baby/best.json --prompt "ROMEO:" --tokens 300
+    """
+    from .engine.checkpoints import load
+    from .engine.generate import DEFAULT_TOP_K, check_top_k, generate_text, vocabulary_of
+
+    model = load(ckpt)
+    size = len(vocabulary_of(model))
+    top_k = min(DEFAULT_TOP_K, size) if top_k is None else top_k
+    check_top_k(top_k, size)
+    characters = generate_text(model, prompt, tokens, temperature, top_k, seed)
+    first = next(characters)                    # the checks run before anything is printed
+    click.echo(prompt + first, nl=False)
+    for ch in characters:
+        click.echo(ch, nl=False)
+        sys.stdout.flush()
+    click.echo()
 
 
 @main.command(name="list")

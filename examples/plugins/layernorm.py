@@ -2,14 +2,17 @@
 
     nnpy train --config examples/layernorm-mlp.yaml --plugin examples/plugins/layernorm.py
 
-Importing this file registers both, so a config can name them like built-in layers.
+Importing this file registers both, so a config can name them like built-in layers. The
+LayerNorm here is registered as ``PluginLayerNorm``: nnpy has a built-in ``LayerNorm`` (with a
+hand-written backward, ``nnpy.functional.layer_norm``); this one shows the same layer written by its
+forward alone.
 Their backward passes come from nnpy.autograd; ``nnpy gradcheck`` checks them.
 """
 from nnpy import register_layer
 from nnpy.autograd import AutogradLayer, sigmoid, sqrt
 
 
-@register_layer("LayerNorm")
+@register_layer("PluginLayerNorm")
 class LayerNorm(AutogradLayer):
     """Normalize each sample over its last axis, then scale and shift (Ba et al., 2016).
 

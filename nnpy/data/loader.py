@@ -15,7 +15,7 @@ from ..errors import ConfigError
 from .batch_part import BatchPart, PartGenerator
 from .transforms import Normalize
 
-__all__ = ["DataLoader", "Normalize", "split_train_val"]
+__all__ = ["DataLoader", "Normalize", "RandomBatchLoader", "split_train_val"]
 
 
 def _as_batch(a: np.ndarray) -> np.ndarray:
@@ -81,12 +81,16 @@ class DataLoader:
         ``part.lo:part.hi`` (one process's part under data-parallel training): the transform's
         per-sample draws are then made for the whole batch and sliced (``PartGenerator``), so
         each row comes out exactly as it does in the whole batch."""
-        idx = order[b * self.batch_size:(b + 1) * self.batch_size]
+        return self.batch_of(order[b * self.batch_size:(b + 1) * self.batch_size], epoch, b, part)
+
+    def batch_of(self, idx: np.ndarray, epoch: int, b: int, part: BatchPart | None = None):
+        """The samples ``idx`` as batch ``b`` of ``epoch`` (its transform draws from
+        ``default_rng([seed, epoch, b])``), or only its rows ``part.lo:part.hi``."""
         uses_labels = getattr(self.transform, "uses_labels", False)
         if part is not None and uses_labels:
             # a transform that looks at the labels draws for some samples only: transform the
             # whole batch (a few ms), then keep this process's rows
-            xb, yb = self.batch(order, epoch, b)
+            xb, yb = self.batch_of(idx, epoch, b)
             return xb[part.rows], yb[part.rows]
         if part is not None:
             idx = idx[part.rows]
@@ -108,6 +112,33 @@ class DataLoader:
     def __repr__(self) -> str:
         return (f"DataLoader(n={self.num_samples}, batch_size={self.batch_size}, "
                 f"shuffle={self.shuffle}, drop_last={self.drop_last}, seed={self.seed})")
+
+
+class RandomBatchLoader(DataLoader):
+    """``steps`` batches per round, each of ``batch_size`` samples drawn with replacement: batch ``b``
+    of round ``e`` is rows ``default_rng([seed, e, b]).integers(0, N, batch_size)`` — nanoGPT's
+    ``get_batch`` (random windows of a text, when the samples are its windows), and resumable
+    from ``(e, b)`` alone. A run in steps (``train.steps``) is rounds of ``train.eval_every`` steps.
+    """
+
+    def __init__(self, x, y, batch_size: int, steps: int, seed: int = 0, transform=None):
+        super().__init__(x, y, batch_size, shuffle=True, drop_last=True, seed=seed, transform=transform)
+        self.steps = int(steps)
+
+    def __len__(self) -> int:
+        return self.steps
+
+    def _batches(self, epoch: int, start: int):
+        for b in range(start, self.steps):
+            rows = np.random.default_rng([self.seed, epoch, b]).integers(0, self.num_samples, self.batch_size)
+            yield self.batch_of(rows, epoch, b)
+
+    def batch_size_of(self, b: int) -> int:
+        return self.batch_size
+
+    def __repr__(self) -> str:
+        return (f"RandomBatchLoader(n={self.num_samples}, batch_size={self.batch_size}, steps={self.steps}, "
+                f"seed={self.seed})")
 
 
 def split_train_val(x: np.ndarray, y: np.ndarray, val, seed: int = 0):

@@ -1,4 +1,12 @@
-"""Text datasets: Reuters newswire topics, split and encoded as Keras' ``reuters.load_data``.
+"""Text datasets: characters of any UTF-8 file (``text``, for a character-level GPT), and Reuters
+newswire topics, split and encoded as Keras' ``reuters.load_data``.
+
+``text`` (see ``CharText``): every character of the file is a token; the vocabulary is the
+sorted set of its characters (stored in the checkpoint as the description's ``encoding``); the
+first 90% of the file trains, the last 10% validates (nanoGPT's split by position); a sample is
+a window of ``block_size`` ids and its target the same window one character later.
+
+Reuters:
 
 The raw file ``reuters.npz`` (see ``data/README``) holds every newswire as word ids by
 frequency rank (1 = the most frequent word) before any offset, concatenated: ``tokens``
@@ -189,5 +197,107 @@ class Reuters(DataSource):
         return self.dataset(*arrays)
 
 
-__all__ = ["REUTERS_CLASSES", "decode_reuters", "keras_permutation", "load_reuters_raw", "multi_hot",
+__all__ = ["CharText", "char_vocabulary", "decode_chars", "encode_chars", "read_utf8", "REUTERS_CLASSES", "decode_reuters", "keras_permutation", "load_reuters_raw", "multi_hot",
            "pad_sequences", "Reuters", "reuters_sequences", "reuters_word_index"]
+
+
+# --- characters of a UTF-8 file --------------------------------------------------------------
+
+#: the text the ``text`` dataset reads when no path is given
+DEFAULT_TEXT = ("shakespeare", "input.txt")
+TEXT_VAL_FRACTION = 0.1
+
+
+def read_utf8(path) -> str:
+    """The text of ``path``; a file that is not UTF-8 is a DataError naming the first bad byte's offset."""
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path}: not UTF-8 text: byte 0x{raw[exc.start]:02x} at offset {exc.start} "
+                        f"({exc.reason})") from None
+
+
+def char_vocabulary(text: str) -> str:
+    """The distinct characters of ``text``, sorted: character i has id i."""
+    return "".join(sorted(set(text)))
+
+
+def encode_chars(text: str, vocabulary: str) -> np.ndarray:
+    """(len(text),) int64 ids of the characters of ``text`` (all of them in ``vocabulary``)."""
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    table = np.frombuffer(vocabulary.encode("utf-32-le"), dtype=np.uint32)     # sorted code points
+    return np.searchsorted(table, codes).astype(np.int64)
+
+
+def decode_chars(ids, vocabulary: str) -> str:
+    """The text of the ids (…) in ``vocabulary``."""
+    return "".join(vocabulary[int(i)] for i in np.asarray(ids).reshape(-1))
+
+
+def windows(ids: np.ndarray, block_size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Every window of ``block_size`` ids and its next-character targets: x[i] = ids[i:i+T],
+    y[i] = ids[i+1:i+1+T], (len(ids) − T, T) each, read-only views (no copy)."""
+    view = np.lib.stride_tricks.sliding_window_view
+    return view(ids[:-1], block_size), view(ids[1:], block_size)
+
+
+@register_dataset("text")
+class CharText(DataSource):
+    """Characters of a UTF-8 file for a character-level language model.
+
+    x ``(N, block_size)`` int64 ids, y the same windows shifted by one character (the next
+    character at every position); N = every start position of the split. The first 90% of the
+    file trains, the last 10% is held out (``holds_out_validation``: the engine validates on it,
+    ``data.val_split`` does not apply). ``path``: the file (default: the embedded Tiny
+    Shakespeare, ``<repo>/data/shakespeare/input.txt``); its vocabulary (sorted characters) is in
+    the description's ``encoding`` and so in every checkpoint.
+    """
+    path_options = ("path",)
+    holds_out_validation = True
+
+    def __init__(self, path=None, block_size: int = 64, root=None):
+        self.block_size = check_count("block_size", block_size)
+        if path is None:
+            path = Path(root, DEFAULT_TEXT[1]) if root is not None else repo_data_dir(DEFAULT_TEXT[0]) / DEFAULT_TEXT[1]
+        self.path = Path(path)
+        self._text = None
+
+    def text(self) -> str:
+        """The file's text, read once and checked: long enough for a window in each split."""
+        if self._text is None:
+            if not self.path.is_file():
+                raise DataError(f"{self.path}: no such file (data.options.path names the text to train on)")
+            text = read_utf8(self.path)
+            if not text:
+                raise DataError(f"{self.path}: the file is empty")
+            held_out = len(text) - self.split_at(len(text))
+            if held_out < self.block_size + 1:
+                raise DataError(f"{self.path}: {len(text)} characters are too few for block_size "
+                                f"{self.block_size}: the held-out last 10% ({held_out} characters) needs at least "
+                                f"block_size + 1 = {self.block_size + 1}; give a longer text (≥ "
+                                f"{10 * (self.block_size + 1)} characters) or a smaller data.options.block_size")
+            self._text = text
+        return self._text
+
+    @staticmethod
+    def split_at(n: int) -> int:
+        """Where validation starts: nanoGPT's int(n · 0.9)."""
+        return int(n * (1 - TEXT_VAL_FRACTION))
+
+    def describe(self) -> DataDescription:
+        vocabulary = char_vocabulary(self.text())
+        return DataDescription((self.block_size,), len(vocabulary), "classification", input_dtype="int64",
+                               encoding={"kind": "characters", "vocabulary": vocabulary})
+
+    def load(self, limit=None):
+        text = self.text()
+        ids = encode_chars(text, self.describe().encoding["vocabulary"])
+        cut = self.split_at(len(ids))
+        x_train, y_train = windows(ids[:cut], self.block_size)
+        x_val, y_val = windows(ids[cut:], self.block_size)
+        return self.dataset(x_train, y_train, x_val, y_val, limit)

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..data.datasets import DataDescription
-from ..data.loader import DataLoader, split_train_val
+from ..data.loader import DataLoader, RandomBatchLoader, split_train_val
 from ..data.transforms import build_transforms
 from ..errors import ConfigError
 from .plan import data_source
@@ -41,9 +41,13 @@ def prepare_data(cfg: dict, stats: dict | None = None, augment: bool = True,
     ``augment``: False when only evaluation follows.
     """
     d, seed = cfg["data"], cfg["seed"]
-    ds = data_source(cfg).load(limit=d["limit"])
-    x_tr, y_tr, val = ds.x_train, ds.y_train, None
-    if fold is not None:
+    source = data_source(cfg)
+    ds = source.load(limit=d["limit"])
+    x_tr, y_tr, val, test = ds.x_train, ds.y_train, None, (ds.x_test, ds.y_test)
+    held_out = getattr(source, "holds_out_validation", False)
+    if held_out:                                            # e.g. a text's last 10%: its test split
+        val = test
+    elif fold is not None:
         x_tr, y_tr, x_val, y_val = kfold_split(x_tr, y_tr, fold[0], fold[1], seed)
         val = (x_val, y_val)
     elif d["val_split"]:
@@ -54,13 +58,28 @@ def prepare_data(cfg: dict, stats: dict | None = None, augment: bool = True,
                           f"the input images but not their targets; remove data.augment")
     if stats is None:
         stats = normalization_stats(d["normalize"], x_tr)
-    loader = DataLoader(x_tr, y_tr, batch_size=d["batch_size"], shuffle=d["shuffle"], drop_last=d["drop_last"],
-                        seed=derived_seed(seed, SHUFFLE),
-                        transform=build_transforms(d["augment"], stats) if augment else None)
+    transform = build_transforms(d["augment"], stats) if augment else None
+    train = cfg["train"]
+    if train["steps"] is not None:
+        loader = RandomBatchLoader(x_tr, y_tr, d["batch_size"], train["eval_every"], derived_seed(seed, SHUFFLE),
+                                   transform)
+        if val is not None and train["eval_batches"] is not None:
+            val = random_samples(val, train["eval_batches"] * d["batch_size"], derived_seed(seed, VAL_SPLIT))
+            test = val if held_out else test     # nnpy val: the same batches, not every window of the text
+    else:
+        loader = DataLoader(x_tr, y_tr, batch_size=d["batch_size"], shuffle=d["shuffle"], drop_last=d["drop_last"],
+                            seed=derived_seed(seed, SHUFFLE), transform=transform)
     if val is not None:
         val = (normalize_array(val[0], stats), val[1])
-    return PreparedData(loader, val, (normalize_array(ds.x_test, stats), ds.y_test), stats, ds.description,
+    return PreparedData(loader, val, (normalize_array(test[0], stats), test[1]), stats, ds.description,
                         ds.skipped, ds.notes)
+
+
+def random_samples(data: tuple, count: int, seed: int) -> tuple:
+    """``count`` samples of ``data`` (x, y) drawn with replacement, fixed by ``seed``: the
+    validation batches of a run in steps (``train.eval_batches``), the same at every evaluation."""
+    rows = np.random.default_rng(seed).integers(0, len(data[0]), count)
+    return data[0][rows], data[1][rows]
 
 
 def _split(x, y, data_cfg: dict, seed: int):

@@ -65,6 +65,14 @@ SCHEMA = Section({
         "metrics": Field(list, item=(str, dict), default=None, check=lambda v: bool(v) or "must name a metric",
                          doc="several metrics, all logged; the first is the main one (train.metric)"),
         "max_time": Field(float, default=None, check=_positive, doc="seconds; stops with a resumable checkpoint"),
+        "steps": Field(int, default=None, check=_positive,
+                       doc="a run of this many steps instead of epochs: each draws batch_size random samples "
+                           "(with replacement, as nanoGPT's get_batch); replaces train.epochs"),
+        "eval_every": Field(int, default=None, check=_positive,
+                            doc="with train.steps: validate (log, checkpoint) every N steps; default train.steps"),
+        "eval_batches": Field(int, default=None, check=_positive,
+                              doc="with train.steps: validate on N batches of random samples (fixed by the seed); "
+                                  "default the whole validation split"),
         "max_grad_norm": Field(float, default=None, check=_positive),
         "kfold": Field(int, default=None, check=lambda k: k >= 2 or "must be at least 2",
                        doc="K-fold cross-validation on the training set; reports the mean"),
@@ -127,6 +135,7 @@ def check_experiment(data: dict, locator: Locator | None = None, path: str | Non
     cfg = apply_schema(data, SCHEMA, locator)
     check_names(cfg, locator)
     check_transforms(cfg["data"], locator)
+    check_steps(cfg["train"], locator)
     resolve(cfg, path)
     check_metrics(cfg, locator)
     check_monitors(cfg, locator)
@@ -252,6 +261,21 @@ def _check_spec(registry: Registry, spec, keypath: tuple, locator: Locator, type
     except NnpyError as exc:
         option = getattr(exc, "option", None)
         raise locator.error(keypath + ((option,) if option else ()), str(exc)) from None
+
+
+def check_steps(train: dict, locator: Locator) -> None:
+    """``train.eval_every`` divides ``train.steps``; then ``train.epochs`` becomes their ratio: to the
+    loop, an epoch of a run in steps is ``eval_every`` steps (one validation, one log line)."""
+    steps, every = train["steps"], train["eval_every"]
+    if steps is None:
+        for key in ("eval_every", "eval_batches"):
+            if train[key] is not None:
+                raise locator.error(("train", key), "applies to a run in steps: give train.steps too")
+        return
+    every = steps if every is None else every
+    if steps % every:
+        raise locator.error(("train", "eval_every"), f"{every} must divide train.steps ({steps})")
+    train["eval_every"], train["epochs"] = every, steps // every
 
 
 def resolve(cfg: dict, path: str | None) -> dict:

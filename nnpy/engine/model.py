@@ -279,11 +279,21 @@ class TrainableModel:
         atomically; ``nnpy.load(path)`` reads it back."""
         if not self.built:
             raise CheckpointError("the model has no weights yet: build or fit it before saving")
-        description = DataDescription(self.input_shape, self.output_shape[-1], self.task)
+        description = getattr(self, "data_description", None) or \
+            DataDescription(self.input_shape, self.output_shape[-1], self.task)
         save_checkpoint(path, {
             "config": self.config(), "data": {"description": description.to_dict(), "stats": self.normalization},
             "model": self.state_dict(),
             "optimizer": self.optimizer.state_dict() if self.optimizer is not None else None})
+
+    def generate(self, prompt: str = "", tokens: int = 500, temperature: float = 0.8, top_k: int | None = 40,
+                 seed: int | None = None) -> str:
+        """The text a character-level model (trained on the ``text`` dataset) writes after
+        ``prompt``: ``tokens`` characters, each drawn from softmax(logits / temperature) among the
+        ``top_k`` likeliest (all of them when ``top_k`` is None or exceeds the vocabulary), with a key/value cache (one position per character);
+        ``nnpy.engine.generate.generate_text`` yields them one by one."""
+        from .generate import generate_text
+        return "".join(generate_text(self, prompt, tokens, temperature, top_k, seed))
 
     def export_onnx(self, path, normalization: dict | None = None, class_names=None):
         """Write the model as an ONNX file (needs ``pip install -e ".[onnx]"``); see ``nnpy.export``.

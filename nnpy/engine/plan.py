@@ -106,6 +106,7 @@ def _build(cfg: dict, data: DataDescription, locator: Locator) -> Sequential:
     except NnpyError as exc:
         raise locator.error(_model_key(cfg, exc), _model_message(cfg, exc, locator)) from exc
     _check_outputs(model, data, cfg, locator)
+    model.data_description = data          # what it reads and writes (a text model: its vocabulary)
     model.set_rng(stream(seed, DROPOUT))
     return model
 

@@ -324,3 +324,86 @@ def gru(layer, x, g, name):
     p = layer.params
     return _recurrent(layer, x, g, name, "GRU", p["W"].T, p["U"].T, np.concatenate([p["b"], p["b_rec"]]),
                       linear_before_reset=1)
+
+
+# --- the GPT's layers (nnpy/nn/layers/transformer.py) ------------------------------------------
+
+@onnx_exporter("LayerNorm")
+def layer_norm(layer, x, g, name):
+    """LayerNormalization over the last axis (opset 17)."""
+    inputs = [x, g.weight(f"{name}.gamma", layer.params["gamma"])]
+    if layer.use_bias:
+        inputs.append(g.weight(f"{name}.beta", layer.params["beta"]))
+    return g.op("LayerNormalization", inputs, name, axis=-1, epsilon=layer.epsilon)
+
+
+@onnx_exporter("GELU")
+def gelu(layer, x, g, name):
+    """½·x·(1 + Erf(x/√2)), or with ``approximate: tanh`` ½·x·(1 + Tanh(√(2/π)(x + 0.044715x³)))."""
+    if layer.approximate == "tanh":
+        cube = g.op("Mul", [g.op("Mul", [x, x], f"{name}.square"), x], f"{name}.cube")
+        inner = g.op("Add", [x, g.op("Mul", [cube, g.weight(f"{name}.c", 0.044715)], f"{name}.cubic")], f"{name}.sum")
+        s = g.op("Tanh", [g.op("Mul", [inner, g.weight(f"{name}.k", np.sqrt(2 / np.pi))], f"{name}.scaled")],
+                 f"{name}.tanh")
+    else:
+        s = g.op("Erf", [g.op("Mul", [x, g.weight(f"{name}.k", 1 / np.sqrt(2))], f"{name}.scaled")], f"{name}.erf")
+    one_plus = g.op("Add", [s, g.weight(f"{name}.one", 1.0)], f"{name}.one_plus")
+    return g.op("Mul", [g.op("Mul", [x, one_plus], f"{name}.product"), g.weight(f"{name}.half", 0.5)], name)
+
+
+@onnx_exporter("MultiHeadAttention")
+def multi_head_attention(layer, x, g, name):
+    """(N, T, D): MatMul/Add W_qkv, Split into q, k, v, Reshape/Transpose to heads (N, H, T, Dh),
+    MatMul q·kᵀ, scale, Add the causal mask (0 / −inf, for the T the model was built for),
+    Softmax, MatMul by v, heads back to (N, T, D), MatMul/Add W_o."""
+    t, d = layer.input_shape
+    h = layer.heads
+    p = {key: g.weight(f"{name}.{key}", value) for key, value in layer.params.items()}
+    qkv = _affine(g, x, p["W_qkv"], p.get("b_qkv"), f"{name}.qkv")
+    q, k, v = g.op("Split", [qkv, g.ints(f"{name}.split", [d, d, d])], f"{name}.split_qkv",
+                   outputs=[f"{name}.q", f"{name}.k", f"{name}.v"], axis=2)
+    shape = g.ints(f"{name}.head_shape", [-1, t, h, d // h])
+    heads = {key: g.op("Reshape", [tensor, shape], f"{tensor}_heads") for key, tensor in (("q", q), ("k", k), ("v", v))}
+    qh = g.op("Transpose", [heads["q"]], f"{name}.qh", perm=[0, 2, 1, 3])             # (N, H, T, Dh)
+    kt = g.op("Transpose", [heads["k"]], f"{name}.kt", perm=[0, 2, 3, 1])             # (N, H, Dh, T)
+    vh = g.op("Transpose", [heads["v"]], f"{name}.vh", perm=[0, 2, 1, 3])
+    scores = g.op("Mul", [g.op("MatMul", [qh, kt], f"{name}.qk"), g.weight(f"{name}.scale", 1 / np.sqrt(d // h))],
+                  f"{name}.scores")
+    if layer.causal:
+        mask = np.where(np.arange(t)[None, :] > np.arange(t)[:, None], -np.inf, 0.0)
+        scores = g.op("Add", [scores, g.weight(f"{name}.causal_mask", mask)], f"{name}.masked")
+    probs = g.op("Softmax", [scores], f"{name}.probs", axis=-1)
+    out = g.op("Transpose", [g.op("MatMul", [probs, vh], f"{name}.attend")], f"{name}.steps_major", perm=[0, 2, 1, 3])
+    merged = g.op("Reshape", [out, g.ints(f"{name}.merged_shape", [-1, t, d])], f"{name}.merged")
+    return _affine(g, merged, p["W_o"], p.get("b_o"), name)
+
+
+def _affine(g, x, W, b, name):
+    """MatMul(x, W), then Add(b) unless b is None; the output tensor is ``name``."""
+    if b is None:
+        return g.op("MatMul", [x, W], name)
+    return g.op("Add", [g.op("MatMul", [x, W], f"{name}_matmul"), b], name)
+
+
+@onnx_exporter("PositionEmbedding")
+def position_embedding(layer, x, g, name):
+    """Add the (T, D) table."""
+    return g.op("Add", [x, g.weight(f"{name}.P", layer.params["P"])], name)
+
+
+@onnx_exporter("TransformerBlock")
+def transformer_block(layer, x, g, name):
+    """x + attn(ln1(x)), then + mlp(ln2(·)): children ``<name>.ln1``, ``.attn``, ``.ln2``, ``.mlp``."""
+    a = export_layer(layer.attn, export_layer(layer.ln1, x, g, f"{name}.ln1"), g, f"{name}.attn")
+    x = g.op("Add", [x, a], f"{name}.residual1")
+    m = export_layer(layer.mlp, export_layer(layer.ln2, x, g, f"{name}.ln2"), g, f"{name}.mlp")
+    return g.op("Add", [x, m], name)
+
+
+@onnx_exporter("TiedEmbedding")
+def tied_embedding(layer, x, g, name):
+    """Gather from E, the body, then MatMul by Transpose(E): one initializer ``<name>.embedding.E``."""
+    h = export_layer(layer.embedding, x, g, f"{name}.embedding")
+    h = export_layer(layer.body, h, g, f"{name}.body")
+    e_t = g.op("Transpose", [f"{name}.embedding.E"], f"{name}.E_T", perm=[1, 0])
+    return g.op("MatMul", [h, e_t], name)

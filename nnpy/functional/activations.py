@@ -57,3 +57,56 @@ def tanh(x):
 def tanh_backward(y, dy):
     """dx = dy · (1 − y²), with y = tanh(x)."""
     return dy * (1 - y * y)
+
+
+# --- GELU: x·Φ(x), Φ the standard normal distribution function ------------------------------
+
+_SQRT_2_OVER_PI = 0.7978845608028654      # √(2/π)
+_GELU_TANH_C = 0.044715
+
+
+def erf(x):
+    """The error function, element-wise, to the precision of x's dtype (numpy has none).
+
+    float64: 2/√π · e^(−x²) · Σₙ (2x²)ⁿ·x / (1·3·5·…·(2n+1)), a series of positive terms (no
+    cancellation) summed until its terms no longer change the sum (|x| ≥ 6 gives ±1 exactly).
+    float32 and others: Abramowitz & Stegun 7.1.26, |error| ≤ 1.5·10⁻⁷ (float32's own rounding).
+    """
+    if x.dtype != xp.float64:
+        a = xp.abs(x)
+        t = 1 / (1 + x.dtype.type(0.3275911) * a)
+        poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
+        return xp.sign(x) * (1 - poly.astype(x.dtype, copy=False) * xp.exp(-a * a))
+    z = xp.clip(x, -6.0, 6.0)
+    two_z2 = 2 * z * z
+    term, total, n = z.copy(), z.copy(), 0
+    while True:
+        n += 1
+        term *= two_z2 / (2 * n + 1)
+        total += term
+        if not xp.any(xp.abs(term) > 1e-17 * xp.abs(total)):
+            break
+    return total * (2 / xp.sqrt(xp.pi)) * xp.exp(-z * z)
+
+
+def gelu(x, approximate: str = "none"):
+    """y = x·Φ(x) = ½x(1 + erf(x/√2)); ``approximate='tanh'``: Φ(x) ≈ ½(1 + tanh(√(2/π)(x + 0.044715x³))).
+    Returns (y, gate), gate = Φ(x) (or its tanh form): what the backward needs besides x."""
+    t_ = x.dtype.type
+    if approximate == "tanh":
+        gate = t_(0.5) * (1 + xp.tanh(t_(_SQRT_2_OVER_PI) * (x + t_(_GELU_TANH_C) * x * x * x)))
+    else:
+        gate = t_(0.5) * (1 + erf(x * t_(1 / xp.sqrt(2.0))))
+    return x * gate, gate
+
+
+def gelu_backward(x, gate, dy, approximate: str = "none"):
+    """dx = dy · (Φ(x) + x·φ(x)), φ(x) = e^(−x²/2)/√(2π), with gate = Φ(x) from the forward; with
+    ``approximate='tanh'`` the derivative of the tanh form, t = 2·gate − 1 its tanh:
+    gate + ½x(1 − t²)·√(2/π)(1 + 3·0.044715x²)."""
+    t_ = x.dtype.type
+    if approximate == "tanh":
+        t = 2 * gate - 1
+        return dy * (gate + t_(0.5) * x * (1 - t * t) * t_(_SQRT_2_OVER_PI) * (1 + t_(3 * _GELU_TANH_C) * x * x))
+    pdf = xp.exp(t_(-0.5) * x * x) * t_(1 / xp.sqrt(2 * xp.pi))
+    return dy * (gate + x * pdf)

@@ -8,9 +8,17 @@ from __future__ import annotations
 from ..backend import xp
 
 
+def rows_matmul(a, B):
+    """a (…, k) @ B (k, m) -> (…, m) as ONE matrix product of the rows (M, k): numpy runs an
+    (N, T, k) @ (k, m) product as N separate ones (3.5x slower for a GPT's (12, 64, 128) @ (128, 512))."""
+    if a.ndim <= 2:
+        return a @ B
+    return (a.reshape(-1, a.shape[-1]) @ B).reshape(*a.shape[:-1], B.shape[-1])
+
+
 def dense(x, W, b):
     """y = x @ W + b  (…, out)."""
-    y = x @ W
+    y = rows_matmul(x, W)
     if b is not None:
         y += b
     return y
@@ -25,4 +33,4 @@ def dense_backward(x, W, dy, dW, db, needs_input_grad: bool = True):
         dy2.sum(axis=0, out=db)
     if not needs_input_grad:
         return None
-    return dy @ W.T
+    return rows_matmul(dy, W.T)

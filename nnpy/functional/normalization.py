@@ -68,3 +68,31 @@ def batch_norm_evaluate_backward(dy, rows, mean, inv_std, gamma):
     dbeta = dy.sum(axis=(0, 2))
     dgamma = xp.einsum("acb,acb->c", dy, rows - mean[:, None]) * inv_std
     return xp.multiply(dy, (gamma * inv_std)[:, None]), dgamma, dbeta
+
+
+# --- layer normalization: each row (…, D) normalized over its own D numbers ------------------
+
+def layer_norm(x, gamma, beta, epsilon: float):
+    """x (…, D) normalized over its last axis, then scaled and shifted:
+    x̂ = (x − mean)/√(var + ε), y = γ·x̂ + β, γ and β (D,) (β None: none). Returns (y, x_hat, inv_std), inv_std (…, 1)
+    being what the backward needs besides x̂."""
+    mean = x.mean(axis=-1, keepdims=True)
+    x_centered = x - mean
+    var = (x_centered * x_centered).mean(axis=-1, keepdims=True)       # biased, as np.var
+    inv_std = 1 / xp.sqrt(var + x.dtype.type(epsilon))
+    x_hat = x_centered * inv_std
+    y = x_hat * gamma
+    if beta is not None:
+        y += beta
+    return y, x_hat, inv_std
+
+
+def layer_norm_backward(x_hat, inv_std, gamma, dy, dgamma, dbeta):
+    """dγ = Σ_rows dy·x̂ and dβ = Σ_rows dy, written into ``dgamma``/``dbeta`` (D,) (None: no β); returns
+    dx = inv_std · (g − mean(g) − x̂ · mean(g·x̂)) with g = dy·γ, means over the last axis."""
+    d = x_hat.shape[-1]
+    xp.einsum("md,md->d", dy.reshape(-1, d), x_hat.reshape(-1, d), out=dgamma)
+    if dbeta is not None:
+        dy.reshape(-1, d).sum(axis=0, out=dbeta)
+    g = dy * gamma
+    return inv_std * (g - g.mean(axis=-1, keepdims=True) - x_hat * (g * x_hat).mean(axis=-1, keepdims=True))

@@ -157,3 +157,33 @@ def resnet(input_shape, outputs: int, widths=(32, 64, 128), blocks=(2, 2, 2), dr
         layers.append({"type": "Dropout", "rate": float(dropout)})
     layers.append({"type": "Dense", "units": outputs})
     return layers
+
+
+@register_symbol("gpt")
+def gpt(input_shape, outputs: int, n_layer: int = 4, n_head: int = 4, n_embd: int = 128, dropout: float = 0.0,
+        init_std: float = 0.02, bias: bool = True) -> list[dict]:
+    """A character-level GPT (nanoGPT's model): ids (T,) → logits (T, outputs).
+
+    TiedEmbedding(outputs, n_embd) around PositionEmbedding → n_layer × TransformerBlock(n_head)
+    → LayerNorm; the same table embeds the ids and reads out the logits. Weights N(0, init_std),
+    the residual projections N(0, init_std/√(2·n_layer)) (GPT-2's scaling), biases zero. T, the
+    block size, is the dataset's (``data.options.block_size``); ``outputs`` its vocabulary.
+    ``bias: false``: no biases in the Dense maps and attention, no β in the LayerNorms (nanoGPT's
+    ``bias=False``, its default).
+    """
+    if len(input_shape) != 1:
+        raise RegistryError(f"gpt takes sequences of token ids (block_size,), not samples of shape "
+                            f"{tuple(input_shape)}")
+    for key, value in (("n_layer", n_layer), ("n_head", n_head), ("n_embd", n_embd)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise RegistryError(f"option '{key}' must be a positive integer, not {value!r}", option=key)
+    if n_embd % n_head:
+        raise RegistryError(f"option 'n_embd' ({n_embd}) must be divisible by n_head ({n_head})", option="n_embd")
+    init = {"type": "normal", "std": float(init_std)}
+    proj_init = {"type": "normal", "std": float(init_std) / (2 * n_layer) ** 0.5}
+    blocks = [{"type": "TransformerBlock", "heads": n_head, "dropout": float(dropout), "init": init,
+               "proj_init": proj_init, "use_bias": bool(bias), "name": f"block_{i + 1}"} for i in range(n_layer)]
+    body = [{"type": "PositionEmbedding", "init": init, "name": "position"}, *([{"type": "Dropout", "rate": float(dropout)}] if dropout
+                                                          else []), *blocks, {"type": "LayerNorm", "use_bias": bool(bias), "name": "ln_f"}]
+    return [{"type": "TiedEmbedding", "input_dim": outputs, "output_dim": n_embd, "init": init, "layers": body,
+             "name": "gpt"}]

@@ -229,13 +229,30 @@ class Adam(Optimizer):
     decoupled = False
 
     def __init__(self, model=None, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
-                 epsilon: float = 1e-8, weight_decay: float = 0.0, max_grad_norm: float | None = None):
+                 epsilon: float = 1e-8, weight_decay: float = 0.0, max_grad_norm: float | None = None,
+                 weight_decay_on: str = "all"):
         super().__init__(model, lr, weight_decay, max_grad_norm)
         self.beta1, self.beta2, self.epsilon = float(beta1), float(beta2), float(epsilon)
+        if weight_decay_on not in ("all", "matrices"):
+            raise ValueError(f"weight_decay_on must be 'all' or 'matrices', not {weight_decay_on!r}")
+        self.weight_decay_on = weight_decay_on
+        self._decayed_names: set | None = None      # set by step(); None: decay every parameter
+
+    def decays(self, name: str) -> bool:
+        """Whether parameter ``name`` is decayed: every one, or with ``weight_decay_on: matrices``
+        only those of 2 or more axes (weights and embedding tables; not biases, not LayerNorm's
+        gamma and beta -- GPT-2's and nanoGPT's rule)."""
+        if not self.weight_decay:
+            return False
+        return self.weight_decay_on == "all" or self.model.named_parameters()[name].ndim >= 2
+
+    def step(self) -> None:
+        self._decayed_names = {name for name in self.model.named_parameters() if self.decays(name)}
+        super().step()
 
     def update(self, name, p, g):
         t = p.dtype.type
-        if self.weight_decay:
+        if self.weight_decay and (self._decayed_names is None or name in self._decayed_names):
             if self.decoupled:
                 p *= t(1 - self.lr * self.weight_decay)
             else:
@@ -266,8 +283,9 @@ class AdamW(Adam):
     decoupled = True
 
     def __init__(self, model=None, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
-                 epsilon: float = 1e-8, weight_decay: float = 0.01, max_grad_norm: float | None = None):
-        super().__init__(model, lr, beta1, beta2, epsilon, weight_decay, max_grad_norm)
+                 epsilon: float = 1e-8, weight_decay: float = 0.01, max_grad_norm: float | None = None,
+                 weight_decay_on: str = "all"):
+        super().__init__(model, lr, beta1, beta2, epsilon, weight_decay, max_grad_norm, weight_decay_on)
 
 
 def build_optimizer(spec, model=None) -> Optimizer:

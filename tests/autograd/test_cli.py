@@ -41,11 +41,11 @@ def test_forward_only_layers_train_resume_exactly_and_evaluate(workdir):
             "--resume", "resumed/last.json", "--allow-change", "train.epochs")
     assert r.exit_code == 0, r.output
     straight, resumed = load_checkpoint("straight/last.json"), load_checkpoint("resumed/last.json")
-    assert any(k.startswith("layernorm_1.") for k in straight["model"])
+    assert any(k.startswith("pluginlayernorm_1.") for k in straight["model"])
     for key, value in straight["model"].items():
         assert np.array_equal(value, resumed["model"][key]), key
     first = load_checkpoint("resumed/last.json")
-    assert first["model"]["layernorm_1.gamma"].dtype == np.float32
+    assert first["model"]["pluginlayernorm_1.gamma"].dtype == np.float32
     r = run("val", "--ckpt", "straight/best.json", "--split", "val")
     assert r.exit_code == 0 and "accuracy" in r.output, r.output
     accuracy = float(r.output.split("accuracy ")[1].split("%")[0])
@@ -62,12 +62,12 @@ def test_the_plugin_option_trains_forward_only_layers_in_a_fresh_process(tmp_pat
             *SMALL, "--set", "train.epochs=1"]
     r = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr
-    assert "LayerNorm" in r.stdout and "Swish" in r.stdout and "epoch 1/1" in r.stdout
+    assert "PluginLayerNorm" in r.stdout and "Swish" in r.stdout and "epoch 1/1" in r.stdout
 
 
 def test_summary_and_gradcheck_commands_see_the_plugin_layers():
     r = run("summary", "--config", CONFIG)
-    assert r.exit_code == 0 and "LayerNorm" in r.output and "Swish" in r.output, r.output
+    assert r.exit_code == 0 and "PluginLayerNorm" in r.output and "Swish" in r.output, r.output
     r = run("gradcheck", "--config", CONFIG)
     assert r.exit_code == 0, r.output
     assert "layernorm_1" in r.output and "10/10 layers pass" in r.output
@@ -133,4 +133,4 @@ def test_graph_with_the_real_graphviz(workdir):
     r = run("graph", "--config", CONFIG, "--out", "mlp.svg")
     assert r.exit_code == 0, r.output
     svg = Path("mlp.svg").read_text()
-    assert "<svg" in svg and "LayerNorm" in svg
+    assert "<svg" in svg and "PluginLayerNorm" in svg

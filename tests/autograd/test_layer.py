@@ -87,7 +87,7 @@ def test_needs_input_grad_false_skips_dx():
 
 
 @pytest.mark.parametrize("spec, shape", [
-    ({"type": "LayerNorm"}, (6,)), ({"type": "LayerNorm", "epsilon": 0.1}, (3, 4)), ({"type": "Swish"}, (2, 3))])
+    ({"type": "PluginLayerNorm"}, (6,)), ({"type": "PluginLayerNorm", "epsilon": 0.1}, (3, 4)), ({"type": "Swish"}, (2, 3))])
 def test_plugin_layers_pass_nnpy_gradcheck(spec, shape):
     result = nnpy.gradcheck(spec, shape)
     assert result.passed and result.errors, result
@@ -98,7 +98,7 @@ def test_gradcheck_of_an_object_and_of_containers():
     ours, _ = pair_of_dense()
     assert nnpy.gradcheck(ours, (5,)).passed
     assert ours.params["W"].dtype == np.float32              # the original is untouched
-    seq = Chain([TensorDense(6), ReLU(), TensorDense(3), nnpy.build_layer({"type": "LayerNorm"})])
+    seq = Chain([TensorDense(6), ReLU(), TensorDense(3), nnpy.build_layer({"type": "PluginLayerNorm"})])
     result = nnpy.gradcheck(seq, (4,))
     assert result.passed and len(result.errors) == 7, result
     res = Residual([TensorDense(4), nnpy.build_layer({"type": "Swish"}), TensorDense(4)], activation="Tanh")
@@ -140,7 +140,7 @@ def test_profile_layers_times_autograd_layers():
 
 def test_summary_shows_autograd_layers_and_infers_shapes():
     model = nnpy.Sequential([Flatten(), TensorDense(10), nnpy.build_layer({"type": "Swish"}),
-                             nnpy.build_layer({"type": "LayerNorm"})], seed=0)
+                             nnpy.build_layer({"type": "PluginLayerNorm"})], seed=0)
     model.build((2, 3))
     text = summary(model)
     assert "TensorDense" in text and "Swish" in text and "(10,)" in text
@@ -149,7 +149,7 @@ def test_summary_shows_autograd_layers_and_infers_shapes():
 
 
 def test_shape_errors_name_the_layer():
-    model = nnpy.Sequential([TensorDense(4), nnpy.build_layer({"type": "LayerNorm"})], seed=0)
+    model = nnpy.Sequential([TensorDense(4), nnpy.build_layer({"type": "PluginLayerNorm"})], seed=0)
     model.build((3,))
     with pytest.raises(ShapeError) as exc:
         model.forward(np.ones((2, 5), np.float32))

@@ -271,3 +271,36 @@ def test_permute_then_lstm_reads_rows_of_every_channel():
 def test_issue31_layers_export_exactly(specs, shape):
     assert_exports_exactly(built(specs, shape))
     assert_exports_exactly(built(specs, shape), n=1)
+
+
+# --- the GPT's layers --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu_and_layer_norm(approximate):
+    assert_exports_exactly(built([{"type": "Dense", "units": 6}, {"type": "GELU", "approximate": approximate},
+                                  {"type": "LayerNorm"}], (5, 4)))
+
+
+@pytest.mark.parametrize("causal", [True, False])
+def test_transformer_block(causal):
+    model = built([{"type": "PositionEmbedding"},
+                   {"type": "TransformerBlock", "heads": 2, "causal": causal, "init": {"type": "normal", "std": 0.3}}],
+                  (5, 8))
+    assert_exports_exactly(model)
+    assert op_types(model).count("Softmax") == 1 and ("Split" in op_types(model))
+
+
+def test_gpt_logits_match_onnxruntime_with_one_tied_table():
+    model = built([{"type": "TiedEmbedding", "input_dim": 13, "output_dim": 8, "init": {"type": "normal", "std": 0.3},
+                    "layers": [{"type": "PositionEmbedding"}, {"type": "TransformerBlock", "heads": 2},
+                               {"type": "TransformerBlock", "heads": 2}, {"type": "LayerNorm"}]}], (6,))
+    assert_exports_exactly(model)
+    proto = to_onnx(model, task="regression")
+    tables = [init.name for init in proto.graph.initializer if init.name.endswith(".E")]
+    assert tables == ["tiedembedding_1.embedding.E"]          # tied: stored once, read twice
+
+
+def test_transformer_block_without_biases():
+    model = built([{"type": "TransformerBlock", "heads": 2, "use_bias": False, "init": {"type": "normal", "std": 0.3}}],
+                  (4, 6))
+    assert_exports_exactly(model)

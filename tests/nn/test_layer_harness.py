@@ -65,8 +65,18 @@ SAMPLES = {
     "MaxPool1D": ({"pool_size": 3, "stride": 2, "padding": 1}, (2, 9), {}),
     "AvgPool1D": ({"pool_size": 3, "stride": 2, "padding": 1}, (2, 9), {}),
     "GlobalAvgPool1D": ({}, (3, 7), {}),
-    # examples/plugins/layernorm.py (AutogradLayers: the backward is derived)
+    # the GPT's layers (nnpy/nn/layers/transformer.py)
     "LayerNorm": ({"epsilon": 1e-3}, (3, 5), {}),
+    "GELU": ({}, (3, 5), {}),
+    "MultiHeadAttention": ({"heads": 2, "init": {"type": "normal", "std": 0.5}}, (4, 6), {}),
+    "PositionEmbedding": ({}, (4, 6), {}),
+    "TransformerBlock": ({"heads": 2, "hidden": 8, "init": {"type": "normal", "std": 0.5}}, (4, 6), {}),
+    "TiedEmbedding": ({"input_dim": 7, "output_dim": 4, "init": {"type": "normal", "std": 0.5},
+                       "layers": [{"type": "PositionEmbedding"}, {"type": "TransformerBlock", "heads": 2},
+                                  {"type": "LayerNorm"}]}, (5,),
+                      {"x": np.array([[1, 2, 3, 6, 0], [0, 0, 5, 5, 4]])}),
+    # examples/plugins/layernorm.py (AutogradLayers: the backward is derived)
+    "PluginLayerNorm": ({"epsilon": 1e-3}, (3, 5), {}),
     "Swish": ({"beta": 1.5}, (6,), {}),
 }
 

@@ -11,3 +11,4 @@ from .pooling import *  # noqa: F401,F403
 from .recurrent import *  # noqa: F401,F403
 from .reshape import *  # noqa: F401,F403
 from .upsampling import *  # noqa: F401,F403
+from .transformer import *  # noqa: F401,F403
