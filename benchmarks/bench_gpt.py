@@ -35,7 +35,8 @@ def nnpy_step():
     import numpy as np
     import nnpy
     from nnpy.models import model_layers
-    nnpy.set_num_threads()
+    nnpy.set_num_threads()           # as the nnpy command does for every run
+    nnpy.keep_freed_memory()
     model = nnpy.Sequential(model_layers({"symbol": "gpt", "n_layer": LAYERS, "n_head": HEADS, "n_embd": WIDTH},
                                          (BLOCK,), VOCAB), seed=0)
     model.compile(optimizer={"type": "adamw", "lr": 1e-3, "beta2": 0.99, "weight_decay": 0.1,

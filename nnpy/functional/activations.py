@@ -73,10 +73,22 @@ def erf(x):
     float32 and others: Abramowitz & Stegun 7.1.26, |error| ≤ 1.5·10⁻⁷ (float32's own rounding).
     """
     if x.dtype != xp.float64:
+        # t = 1/(1 + p·|x|);  erf(|x|) ≈ 1 − t·(a1 + t·(a2 + t·(a3 + t·(a4 + t·a5))))·e^(−x²),
+        # written in place (Horner's rule, innermost first): one pass per operation, no temporaries
         a = xp.abs(x)
-        t = 1 / (1 + x.dtype.type(0.3275911) * a)
-        poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-        return xp.sign(x) * (1 - poly.astype(x.dtype, copy=False) * xp.exp(-a * a))
+        t = xp.multiply(a, x.dtype.type(0.3275911))
+        t += 1
+        xp.reciprocal(t, out=t)
+        poly = xp.multiply(t, x.dtype.type(1.061405429))
+        for coefficient in (-1.453152027, 1.421413741, -0.284496736, 0.254829592):
+            poly += x.dtype.type(coefficient)
+            poly *= t
+        xp.multiply(a, a, out=t)                      # t is free again: e^(−x²)
+        xp.negative(t, out=t)
+        xp.exp(t, out=t)
+        poly *= t
+        xp.subtract(1, poly, out=poly)
+        return xp.copysign(poly, x, out=poly)
     z = xp.clip(x, -6.0, 6.0)
     two_z2 = 2 * z * z
     term, total, n = z.copy(), z.copy(), 0

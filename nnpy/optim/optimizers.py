@@ -242,12 +242,13 @@ class Adam(Optimizer):
         """Whether parameter ``name`` is decayed: every one, or with ``weight_decay_on: matrices``
         only those of 2 or more axes (weights and embedding tables; not biases, not LayerNorm's
         gamma and beta -- GPT-2's and nanoGPT's rule)."""
-        if not self.weight_decay:
-            return False
-        return self.weight_decay_on == "all" or self.model.named_parameters()[name].ndim >= 2
+        return self._decays(self.model.named_parameters()[name])
+
+    def _decays(self, p) -> bool:
+        return bool(self.weight_decay) and (self.weight_decay_on == "all" or p.ndim >= 2)
 
     def step(self) -> None:
-        self._decayed_names = {name for name in self.model.named_parameters() if self.decays(name)}
+        self._decayed_names = {name for name, p in self.model.named_parameters().items() if self._decays(p)}
         super().step()
 
     def update(self, name, p, g):
