@@ -178,3 +178,23 @@ def test_no_mistakes_without_validation_or_for_non_images():
     tiny_model().fit(x, y, epochs=1, batch_size=32, verbose=0, validation_data=(x, y), callbacks=[WatchCallback(board)])
     samples = board.snapshot()["mistakes"]["samples"]
     assert samples and all(m["image"] is None for m in samples)
+
+
+@pytest.mark.parametrize("rank", [0, 1])
+def test_only_process_0_serves_and_records(monkeypatch, rank):
+    """Under ``mpiexec -n N nnpy train --watch`` each process builds its callbacks: process 0
+    starts the server and gets the callback; any other starts nothing and records nothing."""
+    import nnpy.engine.parallel as parallel
+    import nnpy.watch as watch
+    from nnpy.cli import watch_callbacks
+
+    started = []
+    monkeypatch.setattr(parallel, "communicator", lambda: type("Comm", (), {"rank": rank, "size": 2})())
+    monkeypatch.setattr(watch, "start_watch_server", lambda board, host, port: started.append(board) or
+                        type("Server", (), {"server_address": ("127.0.0.1", 1)})())
+    callbacks = watch_callbacks(0, "127.0.0.1", "run")
+    if rank == 0:
+        assert len(started) == 1 and [type(c) for c in callbacks] == [WatchCallback]
+        assert callbacks[0].board is started[0]
+    else:
+        assert started == [] and callbacks == []
