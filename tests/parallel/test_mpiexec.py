@@ -189,3 +189,10 @@ def test_a_graph_model_gives_the_weights_of_one_process(mpiexec, tmp_path):
         assert r.returncode == 0, r.stdout + r.stderr
     diff = assert_same_run(tmp_path / "one", tmp_path / "two", "graph")
     print(f"graph: largest relative weight difference, 2 processes vs 1: {diff:.2e}")
+
+
+def test_watch_under_mpiexec_is_served_by_process_0_alone(mpiexec, tmp_path):
+    r = train(2, tmp_path, ["--", "--config", MLP_CONFIG, *sets(MLP), "--set", "train.epochs=1", "--watch", "0"],
+              mpiexec=mpiexec)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.count("nnpy train: watch the run at http://127.0.0.1:") == 1

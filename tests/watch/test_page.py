@@ -56,6 +56,16 @@ def test_the_page_shows_the_run_as_it_trains(run):
         phases = [e.text for e in driver.find_elements("css selector", "#phases .name")]
         assert {"forward", "backward", "optimizer"} <= set(phases)
         assert driver.find_element("id", "lr").text not in ("", "–")
+        # read in one script: the page redraws these every half second
+        layers = driver.execute_script("""return [...document.querySelectorAll('#histograms .layer')]
+            .map((e) => [e.querySelector('.name').textContent, e.querySelectorAll('canvas').length]);""")
+        assert layers == [["dense_1", 2], ["dense_2", 2]]          # one per weighted layer: W and b
+        mistakes = wait_until(driver, lambda d: d.execute_script("""return [...document.querySelectorAll(
+            '#mistakes .mistake')].map((e) => [e.querySelector('canvas').width, e.textContent]);"""), timeout=60)
+        assert 0 < len(mistakes) <= 8
+        for width, text in mistakes:               # a digit, then "#index: true → predicted"
+            true, predicted = re.fullmatch(r"#\d+: (\d) → (\d)", text).groups()
+            assert width == 28 and true != predicted
         if SCREENSHOT:
             wait_until(driver, lambda d: d.find_element("id", "epochs").text.count("epoch") >= 2, timeout=60)
             driver.save_screenshot(SCREENSHOT)
