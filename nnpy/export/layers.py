@@ -117,12 +117,23 @@ def _window(layer, kernel) -> dict:
     return {"kernel_shape": list(kernel), "strides": list(layer.stride), "pads": [top, left, bottom, right]}
 
 
-@onnx_exporter("Conv2D")
-def conv2d(layer, x, g, name):
-    """Conv(x, W (F, C, kh, kw), b (F,)): both cross-correlations."""
+def _conv_inputs(layer, x, g, name) -> list:
+    """[x, W] and, with a bias, b: the inputs of ONNX's Conv and ConvTranspose."""
     inputs = [x, g.weight(f"{name}.W", layer.params["W"])]
     if layer.use_bias:
         inputs.append(g.weight(f"{name}.b", layer.params["b"]))
+    return inputs
+
+
+def _global_pool(op: str, x, g, name):
+    """GlobalAveragePool / GlobalMaxPool give (C, 1, …); Flatten makes it (C,)."""
+    return g.op("Flatten", [g.op(op, [x], f"{name}.pool")], name, axis=1)
+
+
+@onnx_exporter("Conv2D")
+def conv2d(layer, x, g, name):
+    """Conv(x, W (F, C, kh, kw), b (F,)): both cross-correlations."""
+    inputs = _conv_inputs(layer, x, g, name)
     return g.op("Conv", inputs, name, **_window(layer, layer.kernel_size))
 
 
@@ -140,16 +151,12 @@ def avg_pool2d(layer, x, g, name):
 
 @onnx_exporter("GlobalAvgPool2D")
 def global_avg_pool2d(layer, x, g, name):
-    """GlobalAveragePool gives (C, 1, 1); Flatten makes it (C,)."""
-    y = g.op("GlobalAveragePool", [x], f"{name}.pool")
-    return g.op("Flatten", [y], name, axis=1)
+    return _global_pool("GlobalAveragePool", x, g, name)
 
 
 @onnx_exporter("GlobalMaxPool2D")
 def global_max_pool2d(layer, x, g, name):
-    """GlobalMaxPool gives (C, 1, 1); Flatten makes it (C,)."""
-    y = g.op("GlobalMaxPool", [x], f"{name}.pool")
-    return g.op("Flatten", [y], name, axis=1)
+    return _global_pool("GlobalMaxPool", x, g, name)
 
 
 # --- issue 31: sequences (N, C, L), transposed convolution, upsampling --------------------------
@@ -162,9 +169,7 @@ def _window1d(layer, kernel: int) -> dict:
 @onnx_exporter("Conv1D")
 def conv1d(layer, x, g, name):
     """Conv(x, W (F, C, k), b (F,)) on (C, L)."""
-    inputs = [x, g.weight(f"{name}.W", layer.params["W"])]
-    if layer.use_bias:
-        inputs.append(g.weight(f"{name}.b", layer.params["b"]))
+    inputs = _conv_inputs(layer, x, g, name)
     return g.op("Conv", inputs, name, **_window1d(layer, layer.kernel_size))
 
 
@@ -180,16 +185,13 @@ def avg_pool1d(layer, x, g, name):
 
 @onnx_exporter("GlobalAvgPool1D")
 def global_avg_pool1d(layer, x, g, name):
-    y = g.op("GlobalAveragePool", [x], f"{name}.pool")
-    return g.op("Flatten", [y], name, axis=1)
+    return _global_pool("GlobalAveragePool", x, g, name)
 
 
 @onnx_exporter("Conv2DTranspose")
 def conv2d_transpose(layer, x, g, name):
     """ConvTranspose: W (C, F, kh, kw) is ONNX's layout too; pads, strides, output_padding as PyTorch's."""
-    inputs = [x, g.weight(f"{name}.W", layer.params["W"])]
-    if layer.use_bias:
-        inputs.append(g.weight(f"{name}.b", layer.params["b"]))
+    inputs = _conv_inputs(layer, x, g, name)
     ph, pw = layer.padding
     return g.op("ConvTranspose", inputs, name, kernel_shape=list(layer.kernel_size), strides=list(layer.stride),
                 pads=[ph, pw, ph, pw], output_padding=list(layer.output_padding))
