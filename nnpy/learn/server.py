@@ -16,10 +16,7 @@ any other path. One lock serializes the requests: each is bounded (the setup's l
 from __future__ import annotations
 
 import json
-import sys
 import threading
-import traceback
-from importlib import resources
 from urllib.parse import urlsplit
 
 from ..errors import ConfigError, NnpyError
@@ -37,14 +34,7 @@ class LearnHandler(JSONHandler):
     log_name = "nnpy learn"
 
     def do_GET(self) -> None:
-        path = urlsplit(self.path).path
-        if path in ("/", "/index.html"):
-            self._send(200, self.server.page, "text/html; charset=utf-8")
-        elif path == "/api/state":
-            with self.server.lock:
-                self._json(200, self.server.session.state())
-        else:
-            self._error(404, f"no such page: {path[:100]}")
+        self._get({"/api/state": lambda: self.server.locked(self.server.session.state)})
 
     do_HEAD = do_GET
 
@@ -62,28 +52,24 @@ class LearnHandler(JSONHandler):
         except (ValueError, UnicodeDecodeError):
             self._error(400, "the body is not JSON")
             return
-        try:
-            with self.server.lock:
-                self._json(200, self.server.act(action, request))
-        except PhaseError as exc:
-            self._error(409, str(exc))
-        except NnpyError as exc:
-            self._error(400, str(exc))
-        except Exception as exc:                  # a bug, not the user's: log it, go on
-            traceback.print_exc(file=sys.stderr)
-            self._error(500, f"internal error ({type(exc).__name__}); see the server's log")
+        self._answer(lambda: self.server.locked(self.server.act, action, request), {PhaseError: 409, NnpyError: 400})
 
 
 class LearnServer(LocalServer):
     """A threading server holding the page, the session and the lock around it."""
 
     log_name = "nnpy learn"
+    page_package = "nnpy.learn"
 
     def __init__(self, address, setup: Setup, verbose: bool = False):
-        self.page = resources.files("nnpy.learn").joinpath("static", "index.html").read_bytes()
         self.session = LearnSession(setup)
         self.lock = threading.Lock()
         super().__init__(address, LearnHandler, verbose)
+
+    def locked(self, fn, *args):
+        """``fn(*args)`` holding the session's lock."""
+        with self.lock:
+            return fn(*args)
 
     def act(self, action: str, request: dict) -> dict:
         """What a POST to ``/api/<action>`` answers (the caller holds the lock)."""

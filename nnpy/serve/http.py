@@ -11,6 +11,8 @@ import socket
 import sys
 import traceback
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from urllib.parse import urlsplit
 
 from ..errors import NnpyError
 
@@ -57,6 +59,29 @@ class JSONHandler(BaseHTTPRequestHandler):
 
     def _error(self, status: int, message: str) -> None:
         self._json(status, {"error": " ".join(str(message).split())})
+
+    def _get(self, api: dict) -> None:
+        """A GET or HEAD: the server's page at ``/``, the JSON of ``api[path]()`` at one of its
+        paths, else a 404."""
+        path = urlsplit(self.path).path
+        if path in ("/", "/index.html"):
+            self._send(200, self.server.page, "text/html; charset=utf-8")
+        elif path in api:
+            self._json(200, api[path]())
+        else:
+            self._error(404, f"no such page: {path[:100]}")
+
+    def _answer(self, compute, errors: dict) -> None:
+        """200 with the JSON of ``compute()``; an exception of a type in ``errors`` ({type:
+        status}, the first that matches) is the user's and answered with that status and its
+        message; anything else is a bug: its traceback is logged and the answer is a 500."""
+        try:
+            self._json(200, compute())
+        except tuple(errors) as exc:
+            self._error(next(status for kind, status in errors.items() if isinstance(exc, kind)), str(exc))
+        except Exception as exc:                  # a bug, not the user's: log it, go on
+            traceback.print_exc(file=sys.stderr)
+            self._error(500, f"internal error ({type(exc).__name__}); see the server's log")
 
     def _body(self, what: str = "the image") -> bytes | None:
         """The request body, or None after answering 411 / 400 / 413."""
@@ -109,13 +134,16 @@ class JSONHandler(BaseHTTPRequestHandler):
 
 
 class LocalServer(ThreadingHTTPServer):
-    """A threading server whose request threads are daemons; ``verbose`` logs every request."""
+    """A threading server whose request threads are daemons; ``verbose`` logs every request.
+    ``page_package``: the package whose ``static/index.html`` is ``page``, the page at ``/``."""
 
     daemon_threads = True
     log_name = "nnpy"
+    page_package = "nnpy.serve"
 
     def __init__(self, address, handler, verbose: bool = False):
         self.verbose = verbose
+        self.page = resources.files(self.page_package).joinpath("static", "index.html").read_bytes()
         super().__init__(address, handler)
 
     def handle_error(self, request, client_address) -> None:

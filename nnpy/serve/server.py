@@ -23,10 +23,7 @@ from __future__ import annotations
 
 import base64
 import io
-import sys
 import threading
-import traceback
-from importlib import resources
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -125,13 +122,7 @@ class Handler(JSONHandler):
     log_name = "nnpy serve"
 
     def do_GET(self) -> None:
-        path = urlsplit(self.path).path
-        if path in ("/", "/index.html"):
-            self._send(200, self.server.page, "text/html; charset=utf-8")
-        elif path == "/api/models":
-            self._json(200, self.server.models.listing())
-        else:
-            self._error(404, f"no such page: {path[:100]}")
+        self._get({"/api/models": self.server.models.listing})
 
     do_HEAD = do_GET
 
@@ -152,13 +143,7 @@ class Handler(JSONHandler):
                              f"{', '.join(self.server.models.readers)}")
             return
         with self.server.workers:
-            try:
-                self._json(200, self.server.models.read(model, body, name, multi))
-            except DataError as exc:
-                self._error(400, str(exc))
-            except Exception as exc:                  # a bug, not the user's: log it, go on
-                traceback.print_exc(file=sys.stderr)
-                self._error(500, f"internal error ({type(exc).__name__}); see the server's log")
+            self._answer(lambda: self.server.models.read(model, body, name, multi), {DataError: 400})
 
 
 class DigitServer(LocalServer):
@@ -168,7 +153,6 @@ class DigitServer(LocalServer):
 
     def __init__(self, address, models: Models, verbose: bool = False):
         self.models = models
-        self.page = resources.files("nnpy.serve").joinpath("static", "index.html").read_bytes()
         self.workers = threading.BoundedSemaphore(MAX_WORKERS)
         super().__init__(address, Handler, verbose)
 

@@ -8,10 +8,7 @@ process (a run that finishes takes its page with it).
 """
 from __future__ import annotations
 
-import json
 import threading
-from importlib import resources
-from urllib.parse import urlsplit
 
 from ..serve.http import JSONHandler, LocalServer, listen
 from .board import Board
@@ -23,13 +20,7 @@ class WatchHandler(JSONHandler):
     log_name = "nnpy train --watch"
 
     def do_GET(self) -> None:
-        path = urlsplit(self.path).path
-        if path in ("/", "/index.html"):
-            self._send(200, self.server.page, "text/html; charset=utf-8")
-        elif path == "/api/run":
-            self._send(200, json.dumps(self.server.board.snapshot()).encode(), "application/json")
-        else:
-            self._error(404, f"no such page: {path[:100]}")
+        self._get({"/api/run": self.server.board.snapshot})
 
     do_HEAD = do_GET
 
@@ -41,9 +32,9 @@ class WatchServer(LocalServer):
     """A threading server holding the page and the board it shows."""
 
     log_name = "nnpy train --watch"
+    page_package = "nnpy.watch"
 
     def __init__(self, address, board: Board, verbose: bool = False):
-        self.page = resources.files("nnpy.watch").joinpath("static", "index.html").read_bytes()
         self.board = board
         super().__init__(address, WatchHandler, verbose)
 
