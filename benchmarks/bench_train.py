@@ -207,6 +207,12 @@ def worst_others(runs: list[dict]) -> list[float] | None:
     return [max(o for o, _ in shares), max(s for _, s in shares)] if shares else None
 
 
+#: the row's keys for another kind of process timed beside nnpy: its median ms/step, their range,
+#: nnpy ÷ it (medians), and the range of the rounds' ratios
+COMPARED = {"torch": ("torch_ms_per_step", "torch_ms_range", "ratio_vs_torch", "ratio_range"),
+            "baseline": ("baseline_ms_per_step", "baseline_ms_range", "ratio_vs_baseline", "baseline_ratio_range")}
+
+
 def summarize(name: str, batch: int, runs: list[dict], args) -> dict:
     """A row of the table from its rounds (each ``one_round``'s result)."""
     ours = [r["nnpy"]["ms_per_step"] for r in runs]
@@ -221,18 +227,12 @@ def summarize(name: str, batch: int, runs: list[dict], args) -> dict:
            "method": {"rounds": len(runs), "steps": args.steps, "warmup": args.warmup, "gemm_size": args.gemm_size},
            "env": environment(runs[0]),
            "imported": {kind: runs[0][kind]["imported"] for kind in runs[0]}}
-    if "torch" in runs[0]:
-        theirs = [r["torch"]["ms_per_step"] for r in runs]
-        row["torch_ms_per_step"] = round(statistics.median(theirs), 3)
-        row["torch_ms_range"] = spread(theirs)
-        row["ratio_vs_torch"] = round(ms / statistics.median(theirs), 3)
-        row["ratio_range"] = spread([a / b for a, b in zip(ours, theirs)])
-    if "baseline" in runs[0]:
-        before = [r["baseline"]["ms_per_step"] for r in runs]
-        row["baseline_ms_per_step"] = round(statistics.median(before), 3)
-        row["baseline_ms_range"] = spread(before)
-        row["ratio_vs_baseline"] = round(ms / statistics.median(before), 3)
-        row["baseline_ratio_range"] = spread([a / b for a, b in zip(ours, before)])
+    for kind, keys in COMPARED.items():                 # PyTorch's processes, --baseline's
+        if kind in runs[0]:
+            theirs = [r[kind]["ms_per_step"] for r in runs]
+            row.update(zip(keys, (round(statistics.median(theirs), 3), spread(theirs),
+                                  round(ms / statistics.median(theirs), 3),
+                                  spread([a / b for a, b in zip(ours, theirs)]))))
     row["imported"]["parent"] = imported_modules()
     return row
 
