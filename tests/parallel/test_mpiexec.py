@@ -84,14 +84,21 @@ def test_mlp_gives_the_weights_and_metrics_of_one_process(mpiexec, one_process_m
         assert threads == {max(1, os.cpu_count() // processes)}
 
 
-def test_cnn_with_augmentation_and_dropout_gives_the_weights_of_one_process(mpiexec, tmp_path):
+def one_and_two_processes(mpiexec, tmp_path, run: str, config: str) -> float:
+    """Train ``config`` (YAML text naming the run ``run``) on 1 and on 2 processes; the largest
+    relative weight difference between the two runs (``assert_same_run``)."""
     for name, processes in (("one", 1), ("two", 2)):
         (tmp_path / name).mkdir()
-        (tmp_path / name / "cnn.yaml").write_text(CNN_YAML)
-        r = train(processes, tmp_path / name, ["--", "--config", "cnn.yaml"], mpiexec=mpiexec)
+        (tmp_path / name / f"{run}.yaml").write_text(config)
+        r = train(processes, tmp_path / name, ["--", "--config", f"{run}.yaml"], mpiexec=mpiexec)
         assert r.returncode == 0, r.stdout + r.stderr
-    diff = assert_same_run(tmp_path / "one", tmp_path / "two", "cnn")
-    print(f"cnn: largest relative weight difference, 2 processes vs 1: {diff:.2e}")
+    diff = assert_same_run(tmp_path / "one", tmp_path / "two", run)
+    print(f"{run}: largest relative weight difference, 2 processes vs 1: {diff:.2e}")
+    return diff
+
+
+def test_cnn_with_augmentation_and_dropout_gives_the_weights_of_one_process(mpiexec, tmp_path):
+    one_and_two_processes(mpiexec, tmp_path, "cnn", CNN_YAML)
 
 
 def test_resume_with_two_processes_from_one_and_with_one_from_two(mpiexec, one_process_mlp, tmp_path):
@@ -182,13 +189,7 @@ checkpoint: {dir: ck}
 
 def test_a_graph_model_gives_the_weights_of_one_process(mpiexec, tmp_path):
     """A Graph is a Layer: the data-parallel trainer averages its nodes' gradients like a chain's."""
-    for name, processes in (("one", 1), ("two", 2)):
-        (tmp_path / name).mkdir()
-        (tmp_path / name / "graph.yaml").write_text(GRAPH_YAML)
-        r = train(processes, tmp_path / name, ["--", "--config", "graph.yaml"], mpiexec=mpiexec)
-        assert r.returncode == 0, r.stdout + r.stderr
-    diff = assert_same_run(tmp_path / "one", tmp_path / "two", "graph")
-    print(f"graph: largest relative weight difference, 2 processes vs 1: {diff:.2e}")
+    one_and_two_processes(mpiexec, tmp_path, "graph", GRAPH_YAML)
 
 
 def test_watch_under_mpiexec_is_served_by_process_0_alone(mpiexec, tmp_path):
