@@ -14,7 +14,7 @@ import numpy as np
 
 from ..errors import ConfigError, NnpyError
 from ..nn.metrics import Metric, metric_list
-from ..optim.optimizers import trainable_parameters
+from ..optim.optimizers import trainable_gradients
 from .gradient_watch import GradientWatch
 from .monitor import higher_is_better, monitor_names, monitor_problem
 from .timer import Timer
@@ -127,7 +127,7 @@ class Trainer:
                 self.scheduler.step()
 
     def _check_gradients(self) -> None:
-        for name, g in trainable_parameters(self.model)[1].items():     # frozen layers' are not computed
+        for name, g in trainable_gradients(self.model).items():     # frozen layers' are not computed
             if not np.isfinite(np.vdot(g.ravel(), g.ravel())):
                 raise NonFiniteError(f"epoch {self.state.epoch + 1}, step {self.state.batch + 1}: the gradient "
                                      f"of '{name}' is not finite (NaN or inf); try a lower optimizer.lr or "

@@ -142,8 +142,15 @@ def trainable_parameters(model) -> tuple[dict, dict]:
     """(parameters, gradients) an optimizer updates: a Layer's trainable ones (frozen layers
     left out), or everything of another model (``nnpy.autograd.Parameters``)."""
     if hasattr(model, "named_trainable_parameters"):
-        return model.named_trainable_parameters(), model.named_trainable_gradients()
-    return model.named_parameters(), model.named_gradients()
+        return model.named_trainable_parameters(), trainable_gradients(model)
+    return model.named_parameters(), trainable_gradients(model)
+
+
+def trainable_gradients(model) -> dict:
+    """The gradients of ``trainable_parameters``, alone (what the loop checks each step)."""
+    if hasattr(model, "named_trainable_gradients"):
+        return model.named_trainable_gradients()
+    return model.named_gradients()
 
 
 @register_optimizer("sgd")

@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from ...data.batch_part import BatchPart, PartGenerator
-from ...optim.optimizers import trainable_parameters
+from ...optim.optimizers import trainable_gradients
 from ..trainer import NonFiniteError, Trainer
 from .comm import Communicator, mark_agreed
 
@@ -41,7 +41,7 @@ class GradientAverager:
     def average(self, weight: float, extras: tuple) -> np.ndarray:
         """Replace every gradient ``g`` by ``Σ_r weight_r · g_r`` over the processes and return
         ``Σ_r extras_r`` (float64)."""
-        grads = list(trainable_parameters(self.model)[1].values())     # frozen layers' are not computed
+        grads = list(trainable_gradients(self.model).values())     # frozen layers' are not computed
         size = sum(g.size for g in grads) + len(extras)
         if self.buffer is None or self.buffer.size != size:
             self.buffer = np.empty(size, np.result_type(np.float32, *grads))
