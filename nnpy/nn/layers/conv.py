@@ -64,18 +64,24 @@ class Conv2D(Layer):
         return F.conv2d(self.x, W, b, self.stride, self.pads)
 
     def backward(self, grad_y):
-        W, db = self.params["W"], self.grads.get("b")
+        W = self.params["W"]
         if self.fast:
-            return self.kernel.backward(grad_y, W, self.grads["W"], db, self.needs_input_grad)
-        dx, self.grads["W"][...], db_ = F.conv2d_backward(self.x, W, grad_y.astype(W.dtype, copy=False),
-                                                          self.stride, self.pads, self.needs_input_grad)
-        if db is not None:
-            db[...] = db_
-        return dx
+            return self.kernel.backward(grad_y, W, self.grads["W"], self.grads.get("b"), self.needs_input_grad)
+        dx, dW, db = F.conv2d_backward(self.x, W, grad_y.astype(W.dtype, copy=False), self.stride, self.pads,
+                                       self.needs_input_grad)
+        return _keep(self.grads, dW, db, dx)
 
     def flops(self):
         f, c, kh, kw = self.params["W"].shape
         return 2 * f * c * kh * kw * self.out_hw[0] * self.out_hw[1]
+
+
+def _keep(grads: dict, dW, db, dx):
+    """Write dW (and db, when the layer has a bias) into the layer's gradient buffers; return dx."""
+    grads["W"][...] = dW
+    if "b" in grads:
+        grads["b"][...] = db
+    return dx
 
 
 def _positive_int(value, what: str) -> int:
@@ -126,12 +132,10 @@ class Conv1D(Layer):
         return F.conv1d(self.x, W, self.params.get("b"), self.stride, self.pads)
 
     def backward(self, grad_y):
-        W, db = self.params["W"], self.grads.get("b")
-        dx, self.grads["W"][...], db_ = F.conv1d_backward(self.x, W, grad_y.astype(W.dtype, copy=False),
-                                                          self.stride, self.pads, self.needs_input_grad)
-        if db is not None:
-            db[...] = db_
-        return dx
+        W = self.params["W"]
+        dx, dW, db = F.conv1d_backward(self.x, W, grad_y.astype(W.dtype, copy=False), self.stride, self.pads,
+                                       self.needs_input_grad)
+        return _keep(self.grads, dW, db, dx)
 
     def flops(self):
         f, c, k = self.params["W"].shape
@@ -189,12 +193,10 @@ class Conv2DTranspose(Layer):
         return F.conv_transpose2d(self.x, W, self.params.get("b"), self.stride, self.pads, self.out_hw)
 
     def backward(self, grad_y):
-        W, db = self.params["W"], self.grads.get("b")
-        dx, self.grads["W"][...], db_ = F.conv_transpose2d_backward(
-            self.x, W, grad_y.astype(W.dtype, copy=False), self.stride, self.pads, self.needs_input_grad)
-        if db is not None:
-            db[...] = db_
-        return dx
+        W = self.params["W"]
+        dx, dW, db = F.conv_transpose2d_backward(self.x, W, grad_y.astype(W.dtype, copy=False), self.stride,
+                                                 self.pads, self.needs_input_grad)
+        return _keep(self.grads, dW, db, dx)
 
     def flops(self):
         c, f, kh, kw = self.params["W"].shape
