@@ -32,7 +32,7 @@ def test_api_and_cli_give_identical_weights_and_history(tmp_path, monkeypatch):
 
     cfg, _ = load_experiment(REPO / "configs" / "mlp.yaml", SETS)
     d = cfg["data"]
-    mnist = DATASETS.build("mnist").load(limit=d["limit"])
+    mnist = DATASETS.make("mnist").load(limit=d["limit"])
     model = nnpy.Sequential(model_layers(cfg["model"], (1, 28, 28), 10), seed=cfg["seed"])
     model.compile(optimizer=cfg["optimizer"], loss=cfg["loss"], metrics=[cfg["train"]["metric"]],
                   scheduler=cfg["scheduler"])

@@ -28,7 +28,7 @@ from ..errors import CheckpointError, NnpyError, RegistryError
 from ..io.checkpoint import load_checkpoint, save_checkpoint
 from ..io.yamlfile import Locator
 from ..nn.losses import loss_task
-from ..nn.metrics import get_metric, unsuitable
+from ..nn.metrics import make_metric, unsuitable
 from .experiment_config import check_experiment
 from .plan import Plan, make_plan
 
@@ -84,7 +84,7 @@ def _without_stale_metric(config: dict) -> dict:
     today's defaults (mae, val_mae)."""
     train, checkpoint = config.get("train"), config.get("checkpoint") or {}
     try:
-        metric = get_metric(train["metric"])
+        metric = make_metric(train["metric"])
         stale = not train.get("metrics") and unsuitable(metric, loss_task(config.get("loss", "cross_entropy")), "")
     except (NnpyError, KeyError, TypeError, AttributeError):
         return config            # check_experiment names what is wrong

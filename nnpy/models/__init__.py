@@ -48,9 +48,9 @@ def graph_section(model_cfg: dict) -> dict:
     return {"nodes": model_cfg["nodes"], "output": model_cfg.get("output")}
 
 
-def build_model(model_cfg: dict, input_shape, outputs: int, rng=None, dtype=None,
-                model_class=Chain, graph_class=Graph, **class_options) -> Chain:
-    """Build and initialize the model (shape inference runs here: errors name the layer or node).
+def make_model(model_cfg: dict, input_shape, outputs: int, rng=None, dtype=None,
+               model_class=Chain, graph_class=Graph, **class_options) -> Chain:
+    """Make and initialize the model (shape inference runs here: errors name the layer or node).
 
     ``model_class``: the container to make of ``layers`` or a ``symbol`` (the engine passes its
     trainable ``Sequential``); ``graph_class``: the one to make of ``nodes`` (``Model``).
@@ -62,3 +62,6 @@ def build_model(model_cfg: dict, input_shape, outputs: int, rng=None, dtype=None
     model.needs_input_grad = False
     model.initialize(tuple(input_shape), rng=rng if rng is not None else np.random.default_rng(), dtype=dtype)
     return model
+
+
+build_model = make_model   # deprecated: the old name, kept for users

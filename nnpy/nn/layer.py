@@ -33,7 +33,7 @@ import numpy as np
 from ..backend import default_dtype, xp
 from ..errors import ShapeError
 from ..registry import LAYERS
-from .initializers import get_initializer
+from .initializers import make_initializer
 from .symbolic import call_symbolic, is_symbolic
 
 
@@ -131,7 +131,7 @@ class Layer:
             raise RuntimeError(f"layer '{self.name or self.type_name}' has no random generator yet: build it "
                                f"with layer.initialize(input_shape) (optionally rng=np.random.default_rng(seed)), "
                                f"which sets the generator and dtype and then calls build")
-        self.params[key] = get_initializer(init)(tuple(shape), self.rng, self.dtype)
+        self.params[key] = make_initializer(init)(tuple(shape), self.rng, self.dtype)
         return self.params[key]
 
     def __call__(self, x, training: bool = False):
@@ -222,7 +222,7 @@ class Layer:
         return self
 
     def get_config(self) -> dict:
-        """``{"type": …, **options}``: enough for ``build_layer`` to make this layer again."""
+        """``{"type": …, **options}``: enough for ``make_layer`` to make this layer again."""
         args, kwargs = self._init_args
         bound = inspect.signature(type(self).__init__).bind(None, *args, **kwargs)
         config = {"type": self.type_name}
@@ -244,8 +244,11 @@ def common_options(layer: Layer) -> dict:
     return {} if layer.trainable else {"trainable": False}
 
 
-def build_layer(spec) -> Layer:
+def make_layer(spec) -> Layer:
     """A layer from ``{"type": "Conv2D", "filters": 32, …}`` (or an existing Layer)."""
     if isinstance(spec, Layer):
         return spec
-    return LAYERS.build(spec)
+    return LAYERS.make(spec)
+
+
+build_layer = make_layer   # deprecated: the old name, kept for users

@@ -75,7 +75,7 @@ def real_test_images(cfg: dict, n: int) -> np.ndarray | None:
     if name == "fashion-mnist" and SHARED_FASHION.is_dir():
         spec["root"] = str(SHARED_FASHION)
     try:
-        return DATASETS.build(spec).load(limit=n).x_test
+        return DATASETS.make(spec).load(limit=n).x_test
     except DataError:
         return None
 

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 import nnpy
-from nnpy.models import build_model
+from nnpy.models import make_model
 from nnpy.kernels import threads as parallel
 from nnpy.nn.layers import BatchNorm, Chain, Conv2D, Dense, MaxPool2D, ReLU
 from nnpy import functional as F
 from nnpy.kernels import pooling
 from nnpy.nn.layers.containers import pool_before_relu
-from nnpy.optim import build_optimizer
+from nnpy.optim import make_optimizer
 
 
 pytestmark = pytest.mark.usefixtures("fast_kernels")     # the kernels are the subject here
@@ -140,9 +140,9 @@ def test_a_whole_resnet_step_is_bit_identical_on_one_and_three_threads(monkeypat
     for threads in (1, 3):
         parallel.set_num_threads(threads)
         monkeypatch.setattr(parallel, "MIN_BYTES", 0)
-        model = build_model(spec, (1, 12, 12), 3, rng=np.random.default_rng(1))
-        opt = build_optimizer({"type": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True,
-                               "weight_decay": 1e-3}, model)
+        model = make_model(spec, (1, 12, 12), 3, rng=np.random.default_rng(1))
+        opt = make_optimizer({"type": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True,
+                              "weight_decay": 1e-3}, model)
         for _ in range(2):
             y = model.forward(x, training=True)
             model.backward(np.ones_like(y))
@@ -290,7 +290,7 @@ def test_optimizer_steps_split_over_threads_give_the_same_bits(spec, monkeypatch
         layer = Dense(11, use_bias=False)
         layer.initialize((37,), dtype=np.float64)
         layer.params["W"][...] = p0
-        opt = build_optimizer(spec, layer)
+        opt = make_optimizer(spec, layer)
         for g in grads:          # the first step creates the state inside the pieces
             layer.grads["W"][...] = g
             opt.step()

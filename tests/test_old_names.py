@@ -1,0 +1,23 @@
+"""The old names and import paths of renamed things still give the same objects (kept for users:
+the README, plugins and notebooks of earlier versions used them)."""
+import nnpy
+
+
+def test_build_functions_are_the_make_functions():
+    """``build_*`` / ``get_*`` (turning a spec into an object) were renamed ``make_*``."""
+    from nnpy.data import build_transforms, make_transforms
+    from nnpy.models import build_model, make_model
+    from nnpy.nn.initializers import get_initializer, make_initializer
+    from nnpy.nn.metrics import get_metric, make_metric
+    from nnpy.optim import build_optimizer, build_scheduler
+    assert nnpy.build_layer is nnpy.make_layer and nnpy.build_loss is nnpy.make_loss
+    assert nnpy.build_initializer is nnpy.make_initializer is get_initializer is make_initializer
+    assert build_optimizer is nnpy.make_optimizer and build_scheduler is nnpy.make_scheduler
+    assert build_model is make_model and build_transforms is make_transforms and get_metric is make_metric
+
+
+def test_registry_build_is_make():
+    """``Registry.build`` (deprecated) makes the same object as ``Registry.make``."""
+    from nnpy.registry import LAYERS
+    spec = {"type": "Dense", "units": 3}
+    assert LAYERS.build(spec).get_config() == LAYERS.make(spec).get_config()
