@@ -82,7 +82,6 @@ class TrainableModel:
         self.metrics: list = []
         self.compiled: dict = {}
         self.trainer: Trainer | None = None
-        self._initializing = False
         self._normalization: dict | None = None
 
     # ---- input normalization ------------------------------------------------------------
@@ -120,9 +119,7 @@ class TrainableModel:
     def build(self, input_shape):
         """Keras-style ``model.build((1, 28, 28))``: create the weights (from the seed) for
         samples of ``input_shape`` and return the output shape; ``fit`` and ``predict`` build
-        on first use. Inside ``initialize`` this is the chain's layer-contract ``build``."""
-        if self._initializing:
-            return super().build(input_shape)
+        on first use."""
         if not self.built:
             self.initialize(tuple(input_shape), rng=stream(self.seed, INIT))
             self.set_rng(stream(self.seed, DROPOUT))
@@ -139,11 +136,9 @@ class TrainableModel:
             raise first.shape_error(f"samples of shape {self.input_shape} (what the model was built for)", shape)
 
     def initialize(self, input_shape, rng=None, dtype=None) -> tuple:
-        self._initializing = True
-        try:
-            return super().initialize(input_shape, rng, dtype)
-        finally:
-            self._initializing = False
+        """The layer contract's ``initialize``; the layers inside are built by the container's
+        ``build`` (``Chain.build`` or ``Graph.build``), since a model's own is the Keras call."""
+        return self._initialize_with(super().build, input_shape, rng, dtype)
 
     def _attach(self) -> None:
         if self.optimizer is not None and self.optimizer.model is None:

@@ -112,10 +112,15 @@ class Layer:
 
     def initialize(self, input_shape, rng: np.random.Generator | None = None, dtype=None) -> tuple:
         """Set rng and dtype, call ``build``, record the shapes; return the output shape."""
+        return self._initialize_with(self.build, input_shape, rng, dtype)
+
+    def _initialize_with(self, build, input_shape, rng, dtype) -> tuple:
+        """``initialize`` with ``build(input_shape) -> output_shape`` as the shape inference (a
+        trainable model passes its container's ``build``: its own is the Keras call)."""
         self.rng = rng if rng is not None else np.random.default_rng()
         self.dtype = np.dtype(dtype) if dtype is not None else default_dtype()
         self.input_shape = sample_shape(input_shape, many=self.many_inputs)
-        self.output_shape = tuple(int(d) for d in self.build(self.input_shape))
+        self.output_shape = tuple(int(d) for d in build(self.input_shape))
         self.grads = {k: xp.zeros_like(v) for k, v in self.params.items()}
         self.built = True
         return self.output_shape
