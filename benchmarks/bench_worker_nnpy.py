@@ -22,7 +22,7 @@ import numpy as np
 
 import twin_spec
 from bench_train import MODELS, TRAINED, measure
-from nnpy.engine.checkpoints import plan_from_checkpoint
+from nnpy.engine.checkpoint_content import plan_from_checkpoint
 from nnpy.nn.memory import keep_freed_memory
 from nnpy.models import make_model
 from nnpy.nn.losses import make_loss

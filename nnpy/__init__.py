@@ -36,7 +36,7 @@ def __getattr__(name: str):
         import importlib
         return importlib.import_module(".callbacks", __name__)
     if name == "load":
-        from .engine.checkpoints import load
+        from .engine.checkpoint_content import load
         return load
     if name in _ENGINE_NAMES:
         from .engine import model

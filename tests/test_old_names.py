@@ -21,3 +21,13 @@ def test_registry_build_is_make():
     from nnpy.registry import LAYERS
     spec = {"type": "Dense", "units": 3}
     assert LAYERS.build(spec).get_config() == LAYERS.make(spec).get_config()
+
+
+def test_engine_checkpoints_is_checkpoint_content():
+    """``nnpy.engine.checkpoints`` (one letter from the file format ``nnpy.io.checkpoint``) was
+    renamed ``nnpy.engine.checkpoint_content``, what a checkpoint holds."""
+    from nnpy.engine import checkpoint_content, checkpoints
+    for name in ("load", "load_weights", "plan_from_checkpoint", "stats_of", "training_payload",
+                 "write_inference_copy"):
+        assert getattr(checkpoints, name) is getattr(checkpoint_content, name)
+    assert nnpy.load is checkpoint_content.load

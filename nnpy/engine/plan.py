@@ -7,7 +7,7 @@
                        # .optimizer, .scheduler, .metrics (.metric: the first)
 
 ``nnpy train``, ``val``, ``summary``, ``gradcheck``, ``export`` and ``nnpy.load`` all start
-here (a checkpoint's plan comes from ``nnpy.engine.checkpoints.plan_from_checkpoint``); the
+here (a checkpoint's plan comes from ``nnpy.engine.checkpoint_content.plan_from_checkpoint``); the
 model is built exactly once per plan.
 """
 from __future__ import annotations

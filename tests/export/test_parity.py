@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnpy.engine.checkpoints import plan_from_checkpoint, stats_of
+from nnpy.engine.checkpoint_content import plan_from_checkpoint, stats_of
 from nnpy.engine.plan import load_plan
 from nnpy.errors import DataError
 from nnpy.export import to_onnx
