@@ -306,7 +306,8 @@ class TrainableModel:
 
 
 class Sequential(TrainableModel, Chain):
-    """A chain of layers that can build, compile, fit, evaluate, predict and save itself.
+    """The Keras-style trainable model: a ``Chain`` of layers (the container, which only applies
+    them in order) that can also build, compile, fit, evaluate, predict and save itself.
 
     ``seed`` fixes initialization, dropout, shuffling and the validation split exactly
     as ``seed:`` in a config does (drawn at random when None).

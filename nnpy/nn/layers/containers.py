@@ -71,11 +71,13 @@ def first_trained(layers: list) -> int:
 
 @register_layer("Chain")
 class Chain(_Container):
-    """Layers applied one after the other (PyTorch's ``nn.Sequential``): a block inside a model.
+    """A container of layers applied one after the other, with no training of its own: a block
+    inside a model.
 
     Input: whatever the first layer takes; output: what the last layer gives.
     ``layers`` holds Layer objects or specs such as ``{"type": "Dense", "units": 10}``.
-    The trainable model ``nnpy.Sequential`` is a Chain with compile / fit / evaluate / save.
+    PyTorch calls this container ``nn.Sequential``; in nnpy, ``nnpy.Sequential`` is the
+    Keras-style trainable model: a Chain with build / compile / fit / evaluate / predict / save.
     """
 
     def __init__(self, layers=(), name: str | None = None):

@@ -1,5 +1,6 @@
-"""The old names and import paths of renamed things still give the same objects (kept for users:
-the README, plugins and notebooks of earlier versions used them)."""
+"""One meaning per name: the old names and import paths of renamed things still give the same
+objects (kept for users: the README, plugins and notebooks of earlier versions used them), and
+the names a user meets say which of two similar things they are."""
 import nnpy
 
 
@@ -31,3 +32,14 @@ def test_engine_checkpoints_is_checkpoint_content():
                  "write_inference_copy"):
         assert getattr(checkpoints, name) is getattr(checkpoint_content, name)
     assert nnpy.load is checkpoint_content.load
+
+
+def test_chain_is_the_container_and_sequential_the_trainable_model():
+    """``nnpy list layers`` shows the first sentence of Chain's docstring: a container, not the
+    trainable ``nnpy.Sequential`` (which it used to call "PyTorch's nn.Sequential")."""
+    from nnpy.cli import first_sentence
+    from nnpy.layers import Chain
+    chain = first_sentence(Chain.__doc__)
+    assert chain.startswith("A container of layers") and "Sequential" not in chain
+    assert "trainable model" in first_sentence(nnpy.Sequential.__doc__)
+    assert not hasattr(Chain, "fit") and issubclass(nnpy.Sequential, Chain)
