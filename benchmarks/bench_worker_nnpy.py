@@ -24,7 +24,7 @@ import twin_spec
 from bench_train import MODELS, TRAINED, measure
 from nnpy.engine.checkpoint_content import plan_from_checkpoint
 from nnpy.nn.memory import keep_freed_memory
-from nnpy.models import make_model
+from nnpy.symbols import make_model
 from nnpy.nn.losses import make_loss
 from nnpy.optim import make_optimizer
 

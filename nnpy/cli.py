@@ -606,7 +606,7 @@ def list_registry(what):
 
     from . import registry
     import nnpy.data  # noqa: F401  (registers datasets)
-    import nnpy.models  # noqa: F401  (registers symbols)
+    import nnpy.symbols  # noqa: F401  (registers symbols)
 
     reg = getattr(registry, what.upper())
     names = reg.names()

@@ -214,7 +214,7 @@ OPTIMIZERS = Registry("optimizer", context=("model",), modules=("nnpy.optim.opti
 SCHEDULERS = Registry("scheduler", context=("optimizer",), modules=("nnpy.optim.schedulers",))
 INITIALIZERS = Registry("initializer", modules=("nnpy.nn.initializers",))
 METRICS = Registry("metric", context=("pred", "target"), modules=("nnpy.nn.metrics",))
-SYMBOLS = Registry("symbol", context=("input_shape", "outputs"), modules=("nnpy.models.symbols",))
+SYMBOLS = Registry("symbol", context=("input_shape", "outputs"), modules=("nnpy.symbols.builtin",))
 DATASETS = Registry("dataset", modules=("nnpy.data",))
 
 register_layer = LAYERS.register

@@ -12,7 +12,7 @@ from nnpy.engine.experiment_config import load_experiment
 from nnpy.engine.plan import load_plan
 from nnpy.io.checkpoint import load_checkpoint
 from nnpy.layers import Dense, ReLU
-from nnpy.models import model_layers
+from nnpy.symbols import model_layers
 from nnpy.registry import DATASETS
 
 REPO = Path(__file__).resolve().parents[1]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from nnpy.engine.plan import load_plan
-from nnpy.models import make_model
+from nnpy.symbols import make_model
 from tests.tools import made_data
 
 REPO = Path(__file__).resolve().parents[1]

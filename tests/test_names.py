@@ -7,7 +7,7 @@ import nnpy
 def test_build_functions_are_the_make_functions():
     """``build_*`` / ``get_*`` (turning a spec into an object) were renamed ``make_*``."""
     from nnpy.data import build_transforms, make_transforms
-    from nnpy.models import build_model, make_model
+    from nnpy.symbols import build_model, make_model
     from nnpy.nn.initializers import get_initializer, make_initializer
     from nnpy.nn.metrics import get_metric, make_metric
     from nnpy.optim import build_optimizer, build_scheduler
@@ -43,3 +43,17 @@ def test_chain_is_the_container_and_sequential_the_trainable_model():
     assert chain.startswith("A container of layers") and "Sequential" not in chain
     assert "trainable model" in first_sentence(nnpy.Sequential.__doc__)
     assert not hasattr(Chain, "fit") and issubclass(nnpy.Sequential, Chain)
+
+
+def test_models_is_symbols():
+    """``nnpy.models`` held the model symbols, not the model class (``nnpy.engine.model``): it is
+    ``nnpy.symbols`` now; the config key ``model.symbol`` is unchanged."""
+    import nnpy.models
+    import nnpy.models.symbols
+    import nnpy.symbols
+    import nnpy.symbols.builtin
+    for name in ("make_model", "build_model", "model_layers", "graph_section"):
+        assert getattr(nnpy.models, name) is getattr(nnpy.symbols, name)
+    assert nnpy.models.symbols.lenet is nnpy.symbols.builtin.lenet
+    layers = nnpy.symbols.model_layers({"symbol": "mlp", "hidden": [4]}, (1, 2, 2), 3)
+    assert layers == nnpy.models.model_layers({"symbol": "mlp", "hidden": [4]}, (1, 2, 2), 3) and layers

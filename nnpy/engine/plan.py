@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from ..data.datasets import DataDescription, DataSource
 from ..errors import NnpyError
 from ..io.yamlfile import Locator
-from ..models import make_model
+from ..symbols import make_model
 from ..nn.losses import make_loss
 from ..optim import make_optimizer, make_scheduler
 from ..registry import DATASETS

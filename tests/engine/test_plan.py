@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from nnpy.cli import main
 from nnpy.engine.model import Sequential
 from nnpy.io.checkpoint import load_checkpoint
-from nnpy.models import model_layers
+from nnpy.symbols import model_layers
 from nnpy.nn.layers import Chain
 from nnpy.nn.metrics import accuracy
 from nnpy.registry import register_metric
@@ -173,7 +173,7 @@ def test_val_split_larger_than_the_limit_says_so_in_words(tmp_path, monkeypatch)
 
 
 def test_rnn_symbol_reads_each_row_of_every_channel():
-    from nnpy.models import make_model
+    from nnpy.symbols import make_model
 
     model = make_model({"symbol": "rnn", "units": 4}, (3, 4, 5), 10)
     x = np.arange(2 * 3 * 4 * 5, dtype=np.float32).reshape(2, 3, 4, 5)

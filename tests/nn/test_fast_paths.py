@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import nnpy
-from nnpy.models import make_model
+from nnpy.symbols import make_model
 from nnpy.kernels import threads as parallel
 from nnpy.nn.layers import BatchNorm, Chain, Conv2D, Dense, MaxPool2D, ReLU
 from nnpy import functional as F

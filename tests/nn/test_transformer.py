@@ -9,7 +9,7 @@ import pytest
 
 import nnpy
 import nnpy.functional as F
-from nnpy.models import model_layers
+from nnpy.symbols import model_layers
 from nnpy.nn.decoding import DecodeState, decode
 from tests.prerequisites import require_module
 
