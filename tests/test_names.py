@@ -1,7 +1,13 @@
 """One meaning per name: the old names and import paths of renamed things still give the same
 objects (kept for users: the README, plugins and notebooks of earlier versions used them), and
 the names a user meets say which of two similar things they are."""
+import ast
+import importlib
+
+import pytest
+
 import nnpy
+from tests.prerequisites import REPO
 
 
 def test_build_functions_are_the_make_functions():
@@ -57,3 +63,33 @@ def test_models_is_symbols():
     assert nnpy.models.symbols.lenet is nnpy.symbols.builtin.lenet
     layers = nnpy.symbols.model_layers({"symbol": "mlp", "hidden": [4]}, (1, 2, 2), 3)
     assert layers == nnpy.models.model_layers({"symbol": "mlp", "hidden": [4]}, (1, 2, 2), 3) and layers
+
+
+SCRIPTS = sorted([*REPO.glob("benchmarks/*.py"), *REPO.glob("examples/**/*.py"), *REPO.glob("tools/*.py")])
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: str(p.relative_to(REPO)))
+def test_scripts_import_names_that_exist(script):
+    """The scripts no test runs (benchmarks, examples, tools) import nnpy names that exist: a rename
+    left behind there (``from nnpy.nn.layers import Sequential``, Chain's old name) fails here."""
+    for node in ast.walk(ast.parse(script.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level == 0 and (node.module or "").split(".")[0] == "nnpy":
+            module = importlib.import_module(node.module)
+            for alias in node.names:
+                assert alias.name == "*" or hasattr(module, alias.name) or \
+                    importlib.util.find_spec(f"{node.module}.{alias.name}"), \
+                    f"{script.name}: from {node.module} import {alias.name}"
+
+
+def test_nnpy_layers_is_the_public_path_of_nnpy_nn_layers():
+    """``nnpy.layers`` (the README's ``from nnpy.layers import Dense``) and ``nnpy.nn.layers`` (where
+    the classes are written) are one set of classes, not two things of one name."""
+    import nnpy.layers
+    import nnpy.nn.layers
+    from nnpy.registry import LAYERS
+    public = {name for name in dir(nnpy.layers) if not name.startswith("_")}
+    for name in LAYERS.names():
+        cls = LAYERS.get(name)
+        if cls.__module__.startswith("nnpy.nn.layers") and cls.__name__ in vars(nnpy.nn.layers):
+            assert getattr(nnpy.layers, cls.__name__) is cls
+    assert nnpy.layers.Layer is nnpy.Layer and {"Chain", "Graph", "Residual", "Dense"} <= public
