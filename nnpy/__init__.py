@@ -10,7 +10,7 @@ from .errors import CheckpointError, ConfigError, DataError, NnpyError, Registry
 from .registry import (register_dataset, register_initializer, register_layer, register_loss,
                        register_metric, register_optimizer, register_scheduler, register_symbol)
 from .nn import Layer, make_layer, gradcheck
-from .nn.symbolic import Input
+from .nn.placeholders import Input
 from . import layers
 from .nn import losses, metrics
 from .nn.initializers import make_initializer

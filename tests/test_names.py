@@ -93,3 +93,15 @@ def test_nnpy_layers_is_the_public_path_of_nnpy_nn_layers():
         if cls.__module__.startswith("nnpy.nn.layers") and cls.__name__ in vars(nnpy.nn.layers):
             assert getattr(nnpy.layers, cls.__name__) is cls
     assert nnpy.layers.Layer is nnpy.Layer and {"Chain", "Graph", "Residual", "Dense"} <= public
+
+
+def test_functional_api_placeholder_is_no_model_symbol():
+    """A layer called on ``nnpy.Input`` gives a ``Placeholder`` (it was ``Symbol``, the word a config
+    uses for a named model recipe, ``model.symbol``); ``nnpy.nn.symbolic`` keeps the old names."""
+    import nnpy.nn.placeholders as placeholders
+    import nnpy.nn.symbolic as symbolic
+    from nnpy.layers import Dense
+    y = Dense(2)(nnpy.Input((3,)))
+    assert type(y) is placeholders.Placeholder is symbolic.Symbol and repr(y).startswith("Placeholder(")
+    assert symbolic.is_symbolic is placeholders.is_placeholder and symbolic.call_symbolic is placeholders.record_call
+    assert symbolic.Input is nnpy.Input and symbolic.graph_nodes is placeholders.graph_nodes

@@ -28,7 +28,7 @@ from ..data.datasets import DataDescription
 from ..errors import CheckpointError, ConfigError
 from ..io.checkpoint import save_checkpoint
 from ..nn.layers import Chain, Graph
-from ..nn.symbolic import graph_nodes
+from ..nn.placeholders import graph_nodes
 from ..nn.layers.containers import name_layers
 
 from ..nn.losses import activation_clash, make_loss

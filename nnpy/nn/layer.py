@@ -34,7 +34,7 @@ from ..backend import default_dtype, xp
 from ..errors import ShapeError
 from ..registry import LAYERS
 from .initializers import make_initializer
-from .symbolic import call_symbolic, is_symbolic
+from .placeholders import is_placeholder, record_call
 
 
 def snake_case(name: str) -> str:
@@ -141,8 +141,8 @@ class Layer:
 
     def __call__(self, x, training: bool = False):
         """``forward`` on arrays; on ``nnpy.Input`` placeholders, a recorded call (``nnpy.Model``)."""
-        if is_symbolic(x):
-            return call_symbolic(self, x)
+        if is_placeholder(x):
+            return record_call(self, x)
         return self.forward(x, training=training)
 
     def children(self) -> list["Layer"]:

@@ -166,5 +166,5 @@ def test_functional_api_mistakes():
         nnpy.Model(x, dense(dense(x)))
     with pytest.raises(ConfigError, match="reaches another Input"):
         nnpy.Model(x, Add()([Dense(2)(x), Dense(2)(nnpy.Input((3,)))]))
-    assert isinstance(Tanh()(x), nnpy.nn.symbolic.Symbol)     # a call on a placeholder records
+    assert isinstance(Tanh()(x), nnpy.nn.placeholders.Placeholder)   # a call on a placeholder records
     assert Tanh()(np.zeros((1, 3))).shape == (1, 3)            # a call on an array computes
