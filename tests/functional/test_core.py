@@ -129,22 +129,22 @@ def test_activation_layers_and_autograd_give_the_cores_numbers():
 
 
 def test_the_threaded_relu_equals_the_plain_one_on_a_large_array(fast_kernels):
-    from nnpy.kernels import threads as parallel
+    from nnpy.kernels import threads as pool
     from nnpy.nn import make_layer
 
     x = RNG.normal(size=(64, 32, 26, 26)).astype(np.float32)      # 5.5 MB per operand
     g = RNG.normal(size=x.shape).astype(np.float32)
-    old, threads = parallel.MIN_BYTES, parallel.num_threads()
-    parallel.MIN_BYTES = 1 << 20                                    # make sure the split path runs
-    parallel.set_num_threads(2)
+    old, threads = pool.MIN_BYTES, pool.num_threads()
+    pool.MIN_BYTES = 1 << 20                                        # make sure the split path runs
+    pool.set_num_threads(2)
     try:
         layer = make_layer({"type": "ReLU"})
         layer.initialize(x.shape[1:])
         assert np.array_equal(layer.forward(x), F.relu(x))
         assert np.array_equal(layer.backward(g), F.relu_backward(F.relu(x), g))
     finally:
-        parallel.MIN_BYTES = old
-        parallel.set_num_threads(threads)
+        pool.MIN_BYTES = old
+        pool.set_num_threads(threads)
 
 
 @pytest.mark.parametrize("x_shape", [(5, 4), (2, 3, 4)])
