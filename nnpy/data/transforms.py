@@ -400,7 +400,7 @@ def _options(section: str, spec, valid) -> dict:
     return dict(spec)
 
 
-def build_transforms(augment: dict | None = None, normalize: dict | None = None) -> Compose:
+def make_transforms(augment: dict | None = None, normalize: dict | None = None) -> Compose:
     """Turn config sections into one ``Compose``: augmentation first, then normalization.
 
     ``augment``: ``{"shift": px, "rotate": degrees, "scale": fraction,
@@ -429,3 +429,6 @@ def build_transforms(augment: dict | None = None, normalize: dict | None = None)
     if norm:
         steps.append(Normalize(**norm))
     return Compose(steps)
+
+
+build_transforms = make_transforms   # deprecated: the old name, kept for users

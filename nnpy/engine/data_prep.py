@@ -14,7 +14,7 @@ import numpy as np
 
 from ..data.datasets import DataDescription
 from ..data.loader import DataLoader, RandomBatchLoader, split_train_val
-from ..data.transforms import build_transforms
+from ..data.transforms import make_transforms
 from ..errors import ConfigError
 from .plan import data_source
 from .seeds import SHUFFLE, VAL_SPLIT, derived_seed
@@ -58,7 +58,7 @@ def prepare_data(cfg: dict, stats: dict | None = None, augment: bool = True,
                           f"the input images but not their targets; remove data.augment")
     if stats is None:
         stats = normalization_stats(d["normalize"], x_tr)
-    transform = build_transforms(d["augment"], stats) if augment else None
+    transform = make_transforms(d["augment"], stats) if augment else None
     train = cfg["train"]
     if train["steps"] is not None:
         loader = RandomBatchLoader(x_tr, y_tr, d["batch_size"], train["eval_every"], derived_seed(seed, SHUFFLE),

@@ -14,13 +14,13 @@ import secrets
 from pathlib import Path
 
 from .. import data as _datasets  # noqa: F401  (registers the datasets)
-from ..data.transforms import build_transforms
+from ..data.transforms import make_transforms
 from ..errors import ConfigError, NnpyError
 from ..io.configfile import apply_overrides, load_config
 from ..io.schema import Field, Section, apply_schema
 from ..io.yamlfile import Locator
 from ..nn.losses import loss_task
-from ..nn.metrics import default_metric, get_metric, metric_list, unsuitable
+from ..nn.metrics import default_metric, make_metric, metric_list, unsuitable
 from ..registry import DATASETS, LOSSES, METRICS, OPTIMIZERS, SCHEDULERS, SYMBOLS, Registry
 from .monitor import default_monitor, monitor_names, monitor_problem
 
@@ -223,7 +223,7 @@ def check_transforms(data_cfg: dict, locator: Locator) -> None:
     if isinstance(norm, dict) and set(norm) < {"mean", "std"}:
         raise locator.error(("data", "normalize"), f"needs both mean and std, got {sorted(norm)}")
     try:
-        build_transforms(data_cfg["augment"], norm if isinstance(norm, dict) else None)
+        make_transforms(data_cfg["augment"], norm if isinstance(norm, dict) else None)
     except ConfigError as exc:
         section = str(exc).split(":")[0].split(".")
         raise locator.error(("data", *section), str(exc).split(": ", 1)[-1]) from None
@@ -290,7 +290,7 @@ def resolve(cfg: dict, path: str | None) -> dict:
     if cfg["train"]["metric"] is None:
         cfg["train"]["metric"] = (cfg["train"]["metrics"] or [default_metric(loss_task(cfg["loss"]))])[0]
     if cfg["checkpoint"]["monitor"] is None:
-        cfg["checkpoint"]["monitor"] = default_monitor(get_metric(cfg["train"]["metric"]), has_validation(cfg))
+        cfg["checkpoint"]["monitor"] = default_monitor(make_metric(cfg["train"]["metric"]), has_validation(cfg))
     return cfg
 
 

@@ -7,7 +7,7 @@
                        # .optimizer, .scheduler, .metrics (.metric: the first)
 
 ``nnpy train``, ``val``, ``summary``, ``gradcheck``, ``export`` and ``nnpy.load`` all start
-here (a checkpoint's plan comes from ``nnpy.engine.checkpoints.plan_from_checkpoint``); the
+here (a checkpoint's plan comes from ``nnpy.engine.checkpoint_content.plan_from_checkpoint``); the
 model is built exactly once per plan.
 """
 from __future__ import annotations
@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from ..data.datasets import DataDescription, DataSource
 from ..errors import NnpyError
 from ..io.yamlfile import Locator
-from ..models import build_model
-from ..nn.losses import build_loss
-from ..optim import build_optimizer, build_scheduler
+from ..symbols import make_model
+from ..nn.losses import make_loss
+from ..optim import make_optimizer, make_scheduler
 from ..registry import DATASETS
 from .experiment_config import load_experiment, metric_specs
 from .model import Model, Sequential
@@ -62,8 +62,8 @@ def make_plan(cfg: dict, data: DataDescription | None = None, locator: Locator |
     if cfg["train"]["max_grad_norm"] is not None:
         optimizer.setdefault("max_grad_norm", cfg["train"]["max_grad_norm"])
     parts = {}
-    for key, build, spec in (("optimizer", build_optimizer, optimizer), ("loss", build_loss, cfg["loss"]),
-                             ("scheduler", build_scheduler, cfg["scheduler"])):
+    for key, build, spec in (("optimizer", make_optimizer, optimizer), ("loss", make_loss, cfg["loss"]),
+                             ("scheduler", make_scheduler, cfg["scheduler"])):
         try:
             parts[key] = build(spec) if spec is not None else None
         except NnpyError as exc:   # a value of the right type that the class refuses
@@ -91,7 +91,7 @@ def data_source(cfg: dict, locator: Locator | None = None) -> DataSource:
         raise locator.error(("data",), "missing required key 'dataset' (nnpy list datasets)")
     spec = {"type": d["dataset"], **d["options"], **({"root": d["root"]} if d["root"] is not None else {})}
     try:
-        return DATASETS.build(spec)
+        return DATASETS.make(spec)
     except NnpyError as exc:
         where = ("data", "root") if getattr(exc, "option", None) == "root" else ("data", "options")
         raise locator.error(where, f"dataset '{d['dataset']}': {exc}") from None
@@ -101,8 +101,8 @@ def _build(cfg: dict, data: DataDescription, locator: Locator) -> Sequential:
     """The model for ``data``, weights from the seed; errors point at the layer's config key."""
     seed = cfg["seed"]
     try:
-        model = build_model(cfg["model"], data.input_shape, data.outputs, rng=stream(seed, INIT),
-                            model_class=Sequential, graph_class=Model, seed=seed)
+        model = make_model(cfg["model"], data.input_shape, data.outputs, rng=stream(seed, INIT),
+                           model_class=Sequential, graph_class=Model, seed=seed)
     except NnpyError as exc:
         raise locator.error(_model_key(cfg, exc), _model_message(cfg, exc, locator)) from exc
     _check_outputs(model, data, cfg, locator)

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..errors import ConfigError
 from .callbacks import ConsoleLogger
-from .checkpoints import stats_of
+from .checkpoint_content import stats_of
 from .data_prep import prepare_data
 from .parallel import communicator, launched
 from .plan import Plan, make_plan

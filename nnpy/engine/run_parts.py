@@ -14,7 +14,7 @@ from ..io.checkpoint import save_checkpoint
 from ..nn.losses import activation_clash
 from ..version import __version__
 from .callbacks import Checkpointer, CSVLogger, EarlyStopping, MaxTime, StopOnSignal
-from .checkpoints import training_payload
+from .checkpoint_content import training_payload
 from .data_prep import PreparedData
 from .plan import Plan
 from .resume import position

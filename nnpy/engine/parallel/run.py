@@ -18,7 +18,7 @@ from pathlib import Path
 
 from ...io.checkpoint import dumps_checkpoint, loads_checkpoint
 from ..callbacks import Checkpointer, ConsoleLogger, CSVLogger
-from ..checkpoints import stats_of
+from ..checkpoint_content import stats_of
 from ..data_prep import prepare_data
 from ..plan import Plan
 from ..resume import read_for_resume, restore
