@@ -9,7 +9,7 @@ from PIL import Image
 from nnpy.data import image_folder
 from nnpy.data.image_decode import decode_image
 from nnpy.data.image_folder import ImageFolder
-from nnpy.data.images import load_digit
+from nnpy.digits import load_digit
 from nnpy.errors import ConfigError, DataError, NnpyError
 from nnpy.registry import DATASETS
 

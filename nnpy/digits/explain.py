@@ -1,6 +1,6 @@
 """``nnpy demo --explain DIR``: one PNG per input showing how the reading came about.
 
-One digit: the stages of ``nnpy.data.digits`` side by side — the image as read, the
+One digit: the stages of ``nnpy.digits.preprocess`` side by side — the image as read, the
 paper's estimated background, the flattened ink with its threshold, the ink mask with
 the digit's box (the components kept in red), the 28×28 the model saw — and the class
 probabilities. An image that could not be read shows the stages up to the failure,
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from . import new_figure, save_figure
+from ..viz import new_figure, save_figure
 
 MAX_BARS = 20          # with more classes, only the most probable ones are drawn
 DISPLAY_SIDE = 400     # large photos are reduced to this longer side for display

@@ -1,8 +1,9 @@
-"""What nnpy's local pages share: a JSON-speaking request handler and a threading server
+"""What nnpy's local web pages share: a JSON-speaking request handler and a threading server
 that survives clients who hang up, standard library ``http.server`` only.
 
-``nnpy serve`` (server.py), ``nnpy learn`` (nnpy/learn) and ``nnpy train --watch``
-(nnpy/watch) each subclass ``JSONHandler`` with their own ``do_GET`` / ``do_POST``.
+``nnpy serve`` (nnpy/digits/server.py), ``nnpy learn`` (nnpy/learn) and ``nnpy train --watch``
+(nnpy/watch) each subclass ``JSONHandler`` with their own ``do_GET`` / ``do_POST``, and
+``LocalServer`` with their own ``page_package`` (the package whose ``static/index.html`` they serve).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from urllib.parse import urlsplit
 
-from ..errors import NnpyError
+from .errors import NnpyError
 
 #: Seconds a client may take to send its request.
 TIMEOUT = 20
@@ -139,7 +140,7 @@ class LocalServer(ThreadingHTTPServer):
 
     daemon_threads = True
     log_name = "nnpy"
-    page_package = "nnpy.serve"
+    page_package: str       # each page's server names its package
 
     def __init__(self, address, handler, verbose: bool = False):
         self.verbose = verbose

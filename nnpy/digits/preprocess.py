@@ -25,7 +25,7 @@
 ``digit_stages`` returns every stage (``DigitStages``); when it cannot find a digit it
 raises ``NoInkError``, a ``DataError`` that carries the stages computed so far, so that
 ``nnpy demo --explain`` can show *why* ("no ink found" next to the flattened image
-and its threshold).
+and its threshold). ``to_mnist`` keeps only the digit; ``load_digit`` reads an image file first.
 """
 from __future__ import annotations
 
@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from PIL import Image, ImageFilter
 
+from ..data.images import read_grey
 from ..errors import DataError
 from .components import boxes, label
 
@@ -382,3 +383,14 @@ def to_mnist(grey: np.ndarray, invert="auto", name: str = "image") -> np.ndarray
     """Preprocess grey levels ``(H, W)`` in [0, 1] into an MNIST digit ``(28, 28)``
     float32 (``digit_stages(...).digit``)."""
     return digit_stages(grey, invert, name).digit
+
+
+def load_digit(path, invert="auto") -> np.ndarray:
+    """Read an image file of a handwritten digit as MNIST would show it: ``(28, 28)``
+    float32 in [0, 1], bright ink on black, centred by centre of mass.
+
+    ``invert``: ``"auto"`` (detect dark-on-light), ``True`` (dark ink on light paper)
+    or ``False`` (light ink on dark). Raises ``DataError`` naming the file on
+    unreadable or blank images. The steps are the ones above (``to_mnist``).
+    """
+    return to_mnist(read_grey(path), invert=invert, name=str(path))

@@ -10,8 +10,8 @@ digits in the grey levels (``read_image``):
 * a row (``multi=True``): ``{"path", "text", "digits": [{"label", "probs", "box"}, …]}``.
 
 ``box`` is ``[x0, y0, x1, y1]`` in the input image's pixels (exclusive ends). ``probs``
-maps every class name to its probability. Preprocessing is in ``nnpy.data.digits`` and
-``nnpy.data.segment``; this module only adds the model.
+maps every class name to its probability. Preprocessing is in ``nnpy.digits.preprocess`` and
+``nnpy.digits.segment``; this module only adds the model.
 """
 from __future__ import annotations
 
@@ -19,13 +19,13 @@ import threading
 
 import numpy as np
 
-from ..data.digits import digit_stages
 from ..data.images import decode_grey, iter_image_files, read_grey
-from ..data.segment import looks_like_a_row, segment_row
+from ..engine.checkpoints import plan_from_checkpoint
+from ..engine.plan import data_source
 from ..errors import DataError
 from ..nn.metrics import class_probabilities
-from .checkpoints import plan_from_checkpoint
-from .plan import data_source
+from .preprocess import digit_stages
+from .segment import looks_like_a_row, segment_row
 
 
 class DigitReader:

@@ -30,9 +30,9 @@ from urllib.parse import parse_qs, urlsplit
 import numpy as np
 from PIL import Image
 
-from ..engine.demo import DigitReader, public
 from ..errors import DataError
-from .http import LOCAL_HOSTS, JSONHandler, LocalServer, ServeError, listen
+from ..localweb import LOCAL_HOSTS, JSONHandler, LocalServer, ServeError, listen
+from .reader import DigitReader, public
 
 #: Request bodies over this many bytes are refused (413) unread.
 MAX_BODY = 10 * 1024 * 1024
@@ -150,6 +150,7 @@ class DigitServer(LocalServer):
     """A threading server holding the models, the page and the worker limit."""
 
     log_name = "nnpy serve"
+    page_package = "nnpy.digits"
 
     def __init__(self, address, models: Models, verbose: bool = False):
         self.models = models

@@ -34,7 +34,7 @@ import numpy as np
 
 from .components import boxes, label
 from .cutpaths import contour_valleys, descend, ink_between, read_paths
-from .digits import DigitStages, NoInkError, centre_mnist, ink_stages, soft_ink, stroke_width
+from .preprocess import DigitStages, NoInkError, centre_mnist, ink_stages, soft_ink, stroke_width
 
 #: Components with less than this fraction of the heaviest one's ink are specks.
 SPECK_MASS = 0.04
