@@ -200,7 +200,7 @@ def other_metrics(result: dict, shown) -> dict:
 
 def print_evaluation(ckpt, split, result):
     """The human-readable output of ``nnpy val``."""
-    from .engine.terminal import terminal_width, wrap_fields
+    from .terminal import terminal_width, wrap_fields
 
     click.echo(f"{ckpt} · {split} split · {result['n']} samples")
     click.echo(f"loss {result['loss']:.4f}")
