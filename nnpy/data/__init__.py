@@ -19,8 +19,28 @@ from .text import Reuters
 from .transforms import (Compose, Normalize, RandomAffine, RandomContinentalStrokes, RandomErasing,
                          RandomHorizontalFlip, RandomThickness, build_transforms)
 
+#: Names of the digit reader once exported here (``from nnpy.data import to_mnist``): their old
+#: path, kept so existing imports work; they live in ``nnpy.digits``, imported on first use.
+MOVED_TO_DIGITS = ("DigitStages", "NoInkError", "RowStages", "digit_stages", "load_digit", "segment_row",
+                   "to_mnist")
+#: Modules that moved out (``nnpy.data.digits``, ``nnpy.data.batch_part``, …): each old module is a
+#: shim naming the new home; importing ``nnpy.data`` no longer loads them, so they load on first use.
+MOVED_MODULES = ("batch_part", "components", "cutpaths", "digits", "progress", "segment")
+
 __all__ = ["BostonHousing", "CSVDataset", "Compose", "DIGIT_CLASSES", "DataDescription", "DataLoader",
            "DataSource", "Dataset", "FASHION_CLASSES", "FashionMNIST", "FunctionFit", "ImageFolder",
            "MNIST", "MNISTDenoise", "Normalize", "Parity", "RandomAffine", "RandomContinentalStrokes",
            "RandomErasing", "RandomHorizontalFlip", "RandomThickness", "Reuters", "Sine", "build_transforms",
-           "decode_grey", "fetch", "iter_image_files", "read_grey", "read_idx", "split_train_val", "write_idx"]
+           "decode_grey", "fetch", "iter_image_files", "read_grey", "read_idx", "split_train_val", "write_idx",
+           *MOVED_TO_DIGITS]
+
+
+def __getattr__(name: str):
+    """The names of ``MOVED_TO_DIGITS``, from ``nnpy.digits``; the shims of ``MOVED_MODULES``."""
+    if name in MOVED_TO_DIGITS:
+        from .. import digits
+        return getattr(digits, name)
+    if name in MOVED_MODULES:
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -115,3 +115,11 @@ def over_the_limit(img: Image.Image, limit: int | None) -> str | None:
         return None
     return f"{w}×{h} pixels is over the limit of {limit} (decompression bomb?)"
 
+
+def __getattr__(name: str):
+    """``load_digit``: its old path, kept so existing imports work; the code lives in
+    ``nnpy.digits.preprocess`` (imported on first use: nnpy.digits builds on this module)."""
+    if name == "load_digit":
+        from ..digits.preprocess import load_digit
+        return load_digit
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
