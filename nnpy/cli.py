@@ -139,7 +139,7 @@ def watch_callbacks(port: int, host: str, run_name: str) -> list:
     """``--watch``: the page's server on a daemon thread (process 0 of several) and the
     callback that publishes the run to it."""
     from .engine.parallel import communicator
-    from .serve.http import url_of
+    from .localweb import url_of
     from .watch import Board, WatchCallback, start_watch_server
 
     if communicator().rank != 0:
@@ -200,7 +200,7 @@ def other_metrics(result: dict, shown) -> dict:
 
 def print_evaluation(ckpt, split, result):
     """The human-readable output of ``nnpy val``."""
-    from .engine.terminal import terminal_width, wrap_fields
+    from .terminal import terminal_width, wrap_fields
 
     click.echo(f"{ckpt} · {split} split · {result['n']} samples")
     click.echo(f"loss {result['loss']:.4f}")
@@ -263,7 +263,7 @@ def demo(paths, ckpt, topk, multi, as_json, explain_dir):
       nnpy demo data/samples/rows/1234567890.jpg --multi
       nnpy demo data/samples/ --explain explained/
     """
-    from .engine.demo import predict_files, public
+    from .digits.reader import predict_files, public
 
     if explain_dir:
         from .viz import require_matplotlib
@@ -283,7 +283,7 @@ def demo(paths, ckpt, topk, multi, as_json, explain_dir):
             top = "  ".join(f"{label} {100 * p:.1f}%" for label, p in r["top"])
             click.echo(f"{r['path']}: {r['label']}   ({top})")
     if explain_dir:
-        from .viz.explain import explain_results
+        from .digits.explain import explain_results
 
         for source, picture in explain_results(results, failures, explain_dir):
             click.echo(f"explained {source} -> {picture}", err=as_json)
@@ -311,7 +311,7 @@ def serve(host, port, ckpts, verbose):
       nnpy serve                      # then open http://127.0.0.1:8000/
       nnpy serve --port 8080 --ckpt checkpoints/lenet/best.json
     """
-    from .serve.server import make_server
+    from .digits.server import make_server
 
     shipped = sorted(DEFAULT_DEMO_CKPT.parent.glob("*.json"), key=lambda p: p != DEFAULT_DEMO_CKPT)
     server = make_server([*ckpts, *map(str, shipped)], host, port, verbose)
@@ -337,7 +337,7 @@ def learn(host, port, verbose):
       nnpy learn --port 8080
     """
     from .learn.server import make_learn_server
-    from .serve.http import url_of
+    from .localweb import url_of
 
     server = make_learn_server(host, port, verbose=verbose)
     warn_if_public("nnpy learn", host)
@@ -347,7 +347,7 @@ def learn(host, port, verbose):
 
 def warn_if_public(command: str, host: str) -> None:
     """One warning line when a page listens on an address others can reach."""
-    from .serve.http import LOCAL_HOSTS
+    from .localweb import LOCAL_HOSTS
 
     if host not in LOCAL_HOSTS:
         click.echo(f"{command}: warning: listening on {host}: anyone who can reach this machine "

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nnpy.data.images import IMAGE_SUFFIXES, load_digit
+from nnpy.data.images import IMAGE_SUFFIXES
+from nnpy.digits import load_digit
 
 REPO = Path(__file__).resolve().parents[1]
 FOLDER = REPO / "tests" / "data" / "handwritten"
@@ -59,7 +60,7 @@ def test_every_image_preprocesses_to_an_mnist_digit():
 
 def test_demo_model_accuracy_per_kind():
     assert MODEL.is_file(), f"{MODEL.relative_to(REPO)} is missing: nnpy demo has no default model"
-    from nnpy.engine.demo import predict_files
+    from nnpy.digits.reader import predict_files
 
     rows = {r["file"]: r for r in _rows()}
     results, failures = predict_files([FOLDER], str(MODEL))

@@ -2,6 +2,7 @@
 columns never lets a line wrap by itself -- the progress line always fits, status lines break
 only between fields -- so an epoch costs a few lines of scrollback, not one per update."""
 import fcntl
+import io
 import os
 import pty
 import re
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from nnpy.engine.terminal import fit_progress, wrap_fields, wrap_line
+from nnpy.terminal import Progress, fit_progress, wrap_fields, wrap_line
 
 REPO = Path(__file__).resolve().parents[1]
 ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -105,3 +106,16 @@ def test_wrapping_breaks_between_fields_and_words_only():
     assert " ".join(line.strip() for line in lines) == note
     assert wrap_line("  nnpy train --config a/very/long/path.yaml --resume x/last.json", 20) == [
         "  nnpy train --config a/very/long/path.yaml --resume x/last.json"]   # a command stays whole
+
+
+def test_the_progress_line_is_drawn_on_a_terminal_and_erased():
+    stream = io.StringIO()
+    with Progress(4, "decoding d/", stream=stream, enabled=True) as bar:
+        for _ in range(4):
+            bar.advance()
+    text = stream.getvalue()
+    assert "decoding d/ [" + "#" * 24 + "] 4/4" in text and text.endswith("\r\033[K")
+    quiet = io.StringIO()
+    with Progress(4, "decoding d/", stream=quiet) as bar:          # not a terminal: nothing
+        bar.advance(4)
+    assert quiet.getvalue() == ""

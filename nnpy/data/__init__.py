@@ -1,9 +1,9 @@
 """Data: datasets (registered in ``nnpy.registry.DATASETS``, each describing its own shapes),
-the IDX reader, the ``DataLoader``, batch transforms, dataset download, the demo's images:
-reading (``images``), photo → MNIST digit in stages (``digits``, ``components``), rows
-(``segment``); and your own data as a folder of images (``image_folder``) or a CSV table (``csv``).
+the IDX reader, the ``DataLoader``, batch transforms, dataset download, reading untrusted images
+(``images``); and your own data as a folder of images (``image_folder``) or a CSV table (``csv``).
 
-Knows nothing of layers: everything here yields plain numpy arrays.
+Knows nothing of layers: everything here yields plain numpy arrays. The demo's photo-to-digit
+pipeline, once here, is ``nnpy.digits``.
 """
 from .csv_dataset import CSVDataset
 from .datasets import (DIGIT_CLASSES, FASHION_CLASSES, MNIST, DataDescription, Dataset, DataSource,
@@ -11,9 +11,7 @@ from .datasets import (DIGIT_CLASSES, FASHION_CLASSES, MNIST, DataDescription, D
 from .datasets import MNISTDenoise
 from .fetch import fetch
 from .idx import read_idx, write_idx
-from .digits import DigitStages, NoInkError, digit_stages, to_mnist
-from .images import decode_grey, iter_image_files, load_digit, read_grey
-from .segment import RowStages, segment_row
+from .images import decode_grey, iter_image_files, read_grey
 from .image_folder import ImageFolder
 from .loader import DataLoader, split_train_val
 from .tabular import BostonHousing
@@ -21,10 +19,29 @@ from .text import Reuters
 from .transforms import (Compose, Normalize, RandomAffine, RandomContinentalStrokes, RandomErasing,
                          RandomHorizontalFlip, RandomThickness, build_transforms, make_transforms)
 
+#: Names of the digit reader once exported here (``from nnpy.data import to_mnist``): their old
+#: path, kept so existing imports work; they live in ``nnpy.digits``, imported on first use.
+MOVED_TO_DIGITS = ("DigitStages", "NoInkError", "RowStages", "digit_stages", "load_digit", "segment_row",
+                   "to_mnist")
+#: Modules that moved out (``nnpy.data.digits``, ``nnpy.data.batch_part``, …): each old module is a
+#: shim naming the new home; importing ``nnpy.data`` no longer loads them, so they load on first use.
+MOVED_MODULES = ("batch_part", "components", "cutpaths", "digits", "progress", "segment")
+
 __all__ = ["BostonHousing", "CSVDataset", "Compose", "DIGIT_CLASSES", "DataDescription", "DataLoader",
-           "DataSource", "Dataset", "DigitStages", "FASHION_CLASSES", "FashionMNIST", "FunctionFit", "ImageFolder",
-           "MNIST", "MNISTDenoise", "NoInkError", "Normalize", "Parity", "RandomAffine", "RandomContinentalStrokes",
-           "RandomErasing", "RandomHorizontalFlip", "RandomThickness", "Reuters", "RowStages", "Sine", "build_transforms",
+           "DataSource", "Dataset", "FASHION_CLASSES", "FashionMNIST", "FunctionFit", "ImageFolder",
+           "MNIST", "MNISTDenoise", "Normalize", "Parity", "RandomAffine", "RandomContinentalStrokes",
+           "RandomErasing", "RandomHorizontalFlip", "RandomThickness", "Reuters", "Sine", "build_transforms",
            "make_transforms",
-           "decode_grey", "digit_stages", "fetch", "iter_image_files", "load_digit", "read_grey", "read_idx",
-           "segment_row", "split_train_val", "to_mnist", "write_idx"]
+           "decode_grey", "fetch", "iter_image_files", "read_grey", "read_idx", "split_train_val", "write_idx",
+           *MOVED_TO_DIGITS]
+
+
+def __getattr__(name: str):
+    """The names of ``MOVED_TO_DIGITS``, from ``nnpy.digits``; the shims of ``MOVED_MODULES``."""
+    if name in MOVED_TO_DIGITS:
+        from .. import digits
+        return getattr(digits, name)
+    if name in MOVED_MODULES:
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

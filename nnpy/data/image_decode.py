@@ -20,7 +20,6 @@ import numpy as np
 from PIL import ExifTags, Image, ImageOps, UnidentifiedImageError
 
 from ..errors import DataError
-from .digits import to_mnist
 from .images import decode_grey, over_the_limit, read_grey
 
 PREPROCESSING = ("resize", "digits")
@@ -40,7 +39,9 @@ class BadImage(DataError):
 
 def digit_pixels(path, data: bytes | None = None, max_pixels: int | None = None) -> np.ndarray:
     """``preprocess: digits``: the file (or its bytes ``data``) as MNIST would show it,
-    ``(28, 28)`` float32 in [0, 1] (``nnpy.data.digits.to_mnist``, the demo's preprocessing)."""
+    ``(28, 28)`` float32 in [0, 1] (``nnpy.digits.preprocess.to_mnist``, the demo's preprocessing)."""
+    from ..digits.preprocess import to_mnist   # on use: nnpy.digits builds on nnpy.data
+
     grey = read_grey(path) if data is None else decode_grey(data, str(path), max_pixels)
     return to_mnist(grey, name=str(path))
 

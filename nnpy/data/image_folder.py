@@ -25,10 +25,10 @@ import numpy as np
 
 from ..errors import ConfigError, DataError, RegistryError
 from ..registry import register_dataset
+from ..terminal import Progress
 from .datasets import RELATIVE_PATHS, DataDescription, DataSource, check_count
 from .image_cache import DecodedImages, cache_file, listing_key, load_cache, save_cache
 from .image_decode import DIGIT_SHAPE, PREPROCESSING, BadImage, decode_image, peek_image
-from .progress import Progress
 
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp", ".tif", ".tiff")
 

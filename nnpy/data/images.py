@@ -1,8 +1,8 @@
 """Read the images a person supplies: any mode, size, frame count; untrusted.
 
-``read_grey`` gives grey levels in [0, 1] or a one-line ``DataError``;
-``load_digit`` reads a file and turns it into an MNIST-style digit with
-``nnpy.data.digits`` (background flattening, Otsu, component cropping, centring).
+``read_grey`` gives grey levels in [0, 1] or a one-line ``DataError``; ``decode_grey`` the
+same from bytes (an upload); ``iter_image_files`` lists the image files of paths and folders.
+Turning grey levels into an MNIST-style digit is the digit reader's (``nnpy.digits``).
 """
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import DataError
-from .digits import to_mnist
 
 #: Refuse images with more pixels than this (decompression bombs); tests lower it.
 MAX_PIXELS = 40_000_000
@@ -117,12 +116,10 @@ def over_the_limit(img: Image.Image, limit: int | None) -> str | None:
     return f"{w}×{h} pixels is over the limit of {limit} (decompression bomb?)"
 
 
-def load_digit(path, invert="auto") -> np.ndarray:
-    """Read an image file of a handwritten digit as MNIST would show it: ``(28, 28)``
-    float32 in [0, 1], bright ink on black, centred by centre of mass.
-
-    ``invert``: ``"auto"`` (detect dark-on-light), ``True`` (dark ink on light paper)
-    or ``False`` (light ink on dark). Raises ``DataError`` naming the file on
-    unreadable or blank images. The steps are in ``nnpy.data.digits``.
-    """
-    return to_mnist(read_grey(path), invert=invert, name=str(path))
+def __getattr__(name: str):
+    """``load_digit``: its old path, kept so existing imports work; the code lives in
+    ``nnpy.digits.preprocess`` (imported on first use: nnpy.digits builds on this module)."""
+    if name == "load_digit":
+        from ..digits.preprocess import load_digit
+        return load_digit
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,13 +7,15 @@ both are pure functions of ``(seed, e, b)``, so resuming at batch ``b`` of epoch
 """
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import numpy as np
 
 from ..errors import ConfigError
-from .batch_part import BatchPart, PartGenerator
 from .transforms import Normalize
+
+if TYPE_CHECKING:       # a part of a batch is data-parallel training's (nnpy.engine.parallel)
+    from ..engine.parallel.batch_part import BatchPart
 
 __all__ = ["DataLoader", "Normalize", "RandomBatchLoader", "split_train_val"]
 
@@ -93,6 +95,7 @@ class DataLoader:
             xb, yb = self.batch_of(idx, epoch, b)
             return xb[part.rows], yb[part.rows]
         if part is not None:
+            from ..engine.parallel.batch_part import PartGenerator   # loaded by the one who made part
             idx = idx[part.rows]
         xb, yb = _as_batch(self.x[idx]), _as_batch(self.y[idx])
         if self.transform is not None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from ..errors import ConfigError
 from .monitor import default_monitor, higher_is_better, improved, new_best, tie_loss_name
-from .terminal import fit_progress, terminal_width, wrap_fields, wrap_line
+from ..terminal import fit_progress, terminal_width, wrap_fields, wrap_line
 from .trainer import Callback
 
 CSV_COLUMNS = ["epoch", "lr", "train_loss", "train_metric", "val_loss", "val_metric", "seconds"]

@@ -20,7 +20,7 @@ import threading
 from urllib.parse import urlsplit
 
 from ..errors import ConfigError, NnpyError
-from ..serve.http import JSONHandler, LocalServer, listen
+from ..localweb import JSONHandler, LocalServer, listen
 from .session import LearnSession, PhaseError, Setup, check_setup
 
 ACTIONS = ("forward", "backward", "step", "train", "setup")

@@ -1,8 +1,6 @@
-"""``nnpy serve``: a local web page to draw a digit or drop a photo and see what a model reads.
-
-    server.py      the HTTP server and its JSON API (standard library ``http.server``)
-    static/        the page: one HTML file with plain JavaScript (no build step, works offline)
-"""
+"""Old path, kept so existing imports work; the code lives in nnpy.digits.server (``nnpy serve``:
+the HTTP server of the digit reader and its page) and nnpy.localweb (what every local page shares)."""
+from . import http  # noqa: F401  (nnpy.serve.http was loaded with the package, as before)
 from .server import MAX_BODY, DigitServer, Models, make_server
 
 __all__ = ["MAX_BODY", "DigitServer", "Models", "make_server"]

@@ -1,4 +1,4 @@
-"""Pictures of runs and models: training curves, evaluation reports, demo explanations, filters.
+"""Pictures of runs and models: training curves, evaluation reports, filters.
 
 Charts (curves, confusion matrix, probability bars) need the optional matplotlib
 (``pip install -e ".[plot]"``); image grids (misclassified digits, convolution
@@ -7,8 +7,9 @@ rendered off-screen by matplotlib's Agg canvas and written as PNG files.
 
     curves.py   metrics.csv of one or more runs -> loss / metric / learning-rate chart
     report.py   ``nnpy val --report``: confusion.png, mistakes.png, report.md
-    explain.py  ``nnpy demo --explain``: original, preprocessed 28x28, probability bars
     grids.py    Pillow image grids: misclassified samples, first-layer convolution kernels
+
+``nnpy demo --explain`` draws its pictures with these helpers in ``nnpy.digits.explain``.
 """
 from __future__ import annotations
 

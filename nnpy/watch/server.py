@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 
-from ..serve.http import JSONHandler, LocalServer, listen
+from ..localweb import JSONHandler, LocalServer, listen
 from .board import Board
 
 

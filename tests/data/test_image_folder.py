@@ -9,7 +9,7 @@ from PIL import Image
 from nnpy.data import image_folder
 from nnpy.data.image_decode import decode_image
 from nnpy.data.image_folder import ImageFolder
-from nnpy.data.images import load_digit
+from nnpy.digits import load_digit
 from nnpy.errors import ConfigError, DataError, NnpyError
 from nnpy.registry import DATASETS
 
@@ -232,20 +232,3 @@ def test_decode_honours_size_and_channels(tmp_path):
     assert decode_image(path, (3, 5, 7)).shape == (3, 5, 7)
     assert decode_image(path, (1, 5, 7)).dtype == np.uint8
     assert decode_image(path, (3, 5, 7))[:, 2, 3].tolist() == [10, 20, 30]
-
-
-def test_the_progress_line_is_drawn_on_a_terminal_and_erased():
-    import io
-
-    from nnpy.data.progress import Progress
-
-    stream = io.StringIO()
-    with Progress(4, "decoding d/", stream=stream, enabled=True) as bar:
-        for _ in range(4):
-            bar.advance()
-    text = stream.getvalue()
-    assert "decoding d/ [" + "#" * 24 + "] 4/4" in text and text.endswith("\r\033[K")
-    quiet = io.StringIO()
-    with Progress(4, "decoding d/", stream=quiet) as bar:          # not a terminal: nothing
-        bar.advance(4)
-    assert quiet.getvalue() == ""

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from nnpy.data import MNIST, images, iter_image_files, load_digit
+from nnpy.data import MNIST, images, iter_image_files
+from nnpy.digits import load_digit
 from nnpy.errors import DataError
 
 

@@ -3,7 +3,7 @@ augmentation and dropout draws of one process, the data-parallel loop equal to t
 import numpy as np
 import pytest
 
-from nnpy.data.batch_part import BatchPart, PartGenerator
+from nnpy.engine.parallel.batch_part import BatchPart, PartGenerator
 from nnpy.data.loader import DataLoader
 from nnpy.data.transforms import make_transforms
 from nnpy.engine.data_prep import prepare_data

@@ -11,9 +11,9 @@ from typing import Iterator
 
 import numpy as np
 
-from ...data.batch_part import BatchPart
 from ...data.loader import DataLoader
 from ...errors import ConfigError
+from .batch_part import BatchPart
 
 
 class ShardedLoader:

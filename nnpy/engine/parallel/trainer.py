@@ -24,9 +24,9 @@ import math
 
 import numpy as np
 
-from ...data.batch_part import BatchPart, PartGenerator
 from ...optim.optimizers import trainable_gradients
 from ..trainer import NonFiniteError, Trainer
+from .batch_part import BatchPart, PartGenerator
 from .comm import Communicator, mark_agreed
 
 

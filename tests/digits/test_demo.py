@@ -8,8 +8,8 @@ from click.testing import CliRunner
 from PIL import Image
 
 from nnpy.cli import main
-from nnpy.data.segment import segment_row
-from nnpy.engine.demo import DigitReader, predict_files
+from nnpy.digits.reader import DigitReader, predict_files
+from nnpy.digits.segment import segment_row
 from tests.handwriting import row_image
 
 REPO = Path(__file__).resolve().parents[2]

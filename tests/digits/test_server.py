@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from nnpy.serve import MAX_BODY, make_server
+from nnpy.digits.server import MAX_BODY, make_server
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL = REPO / "data" / "trained_models" / "mnist.json"
@@ -73,7 +73,7 @@ def test_an_image_folder_model_is_listed_by_its_run_with_its_classes(with_shapes
 def test_an_image_folder_model_reads_uploads_as_nnpy_demo_does(with_shapes, shapes_model, shape_photo):
     """Its size (16×16, from a 48×48 upload), its channels (colour) and its classes, the same
     answer as ``nnpy demo``; not the digit preprocessing (a 28×28 grey digit: a ShapeError)."""
-    from nnpy.engine.demo import predict_files, public
+    from nnpy.digits.reader import predict_files, public
 
     query = "/api/predict?model=shapes%20(best)&name=triangle.png"
     status, _, data = request(with_shapes, "POST", query, shape_photo.read_bytes())
@@ -104,7 +104,7 @@ def test_an_image_folder_model_refuses_in_one_line(with_shapes, query, body, wor
 
 
 def test_predict_is_the_demo_json(server):
-    from nnpy.engine.demo import predict_files, public
+    from nnpy.digits.reader import predict_files, public
 
     status, _, data = request(server, "POST", "/api/predict?name=d3_000.png", DIGIT.read_bytes())
     assert status == 200
@@ -151,7 +151,7 @@ def test_bad_images_are_400_with_the_demo_message(server, tmp_path, body, words)
     error = json.loads(data)["error"]
     assert words in error and error.startswith("bad.png: ") and "\n" not in error
     # the same line nnpy demo prints for the same bytes
-    from nnpy.engine.demo import predict_files
+    from nnpy.digits.reader import predict_files
     (tmp_path / "bad.png").write_bytes(body)
     _, (failure,) = predict_files([tmp_path / "bad.png"], MODEL)
     assert failure["error"].replace(str(tmp_path / "bad.png"), "bad.png") == error
@@ -240,7 +240,7 @@ def test_cli_serve_errors_are_one_line(tmp_path):
 def test_cli_serve_warns_off_this_machine(monkeypatch):
     from click.testing import CliRunner
     from nnpy.cli import main
-    from nnpy.serve.server import DigitServer
+    from nnpy.digits.server import DigitServer
 
     def stop(self):
         raise KeyboardInterrupt

@@ -1,10 +1,10 @@
-"""The stages of nnpy.data.digits: components, Otsu, flattening uneven light, cropping."""
+"""The stages of nnpy.digits.preprocess: components, Otsu, flattening uneven light, cropping."""
 import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from nnpy.data.components import boxes, label
-from nnpy.data.digits import NoInkError, digit_stages, otsu_threshold, to_mnist
+from nnpy.digits.components import boxes, label
+from nnpy.digits.preprocess import NoInkError, digit_stages, otsu_threshold, to_mnist
 
 
 def _flood_labels(mask):
@@ -112,7 +112,7 @@ def test_light_ink_on_dark_paper():
 def test_looks_like_a_row():
     """Two or more separate digit-high groups of ink, or one wider than a digit, look like a
     row; one digit with a broken stroke, a speck, or a paper edge does not."""
-    from nnpy.data.segment import looks_like_a_row
+    from nnpy.digits.segment import looks_like_a_row
 
     def ink_of(draw_on):
         canvas = Image.new("L", (240, 100), 255)

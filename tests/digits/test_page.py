@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from nnpy.serve import make_server
+from nnpy.digits.server import make_server
 from tests.browser import browser_or_skip, chromium
 
 REPO = Path(__file__).resolve().parents[2]
@@ -177,7 +177,7 @@ def test_switching_model_reads_the_photo_again_and_drops_the_old_error(page, tmp
 
 
 def test_an_image_folder_model_reads_a_photo_with_its_size_and_classes(page, shapes_model, shape_photo):
-    from nnpy.engine.demo import predict_files
+    from nnpy.digits.reader import predict_files
 
     _fresh(page)
     _choose_model(page, "shapes (best)")
