@@ -7,6 +7,7 @@ from ..errors import ConfigError, DataError
 from ..nn.metrics import confusion_matrix, mae, mse, per_class_accuracy, psnr
 from .checkpoints import plan_from_checkpoint, stats_of
 from .data_prep import prepare_data
+from .plan import data_source
 from .trainer import Trainer
 
 
@@ -22,13 +23,14 @@ def evaluate_checkpoint(path, split: str = "test", data_root=None) -> dict:
     ``nnpy val --report``).
     """
     plan, payload = plan_from_checkpoint(path)
-    cfg = plan.config
-    if cfg["data"]["dataset"] is None:
+    data_section, train_section = plan.config["data"], plan.config["train"]
+    if data_section["dataset"] is None:
         raise ConfigError(f"{path}: saved without a dataset (by Model.save): evaluate it in Python "
                           f"with nnpy.load(path).evaluate(x, y)")
     if data_root is not None:
-        cfg = {**cfg, "data": {**cfg["data"], "root": str(data_root)}}
-    data = prepare_data(cfg, stats=stats_of(payload), augment=False)
+        data_section = {**data_section, "root": str(data_root)}
+    data = prepare_data(data_source(data_section), data_section, train_section, plan.config["seed"],
+                        stats=stats_of(payload))
     differences = plan.data.differences(data.description) if data.description is not None else []
     if differences:
         raise DataError(f"{path}: the data read now is not what the model was trained on: "
@@ -37,8 +39,7 @@ def evaluate_checkpoint(path, split: str = "test", data_root=None) -> dict:
         raise ConfigError(f"{path}: the run had no validation split (data.val_split is 0)")
     x, y = data.val if split == "val" else data.test
     model = plan.model
-    trainer = Trainer(model, model.loss, optimizer=None, metrics=model.metrics,
-                      eval_batch_size=cfg["data"]["eval_batch_size"])
+    trainer = Trainer.for_model(model, eval_batch_size=data_section["eval_batch_size"])
     result = trainer.evaluate(x, y, return_predictions=True)
     pred = result.pop("predictions")
     out = {"loss": result["loss"], "n": int(result["n"]), "split": split,
@@ -49,7 +50,7 @@ def evaluate_checkpoint(path, split: str = "test", data_root=None) -> dict:
         out.update({"accuracy": acc, "error": 1 - acc, "per_class": per_class_accuracy(cm).tolist(),
                     "confusion": cm.tolist(), "class_names": plan.data.class_names and list(plan.data.class_names)})
     else:
-        spec = cfg["train"]["metric"]
+        spec = train_section["metric"]
         skip = spec.get("skip_steps", 0) if isinstance(spec, dict) else 0
         out.update({"mse": mse(pred, y, skip_steps=skip), "mae": mae(pred, y, skip_steps=skip), "skip_steps": skip})
         out.update(image_scores(x, y, pred, stats_of(payload)))

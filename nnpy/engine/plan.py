@@ -5,23 +5,26 @@
     plan.data          # DataDescription: input shape, outputs, task, class names
     plan.model         # nnpy.Sequential, built with shape inference, compiled: .loss,
                        # .optimizer, .scheduler, .metrics (.metric: the first)
+    plan.source        # the dataset (registered DataSource), its options checked: .load(limit)
+    plan.augmentation  # data.augment's transforms (a Compose; empty without data.augment)
 
 ``nnpy train``, ``val``, ``summary``, ``gradcheck``, ``export`` and ``nnpy.load`` all start
 here (a checkpoint's plan comes from ``nnpy.engine.checkpoints.plan_from_checkpoint``); the
-model is built exactly once per plan.
+model, the dataset object and the augmentation are built exactly once per plan.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..data.datasets import DataDescription, DataSource
-from ..errors import NnpyError
+from ..data.transforms import Compose, build_transforms
+from ..errors import ConfigError, NnpyError
 from ..io.yamlfile import Locator
 from ..models import build_model
 from ..nn.losses import build_loss
 from ..optim import build_optimizer, build_scheduler
 from ..registry import DATASETS
-from .experiment_config import load_experiment, metric_specs
+from .experiment_config import metric_specs, read_experiment
 from .model import Model, Sequential
 from .seeds import DROPOUT, INIT, stream
 from .transfer import init_from
@@ -33,28 +36,47 @@ class Plan:
     config: dict
     data: DataDescription
     model: Sequential
+    source: DataSource | None = None      # None in a checkpoint's plan (its description is stored)
+    augmentation: Compose | None = None
 
     @property
     def name(self) -> str:
         return self.config["name"]
 
+    def with_config(self, cfg: dict) -> "Plan":
+        """This plan for ``cfg``, a config that differs in where it writes (a fold's
+        ``checkpoint.dir``): a fresh model from the seed, the same data objects."""
+        return replace(self, config=cfg, model=compiled_model(cfg, self.data, Locator("<config>"),
+                                                              metrics=self.model.metrics))
+
 
 def load_plan(path, overrides=()) -> Plan:
     """The plan of a config file with ``--set`` overrides (every mistake names file:line:key)."""
-    cfg, locator = load_experiment(path, overrides)
-    return make_plan(cfg, locator=locator)
+    cfg, locator, metrics = read_experiment(path, overrides)
+    return make_plan(cfg, locator=locator, metrics=metrics)
 
 
 def make_plan(cfg: dict, data: DataDescription | None = None, locator: Locator | None = None,
-              load_init: bool = True) -> Plan:
-    """Build the model (once, from the seed) and its loss, optimizer, scheduler and metrics.
+              load_init: bool = True, metrics: list | None = None) -> Plan:
+    """Build the dataset object, the augmentation and the model (each once; the model from the
+    seed) with its loss, optimizer, scheduler and metrics.
 
     ``data``: the description to build for (a checkpoint stores it); by default the config's
     dataset describes itself from its options. ``load_init``: load ``model.init_from``'s
-    weights (a checkpoint's own plan does not: its weights replace them anyway).
+    weights (a checkpoint's own plan does not: its weights replace them anyway). ``metrics``:
+    the config's metrics, when checking it built them already.
     """
     locator = locator or Locator("<config>")
-    data = data or data_source(cfg, locator).describe()
+    augment = augmentation(cfg["data"]["augment"], locator)
+    source = data_source(cfg["data"], locator) if data is None else None
+    data = data or source.describe()
+    return Plan(cfg, data, compiled_model(cfg, data, locator, load_init, metrics), source, augment)
+
+
+def compiled_model(cfg: dict, data: DataDescription, locator: Locator, load_init: bool = True,
+                   metrics: list | None = None) -> Sequential:
+    """The model of ``cfg`` for ``data``, weights from the seed (or ``model.init_from``), compiled
+    with its loss, optimizer, scheduler and metrics (``metrics``, or built from the config)."""
     model = _build(cfg, data, locator)
     if load_init and cfg["model"].get("init_from"):
         _init_from(model, cfg["model"]["init_from"], locator)
@@ -69,8 +91,17 @@ def make_plan(cfg: dict, data: DataDescription | None = None, locator: Locator |
         except NnpyError as exc:   # a value of the right type that the class refuses
             option = getattr(exc, "option", None)
             raise locator.error((key, option) if option else (key,), str(exc)) from None
-    model.compile(**parts, metrics=metric_specs(cfg))
-    return Plan(cfg, data, model)
+    model.compile(**parts, metrics=metrics or metric_specs(cfg))
+    return model
+
+
+def augmentation(augment: dict | None, locator: Locator) -> Compose:
+    """``data.augment``'s transforms, built once (the training loader adds the normalization)."""
+    try:
+        return build_transforms(augment)
+    except ConfigError as exc:
+        section = str(exc).split(":")[0].split(".")
+        raise locator.error(("data", *section), str(exc).split(": ", 1)[-1]) from None
 
 
 def _init_from(model: Sequential, path: str, locator: Locator) -> None:
@@ -83,10 +114,9 @@ def _init_from(model: Sequential, path: str, locator: Locator) -> None:
         print(line)
 
 
-def data_source(cfg: dict, locator: Locator | None = None) -> DataSource:
-    """The config's dataset, its options checked (nothing is read yet)."""
+def data_source(d: dict, locator: Locator | None = None) -> DataSource:
+    """The dataset of a config's ``data`` section, its options checked (nothing is read yet)."""
     locator = locator or Locator("<config>")
-    d = cfg["data"]
     if d["dataset"] is None:
         raise locator.error(("data",), "missing required key 'dataset' (nnpy list datasets)")
     spec = {"type": d["dataset"], **d["options"], **({"root": d["root"]} if d["root"] is not None else {})}
