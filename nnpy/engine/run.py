@@ -40,8 +40,8 @@ from ..version import __version__
 from .callbacks import Checkpointer, ConsoleLogger, CSVLogger, EarlyStopping, MaxTime, StopOnSignal
 from .checkpoints import stats_of
 from .data_prep import PreparedData, prepare_data
-from .parallel import communicator, launched
-from .plan import Plan
+from .parallel import communicator, launched, start_processes
+from .plan import Plan, load_plan
 from .resume import position, read_for_resume, restore
 from .rundir import open_run_dir
 from .summary import summary
@@ -252,6 +252,15 @@ class Run:
         if st.best_value is not None:
             console.write(f"best {self.checkpoint_section['monitor']} {st.best_value:.4f} at epoch "
                           f"{st.best_epoch} → {ck_dir / 'best.json'}")
+
+
+def load_run_plan(path, overrides=()) -> Plan:
+    """``nnpy train``'s plan (``load_plan``). Under a launcher that started several processes
+    (``mpiexec -n N``), MPI is started first and every process loads the plan: a mistake any
+    of them meets stops them all, reported once."""
+    if launched().size == 1:
+        return load_plan(path, overrides)
+    return start_processes().everywhere(load_plan, path, overrides)
 
 
 def train(plan: Plan, **options) -> RunResult:
