@@ -28,10 +28,9 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
 
 from nnpy.autograd import AutogradLayer, dropout, relu  # noqa: E402
-from nnpy.layers import Dense, Dropout, Flatten, ReLU  # noqa: E402
-from nnpy.nn.layers import Sequential  # noqa: E402
-from nnpy.nn.losses import build_loss  # noqa: E402
-from nnpy.optim import build_optimizer  # noqa: E402
+from nnpy.layers import Chain, Dense, Dropout, Flatten, ReLU  # noqa: E402
+from nnpy.nn.losses import make_loss  # noqa: E402
+from nnpy.optim import make_optimizer  # noqa: E402
 
 HIDDEN, RATE = (512, 512), 0.25
 
@@ -77,13 +76,13 @@ def builtin_layers(dense=Dense):
 
 def make_step(layers, batch: int):
     """A closure doing one training step; the model is initialized with seed 0, dropout seed 1."""
-    model = Sequential(layers, name="model")
+    model = Chain(layers, name="model")
     model.needs_input_grad = False
     model.initialize((1, 28, 28), rng=np.random.default_rng(0))
     model.set_rng(np.random.default_rng(1))
-    loss = build_loss("cross_entropy")
-    opt = build_optimizer({"type": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 1e-4},
-                          model)
+    loss = make_loss("cross_entropy")
+    opt = make_optimizer({"type": "sgd", "lr": 0.05, "momentum": 0.9, "nesterov": True, "weight_decay": 1e-4},
+                         model)
     rng = np.random.default_rng(2)
     x = rng.standard_normal((batch, 1, 28, 28), dtype=np.float32)
     y = rng.integers(0, 10, batch)

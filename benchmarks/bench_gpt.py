@@ -34,7 +34,7 @@ def time_steps(step, steps: int, warmup: int) -> float:
 def nnpy_step():
     import numpy as np
     import nnpy
-    from nnpy.models import model_layers
+    from nnpy.symbols import model_layers
     nnpy.set_num_threads()           # as the nnpy command does for every run
     nnpy.keep_freed_memory()
     model = nnpy.Sequential(model_layers({"symbol": "gpt", "n_layer": LAYERS, "n_head": HEADS, "n_embd": WIDTH},

@@ -22,11 +22,11 @@ import numpy as np
 
 import twin_spec
 from bench_train import MODELS, TRAINED, measure
-from nnpy.engine.checkpoints import plan_from_checkpoint
+from nnpy.engine.checkpoint_content import plan_from_checkpoint
 from nnpy.nn.memory import keep_freed_memory
-from nnpy.models import build_model
-from nnpy.nn.losses import build_loss
-from nnpy.optim import build_optimizer
+from nnpy.symbols import make_model
+from nnpy.nn.losses import make_loss
+from nnpy.optim import make_optimizer
 
 
 def blas_info() -> list[str]:
@@ -55,10 +55,10 @@ def gemm_gflops(n: int, repeat: int = 5) -> float:
 def build_training(model_name: str, batch: int):
     """(one training step on random data of ``MODELS[model_name]``'s shapes, its FLOPs, the model)."""
     spec, shape, outputs = MODELS[model_name]
-    model = build_model(spec, shape, outputs, rng=np.random.default_rng(0))
+    model = make_model(spec, shape, outputs, rng=np.random.default_rng(0))
     model.set_rng(np.random.default_rng(1))
-    loss = build_loss("mse" if model_name == "rnn" else "cross_entropy")
-    opt = build_optimizer({"type": "sgd", "lr": 0.01, "momentum": 0.9}, model)
+    loss = make_loss("mse" if model_name == "rnn" else "cross_entropy")
+    opt = make_optimizer({"type": "sgd", "lr": 0.01, "momentum": 0.9}, model)
     rng = np.random.default_rng(2)
     x = rng.standard_normal((batch, *shape), dtype=np.float32)
     y = (rng.standard_normal((batch, 50, 1), dtype=np.float32) if model_name == "rnn"

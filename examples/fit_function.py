@@ -36,8 +36,8 @@ def main(steps: int = 15000, seed: int = 1) -> float:
         h = tanh(h @ t["W2"] + t["b2"])
         return h @ t["W3"] + t["b3"]
 
-    optimizer = nnpy.build_optimizer({"type": "adam", "lr": 3e-3}, p)
-    schedule = nnpy.build_scheduler({"type": "cosine", "total": steps, "warmup": 100}, optimizer)
+    optimizer = nnpy.make_optimizer({"type": "adam", "lr": 3e-3}, p)
+    schedule = nnpy.make_scheduler({"type": "cosine", "total": steps, "warmup": 100}, optimizer)
     for _ in range(steps):
         batch = rng.integers(0, len(x_train), 32)
         loss = mse(net(Tensor(x_train[batch])), y_train[batch])

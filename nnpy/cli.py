@@ -482,12 +482,12 @@ def export_cmd(ckpt, out):
         raise ExportError(f"export: cannot tell the format of '{out}': end it in .json (an inference-only "
                           f"checkpoint) or .onnx (an ONNX model)")
     if suffix == ".json":
-        from .engine.checkpoints import write_inference_copy
+        from .engine.checkpoint_content import write_inference_copy
 
         write_inference_copy(ckpt, out)
         note = f"`nnpy val --ckpt {out}` evaluates it"
     else:
-        from .engine.checkpoints import plan_from_checkpoint
+        from .engine.checkpoint_content import plan_from_checkpoint
 
         require_onnx()
         plan, _ = plan_from_checkpoint(ckpt)
@@ -520,7 +520,7 @@ def generate(ckpt, prompt, tokens, temperature, top_k, seed):
     Example:
       nnpy generate --ckpt checkpoints/gpt-shakespeare-baby/best.json --prompt "ROMEO:" --tokens 300
     """
-    from .engine.checkpoints import load
+    from .engine.checkpoint_content import load
     from .engine.generate import DEFAULT_TOP_K, check_top_k, generate_text, vocabulary_of
 
     model = load(ckpt)
@@ -553,7 +553,7 @@ def list_registry(what):
 
     from . import registry
     import nnpy.data  # noqa: F401  (registers datasets)
-    import nnpy.models  # noqa: F401  (registers symbols)
+    import nnpy.symbols  # noqa: F401  (registers symbols)
 
     reg = getattr(registry, what.upper())
     names = reg.names()

@@ -55,7 +55,7 @@ class Registry:
 
     ``modules``: the nnpy modules that register the built-in entries. They are imported on the
     first lookup or listing, so a registry is complete whatever the user imported first
-    (``from nnpy.registry import DATASETS; DATASETS.build("mnist")`` works on its own).
+    (``from nnpy.registry import DATASETS; DATASETS.make("mnist")`` works on its own).
     """
 
     def __init__(self, kind: str, context: tuple = (), plural: str | None = None, modules: tuple = (),
@@ -137,8 +137,8 @@ class Registry:
             if p.default is p.empty and p.kind is not p.VAR_KEYWORD and key not in options:
                 raise RegistryError(f"{where}: missing required option '{key}'", option=key)
 
-    def build(self, spec: Any, **context) -> Any:
-        """Build from ``"name"`` or ``{"type": name, **options}``.
+    def make(self, spec: Any, **context) -> Any:
+        """The object ``"name"`` or ``{"type": name, **options}`` names, made by its factory.
 
         ``context`` holds arguments supplied by nnpy rather than the user (e.g. the
         model an optimizer updates); they are passed only if the factory takes them.
@@ -160,14 +160,18 @@ class Registry:
         extra = {k: v for k, v in context.items() if var_kw or k in valid}
         common = {k: options.pop(k) for k in list(options) if k in self.common and k not in valid}
         try:
-            built = factory(**extra, **options)
+            made = factory(**extra, **options)
             for key, value in common.items():
-                setattr(built, key, value)
-            return built
+                setattr(made, key, value)
+            return made
         except NnpyError:
             raise  # already names its culprit
         except (TypeError, ValueError) as exc:
             raise RegistryError(f"{self.kind} '{name}': {exc}") from None
+
+    def build(self, spec: Any, **context) -> Any:
+        """Deprecated: the old name of ``make``, kept for plugins and scripts that call it."""
+        return self.make(spec, **context)
 
 
 def _article(word: str) -> str:
@@ -210,7 +214,7 @@ OPTIMIZERS = Registry("optimizer", context=("model",), modules=("nnpy.optim.opti
 SCHEDULERS = Registry("scheduler", context=("optimizer",), modules=("nnpy.optim.schedulers",))
 INITIALIZERS = Registry("initializer", modules=("nnpy.nn.initializers",))
 METRICS = Registry("metric", context=("pred", "target"), modules=("nnpy.nn.metrics",))
-SYMBOLS = Registry("symbol", context=("input_shape", "outputs"), modules=("nnpy.models.symbols",))
+SYMBOLS = Registry("symbol", context=("input_shape", "outputs"), modules=("nnpy.symbols.builtin",))
 DATASETS = Registry("dataset", modules=("nnpy.data",))
 
 register_layer = LAYERS.register

@@ -12,7 +12,7 @@ from nnpy.engine.experiment_config import load_experiment
 from nnpy.engine.plan import load_plan
 from nnpy.io.checkpoint import load_checkpoint
 from nnpy.layers import Dense, ReLU
-from nnpy.models import model_layers
+from nnpy.symbols import model_layers
 from nnpy.registry import DATASETS
 
 REPO = Path(__file__).resolve().parents[1]
@@ -32,7 +32,7 @@ def test_api_and_cli_give_identical_weights_and_history(tmp_path, monkeypatch):
 
     cfg, _ = load_experiment(REPO / "configs" / "mlp.yaml", SETS)
     d = cfg["data"]
-    mnist = DATASETS.build("mnist").load(limit=d["limit"])
+    mnist = DATASETS.make("mnist").load(limit=d["limit"])
     model = nnpy.Sequential(model_layers(cfg["model"], (1, 28, 28), 10), seed=cfg["seed"])
     model.compile(optimizer=cfg["optimizer"], loss=cfg["loss"], metrics=[cfg["train"]["metric"]],
                   scheduler=cfg["scheduler"])
@@ -102,3 +102,25 @@ def test_predict_proba_of_a_model_ending_in_softmax_or_a_binary_logit():
     binary.build((4,))
     p1 = 1 / (1 + np.exp(-binary.predict(x)[:, 0].astype(np.float64)))
     np.testing.assert_allclose(binary.predict_proba(x), np.stack([1 - p1, p1], axis=1), rtol=1e-6)
+
+
+def test_model_build_is_the_keras_call_and_initialize_the_layer_contract():
+    """One meaning each: ``initialize(shape, rng)`` (the layer contract, what a container calls)
+    builds the layers with the generator it is given, as a Chain would; ``build(shape)`` (the Keras
+    call) initializes from the model's seed once and afterwards only checks the shape."""
+    def weights(layer):
+        return list(layer.named_parameters().values())
+
+    specs = [{"type": "Dense", "units": 3}, {"type": "ReLU"}, {"type": "Dense", "units": 2}]
+    model, chain = nnpy.Sequential(specs, seed=5), nnpy.layers.Chain(specs)
+    assert model.initialize((4,), rng=np.random.default_rng(0)) == chain.initialize((4,), rng=np.random.default_rng(0))
+    assert all(np.array_equal(p, q) for p, q in zip(weights(model), weights(chain)))
+    first = [w.copy() for w in weights(model)]
+    assert len(first) == 4                               # W and b of both Dense layers
+    assert model.build((4,)) == (2,)                     # built already: the weights stay
+    assert all(np.array_equal(p, q) for p, q in zip(weights(model), first))
+    seeded = nnpy.Sequential(specs, seed=5)
+    seeded.build((4,))
+    assert not all(np.array_equal(p, q) for p, q in zip(weights(seeded), first))   # the seed's weights
+    with pytest.raises(nnpy.ShapeError, match="what the model was built for"):
+        model.build((5,))

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from nnpy.engine.plan import load_plan
-from nnpy.models import build_model
+from nnpy.symbols import make_model
 from tests.tools import made_data
 
 REPO = Path(__file__).resolve().parents[1]
@@ -26,9 +26,9 @@ def test_config_builds(path, tmp_path, monkeypatch):
 
 
 def test_resnet_stem_stride_quarters_the_first_stage():
-    full = build_model({"symbol": "resnet", "widths": [8, 16], "blocks": [1, 1]}, (1, 28, 28), 10)
-    half = build_model({"symbol": "resnet", "widths": [8, 16], "blocks": [1, 1], "stem_stride": 2},
-                       (1, 28, 28), 10)
+    full = make_model({"symbol": "resnet", "widths": [8, 16], "blocks": [1, 1]}, (1, 28, 28), 10)
+    half = make_model({"symbol": "resnet", "widths": [8, 16], "blocks": [1, 1], "stem_stride": 2},
+                      (1, 28, 28), 10)
     assert full.layers[0].output_shape == (8, 28, 28) and half.layers[0].output_shape == (8, 14, 14)
     assert half.flops() < full.flops() / 3
     x = np.random.default_rng(0).standard_normal((2, 1, 28, 28)).astype(np.float32)

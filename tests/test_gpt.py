@@ -99,8 +99,8 @@ def test_weight_decay_on_matrices_leaves_vectors_alone():
     before = {k: v.copy() for k, v in model.named_parameters().items()}
     for g in model.named_gradients().values():
         g.fill(0)
-    opt = nnpy.optim.build_optimizer({"type": "adamw", "lr": 0.1, "weight_decay": 0.5,
-                                      "weight_decay_on": "matrices"}, model)
+    opt = nnpy.optim.make_optimizer({"type": "adamw", "lr": 0.1, "weight_decay": 0.5,
+                                     "weight_decay_on": "matrices"}, model)
     opt.step()
     after = model.named_parameters()
     np.testing.assert_allclose(after["dense_1.W"], before["dense_1.W"] * (1 - 0.05), rtol=1e-6)

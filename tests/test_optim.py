@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from nnpy.nn.layers import Dense
-from nnpy.optim import build_optimizer, build_scheduler
+from nnpy.optim import make_optimizer, make_scheduler
 
 
 def one_param_model(p0, g):
@@ -21,7 +21,7 @@ G2 = np.array([[-1.0, 0.25]])
 
 def two_steps(spec):
     model = one_param_model(P0, G1)
-    opt = build_optimizer(spec, model)
+    opt = make_optimizer(spec, model)
     opt.step()
     after1 = model.params["W"].copy()
     model.grads["W"][...] = G2
@@ -88,8 +88,8 @@ def test_scratch_buffers_leave_grads_alone_and_params_apart(spec):
     big.initialize((16,))                                     # W (16, 8) and b (8,) share scratch
     alone = {k: one_param_model(v.reshape(1, -1).astype(np.float64), 0 * v.reshape(1, -1))
              for k, v in big.params.items()}
-    opt = build_optimizer(spec, big)
-    opt_alone = {k: build_optimizer(spec, m) for k, m in alone.items()}
+    opt = make_optimizer(spec, big)
+    opt_alone = {k: make_optimizer(spec, m) for k, m in alone.items()}
     for _ in range(3):
         for k in big.params:
             big.grads[k][...] = rng.standard_normal(big.grads[k].shape)
@@ -108,7 +108,7 @@ def test_scratch_buffers_leave_grads_alone_and_params_apart(spec):
 
 def test_global_norm_clipping():
     model = one_param_model(P0, np.array([[3.0, 4.0]]))
-    opt = build_optimizer({"type": "sgd", "lr": 1.0, "max_grad_norm": 1.0}, model)
+    opt = make_optimizer({"type": "sgd", "lr": 1.0, "max_grad_norm": 1.0}, model)
     opt.step()
     assert opt.last_grad_norm == pytest.approx(5.0)
     assert np.allclose(model.params["W"], P0 - np.array([[0.6, 0.8]]))
@@ -116,8 +116,8 @@ def test_global_norm_clipping():
 
 def test_optimizer_state_dict_round_trip_continues_identically():
     spec = {"type": "adam", "lr": 0.01}
-    m1 = one_param_model(P0, G1); o1 = build_optimizer(spec, m1); o1.step()
-    m2 = one_param_model(m1.params["W"].copy(), G2); o2 = build_optimizer(spec, m2)
+    m1 = one_param_model(P0, G1); o1 = make_optimizer(spec, m1); o1.step()
+    m2 = one_param_model(m1.params["W"].copy(), G2); o2 = make_optimizer(spec, m2)
     o2.load_state_dict(o1.state_dict())
     m1.grads["W"][...] = G2
     o1.step(); o2.step()
@@ -125,8 +125,8 @@ def test_optimizer_state_dict_round_trip_continues_identically():
 
 
 def sched(spec, lr=1.0):
-    opt = build_optimizer({"type": "sgd", "lr": lr}, one_param_model(P0, G1))
-    return opt, build_scheduler(spec, opt)
+    opt = make_optimizer({"type": "sgd", "lr": lr}, one_param_model(P0, G1))
+    return opt, make_scheduler(spec, opt)
 
 
 def lrs(spec, n, lr=1.0, metrics=None):

@@ -20,7 +20,7 @@ SHIPPED_MNIST = REPO / "data" / "trained_models" / "mnist.json"
 
 def mnist_test_slice(n: int):
     """The first ``n`` MNIST test images as the dataset gives them: raw pixels in [0, 1]."""
-    ds = DATASETS.build("mnist").load(limit=n)
+    ds = DATASETS.make("mnist").load(limit=n)
     return ds.x_test, ds.y_test
 
 

@@ -52,8 +52,8 @@ def block_key(body: str) -> str:
 
 # Edits that make a long block quick; every (old, new) must match the block.
 SHORTEN = {
-    "mnist = DATASETS.build(\"mnist\").load()       # a Dataset: x_train, y_train, x_test, y_test": [
-        ('DATASETS.build("mnist").load()', 'DATASETS.build("mnist").load(limit=6000)'),
+    "mnist = DATASETS.make(\"mnist\").load()       # a Dataset: x_train, y_train, x_test, y_test": [
+        ('DATASETS.make("mnist").load()', 'DATASETS.make("mnist").load(limit=6000)'),
         ("epochs=20", "epochs=3"),
         ("validation_split=5000", "validation_split=1000"),
         ('"warmup": 200', '"warmup": 20'),       # 120 steps in all: a warm-up of 200 would never end
@@ -71,7 +71,7 @@ PRELUDE = {
         "model = nnpy.Sequential([Dense(16), ReLU(), Dense(2)], seed=1)\n"
         "model.compile(optimizer={'type': 'adam', 'lr': 0.01}, loss='cross_entropy', metrics=['accuracy'])\n"
     ),
-    'loss = nnpy.build_loss("cross_entropy")': (
+    'loss = nnpy.make_loss("cross_entropy")': (
         "import numpy as np\nimport nnpy\nfrom nnpy.layers import Dense, ReLU\n"
         "rng = np.random.default_rng(0)\n"
         "x_all = rng.normal(size=(256, 8)).astype(np.float32)\n"
@@ -95,17 +95,17 @@ CHECKS = {
         "assert logits.shape == (256, 2) and np.allclose(probs.sum(axis=1), 1, atol=1e-5)\n"
         "assert (nnpy.load('parity.json').predict(x) == logits).all()\n"
     ),
-    "mnist = DATASETS.build(\"mnist\").load()       # a Dataset: x_train, y_train, x_test, y_test": (
+    "mnist = DATASETS.make(\"mnist\").load()       # a Dataset: x_train, y_train, x_test, y_test": (
         # raw test pixels, as the README passes them: the model applies its own normalization
         # (before it did not: 9% on raw pixels)
         "result = model.evaluate(mnist.x_test, mnist.y_test)\n"
         "assert result['accuracy'] > 0.85, result\n"
     ),
-    'loss = nnpy.build_loss("cross_entropy")': (
+    'loss = nnpy.make_loss("cross_entropy")': (
         "assert (model.predict(x_all).argmax(axis=1) == y_all).mean() > 0.9\n"
     ),
     "session = ort.InferenceSession(\"mnist.onnx\")": (
-        "assert (probs.argmax(axis=1) == DATASETS.build('mnist').load(limit=8).y_test).mean() >= 0.875\n"
+        "assert (probs.argmax(axis=1) == DATASETS.make('mnist').load(limit=8).y_test).mean() >= 0.875\n"
     ),
     "x = nnpy.Input((1, 28, 28))                              # a placeholder: one sample's shape": (
         "assert model.evaluate(mnist.x_test[:500], mnist.y_test[:500])['accuracy'] > 0.8\n"

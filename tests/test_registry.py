@@ -41,7 +41,7 @@ def test_every_registry_is_found():
 
 @pytest.mark.parametrize("name", REGISTRIES)
 def test_a_registry_imported_alone_is_complete(name, everything_imported):
-    """``from nnpy.registry import DATASETS; DATASETS.build("mnist")`` as the README shows it:
+    """``from nnpy.registry import DATASETS; DATASETS.make("mnist")`` as the README shows it:
     listing, lookup and ``in`` see every built-in entry, with nothing else imported first."""
     assert everything_imported[name], f"{name} is empty even with everything imported"
     first = everything_imported[name][0]
@@ -57,7 +57,7 @@ def test_a_registry_imported_alone_is_complete(name, everything_imported):
 
 def test_the_readme_dataset_example_runs_on_its_own():
     out = names_in_fresh_python("import json\nfrom nnpy.registry import DATASETS\n"
-                                "print(json.dumps(type(DATASETS.build('mnist')).__name__))")
+                                "print(json.dumps(type(DATASETS.make('mnist')).__name__))")
     assert out == "MNIST"
 
 
@@ -66,6 +66,6 @@ def test_messages_use_the_right_plural_and_article():
         registry.LOSSES.get("nope")
     assert "losss" not in str(info.value)
     with pytest.raises(RegistryError, match=r"^an optimizer must be a name or a mapping"):
-        registry.OPTIMIZERS.build(3)
+        registry.OPTIMIZERS.make(3)
     with pytest.raises(RegistryError, match=r"^a layer must be a name or a mapping"):
-        registry.LAYERS.build(3)
+        registry.LAYERS.make(3)

@@ -7,7 +7,7 @@ from .tensor import Tensor
 
 
 class Parameters:
-    """Named leaf Tensors that nnpy's optimizers can update: ``build_optimizer("adam", Parameters(w=w, b=b))``.
+    """Named leaf Tensors that nnpy's optimizers can update: ``make_optimizer("adam", Parameters(w=w, b=b))``.
 
     Optimizers call ``named_parameters()`` and ``named_gradients()`` (arrays, same keys);
     a Tensor without a gradient yet counts as zeros. ``zero_grad()`` clears every ``.grad``.

@@ -19,11 +19,12 @@ from .loader import DataLoader, split_train_val
 from .tabular import BostonHousing
 from .text import Reuters
 from .transforms import (Compose, Normalize, RandomAffine, RandomContinentalStrokes, RandomErasing,
-                         RandomHorizontalFlip, RandomThickness, build_transforms)
+                         RandomHorizontalFlip, RandomThickness, build_transforms, make_transforms)
 
 __all__ = ["BostonHousing", "CSVDataset", "Compose", "DIGIT_CLASSES", "DataDescription", "DataLoader",
            "DataSource", "Dataset", "DigitStages", "FASHION_CLASSES", "FashionMNIST", "FunctionFit", "ImageFolder",
            "MNIST", "MNISTDenoise", "NoInkError", "Normalize", "Parity", "RandomAffine", "RandomContinentalStrokes",
            "RandomErasing", "RandomHorizontalFlip", "RandomThickness", "Reuters", "RowStages", "Sine", "build_transforms",
+           "make_transforms",
            "decode_grey", "digit_stages", "fetch", "iter_image_files", "load_digit", "read_grey", "read_idx",
            "segment_row", "split_train_val", "to_mnist", "write_idx"]

@@ -406,15 +406,15 @@ def _options(section: str, spec, valid) -> dict:
 
 
 def check_normalization(normalize: dict | None) -> dict:
-    """``normalize`` checked as ``build_transforms`` checks it (its keys, numbers, std > 0)
-    without building the transform; returns it (``{}`` for None)."""
+    """``normalize`` checked as ``make_transforms`` checks it (its keys, numbers, std > 0)
+    without making the transform; returns it (``{}`` for None)."""
     norm = _options("normalize", normalize, NORMALIZE_KEYS)
     if norm:
         Normalize.check(**norm)
     return norm
 
 
-def build_transforms(augment: dict | None = None, normalize: dict | None = None) -> Compose:
+def make_transforms(augment: dict | None = None, normalize: dict | None = None) -> Compose:
     """Turn config sections into one ``Compose``: augmentation first, then normalization.
 
     ``augment``: ``{"shift": px, "rotate": degrees, "scale": fraction,
@@ -443,3 +443,6 @@ def build_transforms(augment: dict | None = None, normalize: dict | None = None)
     if norm:
         steps.append(Normalize(**norm))
     return Compose(steps)
+
+
+build_transforms = make_transforms   # deprecated: the old name, kept for users

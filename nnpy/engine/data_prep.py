@@ -14,7 +14,7 @@ import numpy as np
 
 from ..data.datasets import DataDescription, DataSource
 from ..data.loader import DataLoader, RandomBatchLoader, split_train_val
-from ..data.transforms import Compose, build_transforms
+from ..data.transforms import Compose, make_transforms
 from ..errors import ConfigError
 from .seeds import SHUFFLE, VAL_SPLIT, derived_seed
 
@@ -75,7 +75,7 @@ def prepare_data(source: DataSource, data: dict, train: dict, seed: int, stats: 
 
 def training_transform(augmentation: Compose, stats: dict | None) -> Compose:
     """The training batches' transform: ``augmentation``, then the normalization by ``stats``."""
-    return Compose([*augmentation.transforms, *build_transforms(normalize=stats).transforms])
+    return Compose([*augmentation.transforms, *make_transforms(normalize=stats).transforms])
 
 
 def random_samples(data: tuple, count: int, seed: int) -> tuple:

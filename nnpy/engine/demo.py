@@ -24,7 +24,7 @@ from ..data.images import decode_grey, iter_image_files, read_grey
 from ..data.segment import looks_like_a_row, segment_row
 from ..errors import DataError
 from ..nn.metrics import class_probabilities
-from .checkpoints import plan_from_checkpoint
+from .checkpoint_content import plan_from_checkpoint
 from .plan import data_source
 
 

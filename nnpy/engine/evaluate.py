@@ -6,7 +6,7 @@ import numpy as np
 
 from ..errors import ConfigError, DataError
 from ..nn.metrics import confusion_matrix, mae, mse, per_class_accuracy, psnr
-from .checkpoints import plan_from_checkpoint, stats_of
+from .checkpoint_content import plan_from_checkpoint, stats_of
 from .data_prep import prepare_data
 from .plan import data_source
 from .terminal import wrap_fields

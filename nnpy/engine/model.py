@@ -23,17 +23,17 @@ import warnings
 import numpy as np
 
 from ..data.loader import DataLoader, split_train_val
-from ..data.transforms import Normalize, build_transforms, check_normalization
+from ..data.transforms import Normalize, check_normalization, make_transforms
 from ..data.datasets import DataDescription
 from ..errors import CheckpointError, ConfigError
 from ..io.checkpoint import save_checkpoint
 from ..nn.layers import Chain, Graph
-from ..nn.symbolic import graph_nodes
+from ..nn.placeholders import graph_nodes
 from ..nn.layers.containers import name_layers
 
-from ..nn.losses import activation_clash, build_loss
+from ..nn.losses import activation_clash, make_loss
 from ..nn.metrics import class_probabilities, default_metric, metric_list, unsuitable
-from ..optim import build_optimizer, build_scheduler
+from ..optim import make_optimizer, make_scheduler
 from .callbacks import ConsoleLogger
 from .seeds import DROPOUT, INIT, SHUFFLE, VAL_SPLIT, derived_seed, stream
 from .summary import summary as summary_table
@@ -82,7 +82,6 @@ class TrainableModel:
         self.metrics: list = []
         self.compiled: dict = {}
         self.trainer: Trainer | None = None
-        self._initializing = False
         self._normalization: dict | None = None
 
     # ---- input normalization ------------------------------------------------------------
@@ -120,9 +119,7 @@ class TrainableModel:
     def build(self, input_shape):
         """Keras-style ``model.build((1, 28, 28))``: create the weights (from the seed) for
         samples of ``input_shape`` and return the output shape; ``fit`` and ``predict`` build
-        on first use. Inside ``initialize`` this is the chain's layer-contract ``build``."""
-        if self._initializing:
-            return super().build(input_shape)
+        on first use."""
         if not self.built:
             self.initialize(tuple(input_shape), rng=stream(self.seed, INIT))
             self.set_rng(stream(self.seed, DROPOUT))
@@ -139,11 +136,9 @@ class TrainableModel:
             raise first.shape_error(f"samples of shape {self.input_shape} (what the model was built for)", shape)
 
     def initialize(self, input_shape, rng=None, dtype=None) -> tuple:
-        self._initializing = True
-        try:
-            return super().initialize(input_shape, rng, dtype)
-        finally:
-            self._initializing = False
+        """The layer contract's ``initialize``; the layers inside are built by the container's
+        ``build`` (``Chain.build`` or ``Graph.build``), since a model's own is the Keras call."""
+        return self._initialize_with(super().build, input_shape, rng, dtype)
 
     def _attach(self) -> None:
         if self.optimizer is not None and self.optimizer.model is None:
@@ -160,8 +155,8 @@ class TrainableModel:
         model) is a ``ConfigError`` naming it."""
         if metric is not None and metrics is not None:
             raise ConfigError("compile: give metrics=[…] or metric=…, not both")
-        self.optimizer = build_optimizer(optimizer)
-        self.loss = build_loss(loss)
+        self.optimizer = make_optimizer(optimizer)
+        self.loss = make_loss(loss)
         task = getattr(self.loss, "task", None)
         if metrics is None:
             metrics = metric if metric is not None else default_metric(task)
@@ -172,7 +167,7 @@ class TrainableModel:
             if problem:
                 raise ConfigError(f"compile: {problem}")
         self.metric = self.metrics[0]
-        self.scheduler = build_scheduler(scheduler) if scheduler is not None else None
+        self.scheduler = make_scheduler(scheduler) if scheduler is not None else None
         named = [spec if isinstance(spec, (str, dict)) else m.spec or m.name for spec, m in zip(specs, self.metrics)]
         self.compiled = {"optimizer": optimizer if isinstance(optimizer, (str, dict)) else
                          {"type": self.optimizer.type_name, "lr": self.optimizer.initial_lr},
@@ -215,7 +210,7 @@ class TrainableModel:
             xv, yv = validation_data
             validation_data = (self._model_inputs(xv), np.asarray(yv))
         self._warn_activation_clash()
-        transform = build_transforms(augment, self.normalization) if (augment or self.normalization) else None
+        transform = make_transforms(augment, self.normalization) if (augment or self.normalization) else None
         loader = DataLoader(x, y, batch_size=batch_size, shuffle=shuffle, seed=derived_seed(self.seed, SHUFFLE),
                             transform=transform)
         trainer = self._trainer([*([ConsoleLogger(stream=sys.stdout, progress=False)] if verbose else []),
@@ -311,7 +306,8 @@ class TrainableModel:
 
 
 class Sequential(TrainableModel, Chain):
-    """A chain of layers that can build, compile, fit, evaluate, predict and save itself.
+    """The Keras-style trainable model: a ``Chain`` of layers (the container, which only applies
+    them in order) that can also build, compile, fit, evaluate, predict and save itself.
 
     ``seed`` fixes initialization, dropout, shuffling and the validation split exactly
     as ``seed:`` in a config does (drawn at random when None).

@@ -11,7 +11,7 @@
 ``make_plan`` splits the config: the dataset gets ``data``, the model its ``model`` section (and
 the loss, optimizer, scheduler and metrics theirs); ``nnpy.engine.run.Run`` splits the rest.
 ``nnpy train``, ``val``, ``summary``, ``gradcheck``, ``export`` and ``nnpy.load`` all start
-here (a checkpoint's plan comes from ``nnpy.engine.checkpoints.plan_from_checkpoint``); the
+here (a checkpoint's plan comes from ``nnpy.engine.checkpoint_content.plan_from_checkpoint``); the
 model, the dataset object and the augmentation are built exactly once per plan.
 """
 from __future__ import annotations
@@ -19,12 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from ..data.datasets import DataDescription, DataSource
-from ..data.transforms import Compose, build_transforms
+from ..data.transforms import Compose, make_transforms
 from ..errors import ConfigError, NnpyError
 from ..io.yamlfile import Locator
-from ..models import build_model
-from ..nn.losses import build_loss
-from ..optim import build_optimizer, build_scheduler
+from ..symbols import make_model
+from ..nn.losses import make_loss
+from ..optim import make_optimizer, make_scheduler
 from ..registry import DATASETS
 from .experiment_config import metric_specs, read_experiment
 from .model import Model, Sequential
@@ -86,8 +86,8 @@ def compiled_model(cfg: dict, data: DataDescription, locator: Locator, load_init
     if cfg["train"]["max_grad_norm"] is not None:
         optimizer.setdefault("max_grad_norm", cfg["train"]["max_grad_norm"])
     parts = {}
-    for key, build, spec in (("optimizer", build_optimizer, optimizer), ("loss", build_loss, cfg["loss"]),
-                             ("scheduler", build_scheduler, cfg["scheduler"])):
+    for key, build, spec in (("optimizer", make_optimizer, optimizer), ("loss", make_loss, cfg["loss"]),
+                             ("scheduler", make_scheduler, cfg["scheduler"])):
         try:
             parts[key] = build(spec) if spec is not None else None
         except NnpyError as exc:   # a value of the right type that the class refuses
@@ -100,7 +100,7 @@ def compiled_model(cfg: dict, data: DataDescription, locator: Locator, load_init
 def augmentation(augment: dict | None, locator: Locator) -> Compose:
     """``data.augment``'s transforms, built once (the training loader adds the normalization)."""
     try:
-        return build_transforms(augment)
+        return make_transforms(augment)
     except ConfigError as exc:
         section = str(exc).split(":")[0].split(".")
         raise locator.error(("data", *section), str(exc).split(": ", 1)[-1]) from None
@@ -123,7 +123,7 @@ def data_source(d: dict, locator: Locator | None = None) -> DataSource:
         raise locator.error(("data",), "missing required key 'dataset' (nnpy list datasets)")
     spec = {"type": d["dataset"], **d["options"], **({"root": d["root"]} if d["root"] is not None else {})}
     try:
-        return DATASETS.build(spec)
+        return DATASETS.make(spec)
     except NnpyError as exc:
         where = ("data", "root") if getattr(exc, "option", None) == "root" else ("data", "options")
         raise locator.error(where, f"dataset '{d['dataset']}': {exc}") from None
@@ -133,8 +133,8 @@ def _build(section: dict, seed: int, dataset: str | None, data: DataDescription,
     """The model of the config's ``model`` section for ``data`` (of ``dataset``), weights from
     ``seed``; errors point at the layer's config key."""
     try:
-        model = build_model(section, data.input_shape, data.outputs, rng=stream(seed, INIT),
-                            model_class=Sequential, graph_class=Model, seed=seed)
+        model = make_model(section, data.input_shape, data.outputs, rng=stream(seed, INIT),
+                           model_class=Sequential, graph_class=Model, seed=seed)
     except NnpyError as exc:
         raise locator.error(_model_key(section, exc), _model_message(section, exc, locator)) from exc
     _check_outputs(model, data, section, dataset, locator)

@@ -13,7 +13,7 @@ from ..data.csv_table import read_table
 from ..data.csv_dataset import encode_features
 from ..errors import DataError
 from ..nn.metrics import class_probabilities
-from .checkpoints import plan_from_checkpoint
+from .checkpoint_content import plan_from_checkpoint
 
 
 def predict_csv(ckpt, csv_path) -> tuple[list[str], list[list[str]]]:

@@ -38,7 +38,7 @@ from ..io.yamlfile import dump_yaml
 from ..nn.losses import activation_clash
 from ..version import __version__
 from .callbacks import Checkpointer, ConsoleLogger, CSVLogger, EarlyStopping, MaxTime, StopOnSignal
-from .checkpoints import stats_of
+from .checkpoint_content import stats_of
 from .data_prep import PreparedData, prepare_data
 from .parallel import communicator, launched, start_processes
 from .plan import Plan, load_plan
@@ -195,7 +195,7 @@ class Run:
         save_checkpoint(path, self.checkpoint())
 
     def checkpoint(self) -> dict:
-        """What a checkpoint of this run holds (``nnpy.engine.checkpoints`` lists it):
+        """What a checkpoint of this run holds (``nnpy.engine.checkpoint_content`` lists it):
         everything needed to evaluate, predict with, or resume the run exactly."""
         trainer = self.trainer
         return {

@@ -6,7 +6,8 @@ A checkpoint file is one JSON object (ASCII, no NaN literals)::
      "sha256": "<hex digest of the canonical payload text>",
      "payload": {...}}
 
-The payload is the caller's data -- dicts with string keys, lists, strings, ints, floats,
+The payload is the caller's data (what a training run puts in it: ``nnpy.engine.checkpoint_content``)
+-- dicts with string keys, lists, strings, ints, floats,
 bools, ``None`` -- where two kinds of value are written as tagged objects:
 
 * a numpy array  -> ``{"__ndarray__": true, "dtype": "float32", "shape": [2, 3],

@@ -157,7 +157,7 @@ class _Loader(yaml.SafeLoader):
     """PyYAML's safe composer with our resolvers and limits on nesting and node count.
 
     Only ``compose`` is used from it: the node tree is turned into Python values by
-    ``_Builder`` below, never by PyYAML's constructors.
+    ``_Converter`` below, never by PyYAML's constructors.
     """
 
     yaml_implicit_resolvers: dict = {}
@@ -193,7 +193,7 @@ def _tag_name(tag: str) -> str:
     return "!!" + tag[len(_Y):] if tag.startswith(_Y) else tag
 
 
-class _Builder:
+class _Converter:
     """Turns a composed node tree into dicts/lists/scalars, recording each key's line.
 
     Aliases are expanded into fresh copies (so later merging and overriding can mutate
@@ -203,12 +203,12 @@ class _Builder:
     def __init__(self, name: str, locator: Locator, lines: bool = True):
         self.name, self.locator, self.lines = name, locator, lines
         self.count = 0
-        self.active: set[int] = set()   # ids of nodes being built: an alias cycle revisits one
+        self.active: set[int] = set()   # ids of nodes being converted: an alias cycle revisits one
 
     def fail(self, node: Node, message: str) -> NoReturn:
         raise ConfigError(f"{_at(self.name, node.start_mark, self.lines)}: {message}")
 
-    def build(self, node: Node, keypath: tuple = (), level: int = 0):
+    def convert(self, node: Node, keypath: tuple = (), level: int = 0):
         self.count += 1
         if self.count > MAX_NODES:
             self.fail(node, f"document has more than {MAX_NODES} nodes once aliases are "
@@ -236,7 +236,7 @@ class _Builder:
         out = []
         for i, item in enumerate(node.value):
             self.record(keypath + (i,), item)
-            out.append(self.build(item, keypath + (i,), level + 1))
+            out.append(self.convert(item, keypath + (i,), level + 1))
         return out
 
     def mapping(self, node: MappingNode, keypath: tuple, level: int) -> dict:
@@ -250,7 +250,7 @@ class _Builder:
                         self.fail(src, "a '<<' merge key needs a mapping or a list of mappings")
                     sources.append(src)
         for src in reversed(sources):   # the first source listed wins
-            merged.update(self.build(src, keypath, level + 1))
+            merged.update(self.convert(src, keypath, level + 1))
         out: dict = {}
         lines: dict = {}
         for key_node, value_node in node.value:
@@ -264,7 +264,7 @@ class _Builder:
                                     f"{lines[key]})")
             lines[key] = key_node.start_mark.line + 1
             self.record(keypath + (key,), key_node)
-            out[key] = self.build(value_node, keypath + (key,), level + 1)
+            out[key] = self.convert(value_node, keypath + (key,), level + 1)
         for key, value in merged.items():
             out.setdefault(key, value)
         return out
@@ -336,7 +336,7 @@ def parse_yaml(text: str, name: str, lines: bool = True,
     try:
         loader = _Loader(text, name, lines)
         node = loader.get_single_node()
-        value = None if node is None else _Builder(name, locator, lines).build(node, keypath)
+        value = None if node is None else _Converter(name, locator, lines).convert(node, keypath)
     except yaml.reader.ReaderError as exc:   # a control character: no mark, only a position
         where = f"{name}:{text.count(chr(10), 0, exc.position) + 1}" if lines else name
         raise ConfigError(f"{where}: invalid YAML: character #x{exc.character:04x} is not "

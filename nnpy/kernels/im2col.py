@@ -38,7 +38,7 @@ from __future__ import annotations
 
 from ..backend import xp
 from ..functional.windows import check_padding, output_size, pair, resolve_padding  # noqa: F401  (the geometry)
-from .threads import parallel_for
+from .threads import split_over_threads
 
 BATCH_INNER = (1, 2, 3, 0)   # NCHW -> (C, H, W, N)
 BATCH_MIDDLE = (1, 0, 2, 3)  # NCHW -> (C, N, H, W)
@@ -90,7 +90,7 @@ def pad_into(x, pads: tuple[tuple, tuple], xt, axes: tuple):
     (top, _), (left, _) = pads
     _, _, h, w = x.shape
     interior = to_nchw(xt, axes)[:, :, top:top + h, left:left + w]
-    parallel_for(x.shape[1], lambda lo, hi: copy_from_nchw(interior[:, lo:hi], x[:, lo:hi]), 2 * x.nbytes)
+    split_over_threads(x.shape[1], lambda lo, hi: copy_from_nchw(interior[:, lo:hi], x[:, lo:hi]), 2 * x.nbytes)
     return xt
 
 
@@ -99,7 +99,7 @@ def crop_from(xt, pads: tuple[tuple, tuple], out, axes: tuple):
     (top, _), (left, _) = pads
     _, _, h, w = out.shape
     interior = to_nchw(xt, axes)[:, :, top:top + h, left:left + w]
-    parallel_for(out.shape[1], lambda lo, hi: xp.copyto(out[:, lo:hi], interior[:, lo:hi]), 2 * out.nbytes)
+    split_over_threads(out.shape[1], lambda lo, hi: xp.copyto(out[:, lo:hi], interior[:, lo:hi]), 2 * out.nbytes)
     return out
 
 
@@ -117,14 +117,14 @@ def im2col(xt, kernel: tuple, stride: tuple, out, axes: tuple):
     windows = windows[:, :, :sh * ho:sh, :sw * wo:sw]
     # windows' axes 0, 2, 3 (N, Ho, Wo) are numbered as NCHW's: ``axes`` orders them as out does
     windows = windows.transpose(1, 4, 5, *axes[1:])                    # (C, kh, kw, ·) as out
-    parallel_for(len(out), lambda lo, hi: xp.copyto(out[lo:hi], windows[lo:hi]), 2 * out.nbytes)
+    split_over_threads(len(out), lambda lo, hi: xp.copyto(out[lo:hi], windows[lo:hi]), 2 * out.nbytes)
     return out
 
 
 def col2im(cols, stride: tuple, out, axes: tuple):
     """Sum cols (C, kh, kw, ·) into the padded image out (layout ``axes``), overwriting it."""
-    parallel_for(len(cols), lambda lo, hi: _col2im(cols[lo:hi], stride, out[lo:hi], axes),
-                 cols.nbytes + out.nbytes)
+    split_over_threads(len(cols), lambda lo, hi: _col2im(cols[lo:hi], stride, out[lo:hi], axes),
+                       cols.nbytes + out.nbytes)
     return out
 
 

@@ -17,7 +17,7 @@ import numpy as np
 
 from ..backend import xp
 from .im2col import Workspace
-from .threads import along, outer_axis, parallel_for
+from .threads import along, outer_axis, split_over_threads
 
 
 class TiledPool2D:
@@ -48,7 +48,7 @@ class TiledPool2D:
             xp.copyto(y[s], views[0][s])
             for v in views[1:]:
                 op(y[s], v[s], out=y[s])
-        parallel_for(x.shape[axis], part, x.nbytes + y.nbytes)
+        split_over_threads(x.shape[axis], part, x.nbytes + y.nbytes)
         return y
 
     def _new_grad(self, dtype):
@@ -84,7 +84,7 @@ class TiledPool2D:
             s = along(axis, lo, hi, 4)
             route([v[s] for v in self._tile_views(self.x)], [dv[s] for dv in self._tile_views(dx)],
                   self.y[s], grad_y[s])
-        parallel_for(self.x.shape[axis], part, self.x.nbytes + dx.nbytes)
+        split_over_threads(self.x.shape[axis], part, self.x.nbytes + dx.nbytes)
         return dx
 
 
@@ -163,7 +163,7 @@ class Pairs2x2:
                 rows = xp.maximum(left, right)                             # (rows, 2, Wo, I)
                 xp.greater(rows[:, 1], rows[:, 0], out=self.lower[a:b])
                 xp.maximum(rows[:, 0], rows[:, 1], out=y[a:b])
-        parallel_for(r, part, 2 * x.nbytes)
+        split_over_threads(r, part, 2 * x.nbytes)
         return self._pooled(y)
 
     def backward(self, grad_y):
@@ -182,5 +182,5 @@ class Pairs2x2:
                 xp.subtract(g[a:b], d[:, 1], out=d[:, 0])                  # g · (1 − lower), exactly
                 xp.multiply(d, self.right[a:b], out=dx5[a:b, :, :, 1])
                 xp.subtract(d, dx5[a:b, :, :, 1], out=dx5[a:b, :, :, 0])
-        parallel_for(r, part, 3 * dx5.nbytes)
+        split_over_threads(r, part, 3 * dx5.nbytes)
         return dx5.reshape(self.mem_shape).transpose(self.inverse)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 
-from .threads import parallel_for
+from .threads import split_over_threads
 
 _piece = threading.local()     # .range: (start, stop, the whole parameter) of this thread's piece
 new_slot_lock = threading.Lock()
@@ -39,4 +39,4 @@ def split_update(update, name: str, p, g) -> None:
             update(name, flat_p[lo:hi], flat_g[lo:hi])
         finally:
             _piece.range = None
-    parallel_for(p.size, part, 4 * p.nbytes)
+    split_over_threads(p.size, part, 4 * p.nbytes)

@@ -5,7 +5,7 @@ threads that each work on one half of an array keep two cores busy. BLAS already
 core for the matrix products; this module gives the passes between them (ReLU and its mask,
 bias adds, im2col and col2im copies, pooling folds, optimizer updates) the same cores::
 
-    parallel_for(len(out), lambda lo, hi: np.maximum(x[lo:hi], 0, out=out[lo:hi]), out.nbytes)
+    split_over_threads(len(out), lambda lo, hi: np.maximum(x[lo:hi], 0, out=out[lo:hi]), out.nbytes)
 
 Measured on the 2-core development machine (numpy 2.4): handing a part to the pool's thread
 and waiting for it costs about 120 µs (the thread has to be woken up), whatever the size. A
@@ -91,7 +91,7 @@ def _run_part(body, lo: int, hi: int) -> None:
         _state.busy = False
 
 
-def parallel_for(n: int, body: Callable[[int, int], None], nbytes: int) -> None:
+def split_over_threads(n: int, body: Callable[[int, int], None], nbytes: int) -> None:
     """Call ``body(lo, hi)`` on contiguous ranges that cover ``range(n)``, one per thread.
 
     ``nbytes``: the bytes the whole pass touches; below ``MIN_BYTES``, with one thread, in
@@ -145,5 +145,5 @@ def elementwise(op, *inputs, out):
         op(*(a[view] if is_array else a for a, is_array in zip(inputs, arrays)), out=out[view])
 
     nbytes = out.nbytes + sum(a.nbytes for a, is_array in zip(inputs, arrays) if is_array)
-    parallel_for(out.shape[axis], part, nbytes)
+    split_over_threads(out.shape[axis], part, nbytes)
     return out

@@ -25,7 +25,7 @@ import numpy as np
 
 from ..engine.model import Sequential
 from ..errors import ConfigError
-from ..nn.losses import build_loss
+from ..nn.losses import make_loss
 from ..nn.metrics import accuracy
 from ..registry import LAYERS, OPTIMIZERS
 from .problems import PROBLEMS, make_problem
@@ -136,7 +136,7 @@ class LearnSession:
         self.viewer.build((2,))
         for mine, its in zip(self.viewer.layers, self.model.layers):
             mine.params = its.params       # the same weights: the viewer sees every step at once
-        self.viewer_loss = build_loss("cross_entropy")
+        self.viewer_loss = make_loss("cross_entropy")
         self.order_rng = np.random.default_rng(setup.seed + 1)
         self.order, self.cursor = np.zeros(0, np.int64), 0
         self.steps = 0

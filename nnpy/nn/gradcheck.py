@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .layer import Layer, build_layer
+from .layer import Layer, make_layer
 
 
 @dataclass
@@ -138,7 +138,7 @@ def _float64_copy(layer, input_shape, seed: int, needs_input_grad: bool) -> Laye
     first layer). A built layer keeps its weights and layout; with True every sub-layer
     computes dx, with False only the layer's own flag changes.
     """
-    layer = build_layer(layer) if not isinstance(layer, Layer) else copy.deepcopy(layer)
+    layer = make_layer(layer) if not isinstance(layer, Layer) else copy.deepcopy(layer)
     if not layer.built:
         layer.needs_input_grad = needs_input_grad
         layer.initialize(tuple(input_shape), rng=np.random.default_rng(seed), dtype=np.float64)

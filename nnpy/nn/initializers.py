@@ -139,12 +139,11 @@ class Orthogonal(Initializer):
         return (self.gain * q[:rows, :cols]).reshape(shape).astype(dtype)
 
 
-def get_initializer(spec) -> Initializer:
+def make_initializer(spec) -> Initializer:
     """An initializer from a name, a ``{"type": …}`` mapping or an Initializer."""
     if isinstance(spec, Initializer) or callable(spec) and not isinstance(spec, (str, dict, type)):
         return spec
-    return INITIALIZERS.build(spec)
+    return INITIALIZERS.make(spec)
 
 
-def build_initializer(spec) -> Initializer:
-    return get_initializer(spec)
+get_initializer = build_initializer = make_initializer   # deprecated: the old names, kept for users

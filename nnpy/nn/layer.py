@@ -33,8 +33,8 @@ import numpy as np
 from ..backend import default_dtype, xp
 from ..errors import ShapeError
 from ..registry import LAYERS
-from .initializers import get_initializer
-from .symbolic import call_symbolic, is_symbolic
+from .initializers import make_initializer
+from .placeholders import is_placeholder, record_call
 
 
 def snake_case(name: str) -> str:
@@ -117,10 +117,15 @@ class Layer:
 
     def initialize(self, input_shape, rng: np.random.Generator | None = None, dtype=None) -> tuple:
         """Set rng and dtype, call ``build``, record the shapes; return the output shape."""
+        return self._initialize_with(self.build, input_shape, rng, dtype)
+
+    def _initialize_with(self, build, input_shape, rng, dtype) -> tuple:
+        """``initialize`` with ``build(input_shape) -> output_shape`` as the shape inference (a
+        trainable model passes its container's ``build``: its own is the Keras call)."""
         self.rng = rng if rng is not None else np.random.default_rng()
         self.dtype = np.dtype(dtype) if dtype is not None else default_dtype()
         self.input_shape = sample_shape(input_shape, many=self.many_inputs)
-        self.output_shape = tuple(int(d) for d in self.build(self.input_shape))
+        self.output_shape = tuple(int(d) for d in build(self.input_shape))
         self.grads = {k: xp.zeros_like(v) for k, v in self.params.items()}
         self.built = True
         return self.output_shape
@@ -136,13 +141,13 @@ class Layer:
             raise RuntimeError(f"layer '{self.name or self.type_name}' has no random generator yet: build it "
                                f"with layer.initialize(input_shape) (optionally rng=np.random.default_rng(seed)), "
                                f"which sets the generator and dtype and then calls build")
-        self.params[key] = get_initializer(init)(tuple(shape), self.rng, self.dtype)
+        self.params[key] = make_initializer(init)(tuple(shape), self.rng, self.dtype)
         return self.params[key]
 
     def __call__(self, x, training: bool = False):
         """``forward`` on arrays; on ``nnpy.Input`` placeholders, a recorded call (``nnpy.Model``)."""
-        if is_symbolic(x):
-            return call_symbolic(self, x)
+        if is_placeholder(x):
+            return record_call(self, x)
         return self.forward(x, training=training)
 
     def children(self) -> list["Layer"]:
@@ -227,7 +232,7 @@ class Layer:
         return self
 
     def get_config(self) -> dict:
-        """``{"type": …, **options}``: enough for ``build_layer`` to make this layer again."""
+        """``{"type": …, **options}``: enough for ``make_layer`` to make this layer again."""
         args, kwargs = self._init_args
         bound = inspect.signature(type(self).__init__).bind(None, *args, **kwargs)
         config = {"type": self.type_name}
@@ -249,8 +254,11 @@ def common_options(layer: Layer) -> dict:
     return {} if layer.trainable else {"trainable": False}
 
 
-def build_layer(spec) -> Layer:
+def make_layer(spec) -> Layer:
     """A layer from ``{"type": "Conv2D", "filters": 32, …}`` (or an existing Layer)."""
     if isinstance(spec, Layer):
         return spec
-    return LAYERS.build(spec)
+    return LAYERS.make(spec)
+
+
+build_layer = make_layer   # deprecated: the old name, kept for users

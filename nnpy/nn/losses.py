@@ -180,6 +180,9 @@ def loss_task(spec) -> str | None:
     return getattr(LOSSES.get(spec["type"] if isinstance(spec, dict) else spec), "task", None)
 
 
-def build_loss(spec) -> Loss:
+def make_loss(spec) -> Loss:
     """A loss from ``"cross_entropy"`` or ``{"type": "huber", "delta": 2.0}``."""
-    return spec if isinstance(spec, Loss) else LOSSES.build(spec)
+    return spec if isinstance(spec, Loss) else LOSSES.make(spec)
+
+
+build_loss = make_loss   # deprecated: the old name, kept for users

@@ -128,7 +128,7 @@ def per_class_accuracy(cm) -> np.ndarray:
     return np.diag(cm) / np.maximum(cm.sum(axis=1), 1)
 
 
-def get_metric(spec) -> Metric:
+def make_metric(spec) -> Metric:
     """The ``Metric`` of ``"accuracy"`` or ``{"type": "mse", "skip_steps": 5}``."""
     name, options = (spec["type"], {k: v for k, v in spec.items() if k != "type"}) \
         if isinstance(spec, dict) else (spec, {})
@@ -141,13 +141,16 @@ def get_metric(spec) -> Metric:
                   getattr(fn, "task", None), spec)
 
 
+get_metric = make_metric   # deprecated: the old name, kept for users
+
+
 def metric_list(specs) -> list[Metric]:
     """The ``Metric`` of each name / spec / ``Metric`` in ``specs`` (one alone is a list of one),
     in order: the first is the main one. Two of the same name would log the same key: an error."""
     specs = list(specs) if isinstance(specs, (list, tuple)) else [specs]
     if not specs:
         raise ConfigError("no metric given: name at least one, e.g. ['accuracy']")
-    metrics = [spec if isinstance(spec, Metric) else get_metric(spec) for spec in specs]
+    metrics = [spec if isinstance(spec, Metric) else make_metric(spec) for spec in specs]
     names = [m.name for m in metrics]
     twice = next((name for i, name in enumerate(names) if name in names[:i]), None)
     if twice is not None:

@@ -296,8 +296,11 @@ class AdamW(Adam):
         super().__init__(model, lr, beta1, beta2, epsilon, weight_decay, max_grad_norm, weight_decay_on)
 
 
-def build_optimizer(spec, model=None) -> Optimizer:
+def make_optimizer(spec, model=None) -> Optimizer:
     """An optimizer from ``"adam"`` or ``{"type": "sgd", "lr": 0.1, "momentum": 0.9}``."""
     if isinstance(spec, Optimizer):
         return spec.attach(model) if model is not None else spec
-    return OPTIMIZERS.build(spec, model=model)
+    return OPTIMIZERS.make(spec, model=model)
+
+
+build_optimizer = make_optimizer   # deprecated: the old name, kept for users

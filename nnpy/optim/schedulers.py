@@ -182,8 +182,11 @@ class ReduceOnPlateau(Scheduler):
         super().load_state_dict(d)
 
 
-def build_scheduler(spec, optimizer=None) -> Scheduler:
+def make_scheduler(spec, optimizer=None) -> Scheduler:
     """A scheduler from ``"cosine"`` or ``{"type": "step", "step_size": 5, "gamma": 0.5}``."""
     if isinstance(spec, Scheduler):
         return spec.attach(optimizer) if optimizer is not None else spec
-    return SCHEDULERS.build(spec, optimizer=optimizer)
+    return SCHEDULERS.make(spec, optimizer=optimizer)
+
+
+build_scheduler = make_scheduler   # deprecated: the old name, kept for users

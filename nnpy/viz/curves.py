@@ -19,7 +19,7 @@ import numpy as np
 from ..engine.monitor import new_best
 from ..errors import DataError, NnpyError
 from ..io.yamlfile import load_yaml
-from ..nn.metrics import get_metric
+from ..nn.metrics import make_metric
 from . import new_figure, save_figure
 
 COLUMNS = ("epoch", "lr", "train_loss", "train_metric", "val_loss", "val_metric", "seconds")
@@ -44,7 +44,7 @@ class Run:
         monitors it -- or None without validation."""
         values, losses = self.columns["val_metric"], self.columns["val_loss"]
         try:
-            higher = get_metric(self.metric).higher_is_better
+            higher = make_metric(self.metric).higher_is_better
         except NnpyError:      # not a registered metric: which way is better is unknown
             return None
         if not self.has_validation:

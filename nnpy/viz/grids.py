@@ -118,7 +118,7 @@ def kernel_tiles(W: np.ndarray, tile: int = 64) -> list[Image.Image]:
 
 def plot_filters(ckpt, out) -> Path:
     """Write the first convolution's kernels of checkpoint ``ckpt`` as an image grid to ``out``."""
-    from ..engine.checkpoints import plan_from_checkpoint
+    from ..engine.checkpoint_content import plan_from_checkpoint
 
     plan, _ = plan_from_checkpoint(ckpt)
     cfg, conv = plan.config, first_conv(plan.model)

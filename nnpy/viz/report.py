@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..engine.checkpoints import stats_of
+from ..engine.checkpoint_content import stats_of
 from ..io.checkpoint import load_checkpoint
 from ..nn.metrics import class_probabilities, true_labels
 from . import new_figure, save_figure

@@ -98,10 +98,10 @@ def test_gradcheck_of_an_object_and_of_containers():
     ours, _ = pair_of_dense()
     assert nnpy.gradcheck(ours, (5,)).passed
     assert ours.params["W"].dtype == np.float32              # the original is untouched
-    seq = Chain([TensorDense(6), ReLU(), TensorDense(3), nnpy.build_layer({"type": "PluginLayerNorm"})])
+    seq = Chain([TensorDense(6), ReLU(), TensorDense(3), nnpy.make_layer({"type": "PluginLayerNorm"})])
     result = nnpy.gradcheck(seq, (4,))
     assert result.passed and len(result.errors) == 7, result
-    res = Residual([TensorDense(4), nnpy.build_layer({"type": "Swish"}), TensorDense(4)], activation="Tanh")
+    res = Residual([TensorDense(4), nnpy.make_layer({"type": "Swish"}), TensorDense(4)], activation="Tanh")
     result = nnpy.gradcheck(res, (4,))
     assert result.passed and len(result.errors) == 5, result
 
@@ -139,8 +139,8 @@ def test_profile_layers_times_autograd_layers():
 
 
 def test_summary_shows_autograd_layers_and_infers_shapes():
-    model = nnpy.Sequential([Flatten(), TensorDense(10), nnpy.build_layer({"type": "Swish"}),
-                             nnpy.build_layer({"type": "PluginLayerNorm"})], seed=0)
+    model = nnpy.Sequential([Flatten(), TensorDense(10), nnpy.make_layer({"type": "Swish"}),
+                             nnpy.make_layer({"type": "PluginLayerNorm"})], seed=0)
     model.build((2, 3))
     text = summary(model)
     assert "TensorDense" in text and "Swish" in text and "(10,)" in text
@@ -149,7 +149,7 @@ def test_summary_shows_autograd_layers_and_infers_shapes():
 
 
 def test_shape_errors_name_the_layer():
-    model = nnpy.Sequential([TensorDense(4), nnpy.build_layer({"type": "PluginLayerNorm"})], seed=0)
+    model = nnpy.Sequential([TensorDense(4), nnpy.make_layer({"type": "PluginLayerNorm"})], seed=0)
     model.build((3,))
     with pytest.raises(ShapeError) as exc:
         model.forward(np.ones((2, 5), np.float32))
@@ -227,7 +227,7 @@ def test_autograd_layer_and_loss_train_with_model_fit():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(200, 2)).astype(np.float32)
     y = (x[:, 0] * x[:, 1] > 0).astype(np.int64)
-    model = nnpy.Sequential([TensorDense(16), nnpy.build_layer({"type": "Swish"}), TensorDense(2)], seed=1)
+    model = nnpy.Sequential([TensorDense(16), nnpy.make_layer({"type": "Swish"}), TensorDense(2)], seed=1)
     model.compile(optimizer={"type": "adam", "lr": 0.03}, loss=TensorCrossEntropy(), metrics=["accuracy"])
     model.fit(x, y, epochs=30, batch_size=50, verbose=0)
     assert model.evaluate(x, y)["accuracy"] > 0.9
@@ -236,7 +236,7 @@ def test_autograd_layer_and_loss_train_with_model_fit():
 def test_parameters_let_nnpy_optimizers_update_tensors():
     w = Tensor(np.array([3.0, -2.0]), requires_grad=True)
     params = Parameters(w=w)
-    opt = nnpy.build_optimizer({"type": "sgd", "lr": 0.1}, params)
+    opt = nnpy.make_optimizer({"type": "sgd", "lr": 0.1}, params)
     for _ in range(100):
         params.zero_grad()
         (w * w).sum().backward()

@@ -23,7 +23,7 @@ def test_registered():
 
 
 def test_mnist_limit():
-    ds = DATASETS.build({"type": "mnist"}).load(limit=500)
+    ds = DATASETS.make({"type": "mnist"}).load(limit=500)
     assert isinstance(ds, Dataset) and ds.name == "mnist" and ds.task == "classification"
     assert ds.x_train.shape == (500, 1, 28, 28) and ds.x_test.shape == (500, 1, 28, 28)
     assert ds.x_train.dtype == np.float32 and ds.y_train.dtype == np.int64
@@ -117,6 +117,6 @@ def test_parity():
 
 def test_unknown_option_is_rejected_by_registry():
     with pytest.raises(RegistryError) as info:
-        DATASETS.build({"type": "mnist", "roott": 5})
+        DATASETS.make({"type": "mnist", "roott": 5})
     assert str(info.value) == ("dataset 'mnist': unknown option 'roott' (did you mean 'root'?); "
                                "valid options: root")

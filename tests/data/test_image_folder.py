@@ -209,7 +209,7 @@ def test_a_dataset_without_root_and_bad_options_are_errors():
         with pytest.raises(ConfigError, match=message):
             ImageFolder(root=".", **options)
     with pytest.raises(NnpyError, match="option 'strict' must be true or false"):
-        DATASETS.build({"type": "image_folder", "root": ".", "strict": "yes"})
+        DATASETS.make({"type": "image_folder", "root": ".", "strict": "yes"})
 
 
 def test_digits_preprocessing_is_the_demos(tmp_path):

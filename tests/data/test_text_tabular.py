@@ -60,7 +60,7 @@ def test_registered_and_described():
     assert DATASETS.get("boston-housing") is BostonHousing
 
     def described(name, options):
-        d = DATASETS.build({"type": name, **options}).describe()
+        d = DATASETS.make({"type": name, **options}).describe()
         return d.input_shape, d.outputs, d.task
 
     assert described("reuters", {}) == ((10000,), 46, "classification")

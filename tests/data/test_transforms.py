@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from nnpy.data import (Compose, Normalize, RandomAffine, RandomHorizontalFlip, RandomThickness,
-                       MNIST, build_transforms)
+                       MNIST, make_transforms)
 from nnpy.errors import ConfigError, DataError
 
 
@@ -19,8 +19,8 @@ class FixedRng:
 
 
 @pytest.mark.parametrize("transform", [
-    RandomAffine(), RandomThickness(p=1.0), build_transforms({"shift": 2, "rotate": 10,
-                                                              "scale": 0.1, "thickness": 0.5}),
+    RandomAffine(), RandomThickness(p=1.0), make_transforms({"shift": 2, "rotate": 10,
+                                                             "scale": 0.1, "thickness": 0.5}),
 ])
 def test_shape_dtype_reproducible_and_changes(batch, transform):
     before = batch.copy()
@@ -63,15 +63,15 @@ def test_image_batch_required():
         RandomAffine()(np.zeros((4, 28, 28), np.float32), np.random.default_rng(0))
 
 
-def test_build_transforms():
-    t = build_transforms({"shift": 2, "rotate": 10, "scale": 0.1, "thickness": 0.3},
-                         {"mean": 0.1307, "std": 0.3081})
+def test_make_transforms():
+    t = make_transforms({"shift": 2, "rotate": 10, "scale": 0.1, "thickness": 0.3},
+                        {"mean": 0.1307, "std": 0.3081})
     assert isinstance(t, Compose)
     assert [type(s) for s in t.transforms] == [RandomAffine, RandomThickness, Normalize]
-    assert build_transforms(None, None).transforms == []
-    assert [type(s) for s in build_transforms({"rotate": 5}).transforms] == [RandomAffine]
+    assert make_transforms(None, None).transforms == []
+    assert [type(s) for s in make_transforms({"rotate": 5}).transforms] == [RandomAffine]
     x = np.ones((2, 1, 4, 4), np.float32)
-    assert build_transforms()(x, np.random.default_rng(0)) is x
+    assert make_transforms()(x, np.random.default_rng(0)) is x
 
 
 @pytest.mark.parametrize("augment, normalize, words", [
@@ -84,9 +84,9 @@ def test_build_transforms():
     ({"hflip": -0.1}, None, "p must be in"),
     ({"erase": 1.5}, None, "RandomErasing: p must be in"),
 ])
-def test_build_transforms_errors(augment, normalize, words):
+def test_make_transforms_errors(augment, normalize, words):
     with pytest.raises(ConfigError) as info:
-        build_transforms(augment, normalize)
+        make_transforms(augment, normalize)
     assert words in str(info.value)
 
 
@@ -108,7 +108,7 @@ class CountingRng:
 def test_augmentation_draws_per_batch_not_per_sample(batch):
     """Vectorized: the number of random draws does not grow with the batch (speed is
     measured in benchmarks/, not here)."""
-    t = build_transforms({"shift": 2, "rotate": 10, "scale": 0.1, "thickness": 1.0, "hflip": 0.5, "erase": 0.5})
+    t = make_transforms({"shift": 2, "rotate": 10, "scale": 0.1, "thickness": 1.0, "hflip": 0.5, "erase": 0.5})
     calls = []
     for n in (4, 128):
         rng = CountingRng(0)
@@ -125,7 +125,7 @@ def test_hflip_mirrors_the_chosen_samples(batch):
     assert out.flags.c_contiguous and out.dtype == np.float32
     np.testing.assert_array_equal(RandomHorizontalFlip(p=1.0)(batch, np.random.default_rng(0)),
                                   batch[..., ::-1])
-    assert [type(s) for s in build_transforms({"hflip": 0.5}).transforms] == [RandomHorizontalFlip]
+    assert [type(s) for s in make_transforms({"hflip": 0.5}).transforms] == [RandomHorizontalFlip]
 
 
 def test_erasing_paints_one_rectangle_per_chosen_sample(batch):
@@ -154,7 +154,7 @@ def test_erasing_paints_one_rectangle_per_chosen_sample(batch):
         assert (masks.sum(axis=(1, 2)) == size[0] * size[1]).all()
         tops, lefts = {np.argmax(m.any(1)) for m in masks}, {np.argmax(m.any(0)) for m in masks}
         assert (len(tops), len(lefts)) == ((1, 22) if ratio == 4.0 else (15, 15))  # every place it fits
-    steps = build_transforms({"shift": 2, "erase": 0.5, "fill": 0.3}).transforms
+    steps = make_transforms({"shift": 2, "erase": 0.5, "fill": 0.3}).transforms
     assert type(steps[-1]) is RandomErasing and steps[-1].fill == 0.3  # last: the affine does not move it
     with pytest.raises(ConfigError, match="scale"):
         RandomErasing(scale=(0.5, 0.2))
@@ -199,7 +199,7 @@ def test_continental_strokes_need_labels_and_reach_the_loader():
     t = RandomContinentalStrokes(p=1.0)
     with pytest.raises(DataError, match="labels"):
         t(data.x_train, np.random.default_rng(0))
-    pipeline = build_transforms({"continental": 1.0})
+    pipeline = make_transforms({"continental": 1.0})
     assert pipeline.uses_labels and isinstance(pipeline.transforms[0], RandomContinentalStrokes)
     loader = DataLoader(data.x_train, data.y_train, batch_size=256, shuffle=False, transform=pipeline)
     xb, yb = next(iter(loader))

@@ -13,7 +13,7 @@ from nnpy.engine.callbacks import Checkpointer
 from nnpy.engine.trainer import TrainState
 from nnpy.errors import ConfigError
 from nnpy.layers import Dense, ReLU
-from nnpy.nn.metrics import get_metric
+from nnpy.nn.metrics import make_metric
 from nnpy.viz.curves import read_run
 
 
@@ -33,7 +33,7 @@ EPOCHS = [  # (val_accuracy, val_loss)
 def scripted_run(monitor: str, epochs) -> list[int]:
     """Feed ``epochs`` (val_accuracy, val_loss) to a Checkpointer; the epochs it saved best.json at."""
     saved = []
-    trainer = SimpleNamespace(state=TrainState(), metrics=[get_metric("accuracy")], val_data=None)
+    trainer = SimpleNamespace(state=TrainState(), metrics=[make_metric("accuracy")], val_data=None)
     trainer.metric = trainer.metrics[0]
     checkpointer = Checkpointer(Path("unused"), lambda path, t: saved.append((path.name, t.state.best_epoch)),
                                 monitor=monitor)

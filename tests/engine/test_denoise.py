@@ -11,7 +11,7 @@ from PIL import Image
 
 from nnpy.cli import main
 from nnpy.errors import NnpyError
-from nnpy.nn.metrics import get_metric, psnr
+from nnpy.nn.metrics import make_metric, psnr
 from nnpy.registry import DATASETS
 from tests.prerequisites import require_module
 
@@ -46,12 +46,12 @@ UNET = textwrap.dedent("""\
 
 
 def denoise(limit, **options):
-    return DATASETS.build({"type": "mnist_denoise", **options}).load(limit=limit)
+    return DATASETS.make({"type": "mnist_denoise", **options}).load(limit=limit)
 
 
 def test_noisy_inputs_and_clean_targets_of_mnist_shape():
     ds = denoise(50, sigma=0.5)
-    clean = DATASETS.build("mnist").load(limit=50)
+    clean = DATASETS.make("mnist").load(limit=50)
     assert ds.task == "regression" and ds.input_shape == (1, 28, 28)
     for split in ("train", "test"):
         x, y = getattr(ds, f"x_{split}"), getattr(ds, f"y_{split}")
@@ -75,7 +75,7 @@ def test_the_noise_is_seeded_and_does_not_depend_on_the_limit():
 @pytest.mark.parametrize("option, value", [("sigma", -1), ("sigma", "big"), ("seed", -2)])
 def test_bad_options_name_the_option(option, value):
     with pytest.raises(NnpyError, match=option):   # ConfigError, or the registry's type check
-        DATASETS.build({"type": "mnist_denoise", option: value})
+        DATASETS.make({"type": "mnist_denoise", option: value})
 
 
 def test_psnr_is_10_log10_of_one_over_the_mse():
@@ -88,7 +88,7 @@ def test_psnr_is_10_log10_of_one_over_the_mse():
     # several images: the mean of each image's PSNR (here 20 and 40 dB), not the PSNR of the mean MSE
     pair = psnr(np.stack([np.full((2, 2), 0.1), np.full((2, 2), 0.01)]), np.zeros((2, 2, 2)))
     assert pair == pytest.approx(30.0)
-    metric = get_metric("psnr")
+    metric = make_metric("psnr")
     assert metric.higher_is_better and metric.task == "regression"
     assert np.isfinite(psnr(clean, clean))     # a perfect image: a large finite number
 

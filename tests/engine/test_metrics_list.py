@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 import nnpy
 from nnpy.cli import main
-from nnpy.engine.checkpoints import plan_from_checkpoint
+from nnpy.engine.checkpoint_content import plan_from_checkpoint
 from nnpy.engine.resume import config_differences, restore_partial
 from nnpy.engine.trainer import Trainer, TrainState
 from nnpy.errors import CheckpointError, ConfigError, NnpyError

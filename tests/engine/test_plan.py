@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from nnpy.cli import main
 from nnpy.engine.model import Sequential
 from nnpy.io.checkpoint import load_checkpoint
-from nnpy.models import model_layers
+from nnpy.symbols import model_layers
 from nnpy.nn.layers import Chain
 from nnpy.nn.metrics import accuracy
 from nnpy.registry import register_metric
@@ -82,13 +82,13 @@ def test_a_user_metric_direction_drives_best_json(tmp_path, monkeypatch, metric,
 
 def test_plateau_watches_its_monitor_in_the_metric_direction():
     from nnpy.engine.trainer import Trainer
-    from nnpy.optim import build_optimizer, build_scheduler
+    from nnpy.optim import make_optimizer, make_scheduler
 
     model = Chain([{"type": "Dense", "units": 2}])
     model.initialize((3,), rng=np.random.default_rng(0))
-    optimizer = build_optimizer({"type": "sgd", "lr": 1.0}, model)
-    plateau = build_scheduler({"type": "plateau", "monitor": "val_hits_for_tests", "patience": 0,
-                               "factor": 0.5}, optimizer)
+    optimizer = make_optimizer({"type": "sgd", "lr": 1.0}, model)
+    plateau = make_scheduler({"type": "plateau", "monitor": "val_hits_for_tests", "patience": 0,
+                              "factor": 0.5}, optimizer)
     trainer = Trainer(model, None, optimizer, plateau, metrics="hits_for_tests")
     for value in (0.5, 0.6, 0.7):            # rising hits: improving, the lr stays
         plateau.step(trainer._monitored({"val_loss": 9.0, "val_hits_for_tests": value, "train_loss": 1.0}))
@@ -140,7 +140,7 @@ BLOCKED = textwrap.dedent("""
     from nnpy.layers import Dense, ReLU, Chain
     model = Chain([Dense(4), ReLU(), Dense(2)])
     model.initialize((3,), rng=np.random.default_rng(0))
-    optimizer = nnpy.optim.build_optimizer("adam", model)
+    optimizer = nnpy.optim.make_optimizer("adam", model)
     y = model.forward(np.ones((5, 3), np.float32), training=True)
     model.backward(np.ones_like(y))
     optimizer.step()
@@ -173,9 +173,9 @@ def test_val_split_larger_than_the_limit_says_so_in_words(tmp_path, monkeypatch)
 
 
 def test_rnn_symbol_reads_each_row_of_every_channel():
-    from nnpy.models import build_model
+    from nnpy.symbols import make_model
 
-    model = build_model({"symbol": "rnn", "units": 4}, (3, 4, 5), 10)
+    model = make_model({"symbol": "rnn", "units": 4}, (3, 4, 5), 10)
     x = np.arange(2 * 3 * 4 * 5, dtype=np.float32).reshape(2, 3, 4, 5)
     rows = x
     for layer in model.layers[:2]:           # the Permute and Reshape before the LSTM

@@ -59,20 +59,20 @@ def test_a_frozen_backbone_costs_no_backward():
 
 
 def test_trainable_in_the_config_round_trips_and_freezes_a_whole_chain():
-    chain = nnpy.build_layer({"type": "Chain", "trainable": False,
-                              "layers": [{"type": "Dense", "units": 3}, {"type": "Dense", "units": 2}]})
+    chain = nnpy.make_layer({"type": "Chain", "trainable": False,
+                             "layers": [{"type": "Dense", "units": 3}, {"type": "Dense", "units": 2}]})
     chain.initialize((4,), rng=np.random.default_rng(0))
     assert not any(layer.trainable for layer in chain.walk())
     assert chain.named_trainable_parameters() == {}
     config = chain.get_config()
     assert config["trainable"] is False and config["layers"][0]["trainable"] is False
-    assert "trainable" not in nnpy.build_layer({"type": "Dense", "units": 3}).get_config()
+    assert "trainable" not in nnpy.make_layer({"type": "Dense", "units": 3}).get_config()
     with pytest.raises(NnpyError, match="option 'trainable' must be true or false"):
-        nnpy.build_layer({"type": "Dense", "units": 3, "trainable": "no"})
+        nnpy.make_layer({"type": "Dense", "units": 3, "trainable": "no"})
 
 
 def test_frozen_batchnorm_uses_its_running_statistics_in_training():
-    bn = nnpy.build_layer({"type": "BatchNorm", "trainable": False})
+    bn = nnpy.make_layer({"type": "BatchNorm", "trainable": False})
     bn.initialize((3,))
     x = np.random.default_rng(0).normal(5, 2, size=(8, 3)).astype(np.float32)
     np.testing.assert_allclose(bn.forward(x, training=True), bn.forward(x, training=False))

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nnpy.engine.checkpoints import plan_from_checkpoint, stats_of
+from nnpy.engine.checkpoint_content import plan_from_checkpoint, stats_of
 from nnpy.engine.plan import load_plan
 from nnpy.errors import DataError
 from nnpy.export import to_onnx
@@ -75,7 +75,7 @@ def real_test_images(cfg: dict, n: int) -> np.ndarray | None:
     if name == "fashion-mnist" and SHARED_FASHION.is_dir():
         spec["root"] = str(SHARED_FASHION)
     try:
-        return DATASETS.build(spec).load(limit=n).x_test
+        return DATASETS.make(spec).load(limit=n).x_test
     except DataError:
         return None
 

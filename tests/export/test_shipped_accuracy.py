@@ -21,7 +21,7 @@ def load_test_split(name: str):
     skipped without it, failed under CI=true)."""
     spec = {"type": "fashion-mnist", "root": str(require_shared("fashion-mnist"))} \
         if name.startswith("fashion") else {"type": "mnist"}
-    ds = DATASETS.build(spec).load()
+    ds = DATASETS.make(spec).load()
     return ds.x_test, ds.y_test
 
 

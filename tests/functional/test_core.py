@@ -112,14 +112,14 @@ def test_activation_gradients_match_finite_differences(name, forward, backward):
 
 def test_activation_layers_and_autograd_give_the_cores_numbers():
     from nnpy import autograd
-    from nnpy.nn import build_layer
+    from nnpy.nn import make_layer
 
     x = (RNG.normal(size=(3, 64, 40)) * 4).astype(np.float32)
     g = RNG.normal(size=x.shape).astype(np.float32)
     cases = {"ReLU": (F.relu, F.relu_backward), "Sigmoid": (F.sigmoid, F.sigmoid_backward),
              "Tanh": (F.tanh, F.tanh_backward)}
     for name, (forward, backward) in cases.items():
-        layer = build_layer({"type": name})
+        layer = make_layer({"type": name})
         layer.initialize(x.shape[1:])
         y = layer.forward(x, training=True)
         assert np.array_equal(y, forward(x)), name
@@ -129,22 +129,22 @@ def test_activation_layers_and_autograd_give_the_cores_numbers():
 
 
 def test_the_threaded_relu_equals_the_plain_one_on_a_large_array(fast_kernels):
-    from nnpy.kernels import threads as parallel
-    from nnpy.nn import build_layer
+    from nnpy.kernels import threads as pool
+    from nnpy.nn import make_layer
 
     x = RNG.normal(size=(64, 32, 26, 26)).astype(np.float32)      # 5.5 MB per operand
     g = RNG.normal(size=x.shape).astype(np.float32)
-    old, threads = parallel.MIN_BYTES, parallel.num_threads()
-    parallel.MIN_BYTES = 1 << 20                                    # make sure the split path runs
-    parallel.set_num_threads(2)
+    old, threads = pool.MIN_BYTES, pool.num_threads()
+    pool.MIN_BYTES = 1 << 20                                        # make sure the split path runs
+    pool.set_num_threads(2)
     try:
-        layer = build_layer({"type": "ReLU"})
+        layer = make_layer({"type": "ReLU"})
         layer.initialize(x.shape[1:])
         assert np.array_equal(layer.forward(x), F.relu(x))
         assert np.array_equal(layer.backward(g), F.relu_backward(F.relu(x), g))
     finally:
-        parallel.MIN_BYTES = old
-        parallel.set_num_threads(threads)
+        pool.MIN_BYTES = old
+        pool.set_num_threads(threads)
 
 
 @pytest.mark.parametrize("x_shape", [(5, 4), (2, 3, 4)])
@@ -212,11 +212,11 @@ def test_pooling_gradients_match_finite_differences(pool, stride, pads, hw):
 @pytest.mark.parametrize("width", [8, 9])                   # 9: a column no window reaches, no pair passes
 @pytest.mark.parametrize("kind", ["MaxPool2D", "AvgPool2D"])
 def test_the_tiled_pooling_kernel_gives_the_plain_numbers(kind, width, fast_kernels):
-    from nnpy.nn import build_layer
+    from nnpy.nn import make_layer
 
     x = RNG.integers(-2, 3, size=(3, 4, 6, width)).astype(np.float32)   # many ties
     g = RNG.normal(size=(3, 4, 3, 4)).astype(np.float32)
-    layer = build_layer({"type": kind, "pool_size": 2})
+    layer = make_layer({"type": kind, "pool_size": 2})
     layer.initialize((4, 6, width))
     geometry = (layer.pool_size, layer.stride, layer.pads, layer.out_hw)
     for training in (True, False):                                      # pair passes / the fold
@@ -245,10 +245,10 @@ def test_embedding_backward_adds_the_rows_of_repeated_ids():
 
 def test_dropout_mask_layer_and_autograd_draw_the_same_mask():
     from nnpy import autograd
-    from nnpy.nn import build_layer
+    from nnpy.nn import make_layer
 
     x = np.ones((50, 40), np.float32)
-    layer = build_layer({"type": "Dropout", "rate": 0.3})
+    layer = make_layer({"type": "Dropout", "rate": 0.3})
     layer.initialize((40,), rng=np.random.default_rng(7))
     y = layer.forward(x, training=True)
     mask = F.dropout_mask(np.random.default_rng(7), x.shape, 0.3, x.dtype)

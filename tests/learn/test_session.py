@@ -7,8 +7,8 @@ import pytest
 from nnpy.errors import NnpyError
 from nnpy.learn.problems import PROBLEMS, make_problem
 from nnpy.learn.session import ROWS_SHOWN, LearnSession, check_setup
-from nnpy.nn.layer import build_layer
-from nnpy.nn.losses import build_loss
+from nnpy.nn.layer import make_layer
+from nnpy.nn.losses import make_loss
 
 CLOSE = {"rtol": 1e-5, "atol": 1e-7}
 
@@ -17,7 +17,7 @@ def twin_layers(session):
     """Fresh layers of the same types, holding copies of the session model's weights now."""
     layers, shape = [], (2,)
     for layer in session.model.layers:
-        twin = build_layer({"type": layer.type_name, **({"units": layer.units} if "W" in layer.params else {})})
+        twin = make_layer({"type": layer.type_name, **({"units": layer.units} if "W" in layer.params else {})})
         shape = twin.initialize(shape, np.random.default_rng(0))
         for key, value in layer.params.items():
             twin.params[key] = value.copy()
@@ -45,7 +45,7 @@ def test_forward_backward_step_report_the_layers_own_numbers(activation):
         assert shown["output"]["shape"] == list(h.shape) and shown["type"] == layer.type_name
         np.testing.assert_allclose(rows(shown["output"]), h[:ROWS_SHOWN], **CLOSE)
         assert shown["output"]["mean"] == pytest.approx(float(h.mean()), rel=1e-5, abs=1e-7)
-    loss = build_loss("cross_entropy")
+    loss = make_loss("cross_entropy")
     assert fwd["loss"] == pytest.approx(loss.forward(h, y), rel=1e-6)
 
     bwd = session.backward()

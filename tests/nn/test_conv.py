@@ -164,10 +164,10 @@ def test_reused_buffers_do_not_leak_between_calls():
 
 
 def test_registry_aliases_and_config_round_trip():
-    layer = nnpy.build_layer({"type": "Conv2d", "filters": 8, "kernel_size": [3, 2], "stride": 2,
-                              "padding": "same", "use_bias": False})
+    layer = nnpy.make_layer({"type": "Conv2d", "filters": 8, "kernel_size": [3, 2], "stride": 2,
+                             "padding": "same", "use_bias": False})
     assert isinstance(layer, Conv2D)
-    clone = nnpy.build_layer(layer.get_config())
+    clone = nnpy.make_layer(layer.get_config())
     assert clone.initialize((3, 9, 9)) == layer.initialize((3, 9, 9)) == (8, 5, 5)
     assert "b" not in layer.params
 

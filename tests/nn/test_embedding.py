@@ -7,7 +7,7 @@ from nnpy.errors import ShapeError
 
 
 def built(spec, input_shape, dtype=np.float64):
-    layer = nnpy.build_layer(spec)
+    layer = nnpy.make_layer(spec)
     layer.initialize(input_shape, rng=np.random.default_rng(0), dtype=dtype)
     return layer
 
@@ -57,7 +57,7 @@ def test_out_of_range_id_names_layer(bad):
 
 
 def test_config_round_trip():
-    layer = nnpy.build_layer({"type": "Embedding", "input_dim": 100, "output_dim": 8})
-    assert nnpy.build_layer(layer.get_config()).get_config() == layer.get_config()
+    layer = nnpy.make_layer({"type": "Embedding", "input_dim": 100, "output_dim": 8})
+    assert nnpy.make_layer(layer.get_config()).get_config() == layer.get_config()
     with pytest.raises(nnpy.RegistryError, match="input_dim"):
-        nnpy.build_layer({"type": "Embedding", "input_dim": 0, "output_dim": 8})
+        nnpy.make_layer({"type": "Embedding", "input_dim": 0, "output_dim": 8})

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 
 import nnpy
-from nnpy.models import build_model
-from nnpy.kernels import threads as parallel
+from nnpy.symbols import make_model
+from nnpy.kernels import threads as pool
 from nnpy.nn.layers import BatchNorm, Chain, Conv2D, Dense, MaxPool2D, ReLU
 from nnpy import functional as F
 from nnpy.kernels import pooling
 from nnpy.nn.layers.containers import pool_before_relu
-from nnpy.optim import build_optimizer
+from nnpy.optim import make_optimizer
 
 
 pytestmark = pytest.mark.usefixtures("fast_kernels")     # the kernels are the subject here
@@ -22,16 +22,16 @@ pytestmark = pytest.mark.usefixtures("fast_kernels")     # the kernels are the s
 
 @pytest.fixture(autouse=True)
 def keep_thread_count():
-    before = parallel.num_threads()
+    before = pool.num_threads()
     yield
-    parallel.set_num_threads(before)
+    pool.set_num_threads(before)
 
 
 @pytest.fixture
 def split_everything(monkeypatch):
     """Split every pass over 3 threads, however small (the tests' arrays are tiny)."""
-    monkeypatch.setattr(parallel, "MIN_BYTES", 0)
-    parallel.set_num_threads(3)
+    monkeypatch.setattr(pool, "MIN_BYTES", 0)
+    pool.set_num_threads(3)
 
 
 def in_memory_order(a, perm):
@@ -57,25 +57,25 @@ def assert_identical(a, b):
 
 # ---- the thread pool --------------------------------------------------------------------------
 
-def test_parallel_for_covers_the_range_once_on_several_threads(split_everything):
+def test_split_over_threads_covers_the_range_once_on_several_threads(split_everything):
     seen, parts, names = np.zeros(1000, int), [], set()
 
     def body(lo, hi):
         seen[lo:hi] += 1
         parts.append((lo, hi))
         names.add(threading.current_thread().name)
-    parallel.parallel_for(1000, body, nbytes=1)
+    pool.split_over_threads(1000, body, nbytes=1)
     assert (seen == 1).all() and len(parts) == 3 and len(names) >= 2
 
 
 def test_small_passes_and_nested_calls_run_on_the_calling_thread(monkeypatch):
-    parallel.set_num_threads(2)                 # (the fixture restores the count)
+    pool.set_num_threads(2)                     # (the fixture restores the count)
     calls = []
-    parallel.parallel_for(10, lambda lo, hi: calls.append((lo, hi)), nbytes=parallel.MIN_BYTES - 1)
+    pool.split_over_threads(10, lambda lo, hi: calls.append((lo, hi)), nbytes=pool.MIN_BYTES - 1)
     assert calls == [(0, 10)]
-    monkeypatch.setattr(parallel, "MIN_BYTES", 0)
+    monkeypatch.setattr(pool, "MIN_BYTES", 0)
     inner = []
-    parallel.parallel_for(4, lambda lo, hi: parallel.parallel_for(
+    pool.split_over_threads(4, lambda lo, hi: pool.split_over_threads(
         6, lambda a, b: inner.append((a, b)), nbytes=10 ** 9), nbytes=10 ** 9)
     assert sorted(inner) == [(0, 6), (0, 6)]        # each part ran its inner loop whole
 
@@ -85,20 +85,20 @@ def test_an_exception_in_a_part_reaches_the_caller(split_everything):
         if lo > 0:
             raise ValueError(f"part {lo}")
     with pytest.raises(ValueError, match="part"):
-        parallel.parallel_for(9, body, nbytes=1)
+        pool.split_over_threads(9, body, nbytes=1)
 
 
 def test_thread_count_must_be_positive():
     for bad in (0, -1, 1.5, True):
         with pytest.raises(ValueError, match="positive integer"):
-            parallel.set_num_threads(bad)
+            pool.set_num_threads(bad)
 
 
 def test_elementwise_splits_along_the_outer_memory_axis(split_everything):
     x = in_memory_order(np.random.default_rng(0).normal(size=(5, 7, 3, 4)), (1, 2, 3, 0))
-    assert parallel.outer_axis(x) == 1
+    assert pool.outer_axis(x) == 1
     out = np.empty_like(x)
-    parallel.elementwise(np.maximum, x, 0.0, out=out)
+    pool.elementwise(np.maximum, x, 0.0, out=out)
     np.testing.assert_array_equal(out, np.maximum(x, 0.0))
     assert out.transpose(1, 2, 3, 0).flags.c_contiguous
 
@@ -124,8 +124,8 @@ def test_layers_give_the_same_bits_on_one_thread_and_on_three(make, shape, train
     x = np.round(rng.normal(size=(6, *shape)), 1).astype(np.float32)     # rounded: ties for the pools
     results = []
     for threads in (1, 3):
-        parallel.set_num_threads(threads)
-        monkeypatch.setattr(parallel, "MIN_BYTES", 0)
+        pool.set_num_threads(threads)
+        monkeypatch.setattr(pool, "MIN_BYTES", 0)
         layer = make()
         out = layer.initialize(shape, rng=np.random.default_rng(1), dtype=np.float32)
         g = np.random.default_rng(2).normal(size=(6, *out)).astype(np.float32)
@@ -138,11 +138,11 @@ def test_a_whole_resnet_step_is_bit_identical_on_one_and_three_threads(monkeypat
     x = np.random.default_rng(0).normal(size=(5, 1, 12, 12)).astype(np.float32)
     weights = []
     for threads in (1, 3):
-        parallel.set_num_threads(threads)
-        monkeypatch.setattr(parallel, "MIN_BYTES", 0)
-        model = build_model(spec, (1, 12, 12), 3, rng=np.random.default_rng(1))
-        opt = build_optimizer({"type": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True,
-                               "weight_decay": 1e-3}, model)
+        pool.set_num_threads(threads)
+        monkeypatch.setattr(pool, "MIN_BYTES", 0)
+        model = make_model(spec, (1, 12, 12), 3, rng=np.random.default_rng(1))
+        opt = make_optimizer({"type": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True,
+                              "weight_decay": 1e-3}, model)
         for _ in range(2):
             y = model.forward(x, training=True)
             model.backward(np.ones_like(y))
@@ -285,12 +285,12 @@ def test_optimizer_steps_split_over_threads_give_the_same_bits(spec, monkeypatch
     p0, grads = rng.normal(size=(37, 11)), [rng.normal(size=(37, 11)) for _ in range(3)]
     finals = []
     for threads in (1, 3):
-        parallel.set_num_threads(threads)
-        monkeypatch.setattr(parallel, "MIN_BYTES", 0)
+        pool.set_num_threads(threads)
+        monkeypatch.setattr(pool, "MIN_BYTES", 0)
         layer = Dense(11, use_bias=False)
         layer.initialize((37,), dtype=np.float64)
         layer.params["W"][...] = p0
-        opt = build_optimizer(spec, layer)
+        opt = make_optimizer(spec, layer)
         for g in grads:          # the first step creates the state inside the pieces
             layer.grads["W"][...] = g
             opt.step()

@@ -18,7 +18,7 @@ MERGES = [({"type": "Concatenate"}, [(2, 3, 3), (4, 3, 3)], (6, 3, 3)),         
 
 @pytest.mark.parametrize("spec, shapes, out", MERGES)
 def test_merge_layers_pass_the_float64_gradient_check(spec, shapes, out):
-    layer = nnpy.build_layer(spec)
+    layer = nnpy.make_layer(spec)
     assert layer.initialize(shapes) == out
     result = nnpy.gradcheck(spec, shapes)
     assert result.passed and set(result.errors) == {f"input.{i}" for i in range(len(shapes))}, result
@@ -30,7 +30,7 @@ def test_merge_layers_match_torch(spec, shapes, out):
     rng = np.random.default_rng(0)
     xs = [rng.normal(size=(3, *s)) for s in shapes]
     g = rng.normal(size=(3, *out))
-    layer = nnpy.build_layer(spec)
+    layer = nnpy.make_layer(spec)
     layer.initialize(shapes, dtype=np.float64)
     y = layer.forward(xs)
     grads = layer.backward(g)
@@ -85,7 +85,7 @@ def test_graph_runs_nodes_in_topological_order_and_names_parameters_by_node():
     a = x @ p["a.W"] + p["a.b"]
     expected = ((np.tanh(a) + (x @ p["b.W"] + p["b.b"]) + a) * a) @ p["out.W"] + p["out.b"]
     np.testing.assert_allclose(graph.forward(x), expected, rtol=1e-5, atol=1e-6)
-    clone = nnpy.build_layer(graph.get_config())     # the config rebuilds the same wiring
+    clone = nnpy.make_layer(graph.get_config())     # the config rebuilds the same wiring
     clone.initialize((3,), rng=np.random.default_rng(0))
     assert clone.get_config() == graph.get_config()
 
@@ -166,5 +166,5 @@ def test_functional_api_mistakes():
         nnpy.Model(x, dense(dense(x)))
     with pytest.raises(ConfigError, match="reaches another Input"):
         nnpy.Model(x, Add()([Dense(2)(x), Dense(2)(nnpy.Input((3,)))]))
-    assert isinstance(Tanh()(x), nnpy.nn.symbolic.Symbol)     # a call on a placeholder records
+    assert isinstance(Tanh()(x), nnpy.nn.placeholders.Placeholder)   # a call on a placeholder records
     assert Tanh()(np.zeros((1, 3))).shape == (1, 3)            # a call on an array computes

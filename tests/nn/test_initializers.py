@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 
-from nnpy.nn.initializers import fans, get_initializer
+from nnpy.nn.initializers import fans, make_initializer
 
 
 def test_fans_of_dense_and_convolution_weights():
@@ -20,7 +20,7 @@ def test_fans_of_dense_and_convolution_weights():
     ("glorot_normal", math.sqrt(2 / (16 * 25 + 64 * 25))),
 ])
 def test_normal_initializers_draw_the_documented_spread(name, std):
-    w = get_initializer(name)((64, 16, 5, 5), np.random.default_rng(0), np.float32)
+    w = make_initializer(name)((64, 16, 5, 5), np.random.default_rng(0), np.float32)
     assert w.dtype == np.float32 and abs(w.mean()) < 0.05 * std
     assert w.std() == pytest.approx(std, rel=0.03)
 
@@ -30,6 +30,6 @@ def test_normal_initializers_draw_the_documented_spread(name, std):
     ("he_uniform", math.sqrt(6 / (8 * 9))),
 ])
 def test_uniform_initializers_fill_the_documented_interval(name, limit):
-    w = get_initializer(name)((32, 8, 3, 3), np.random.default_rng(0), np.float64)
+    w = make_initializer(name)((32, 8, 3, 3), np.random.default_rng(0), np.float64)
     assert np.abs(w).max() <= limit and np.abs(w).max() > 0.98 * limit
     assert w.std() == pytest.approx(limit / math.sqrt(3), rel=0.03)

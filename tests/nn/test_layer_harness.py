@@ -99,7 +99,7 @@ def has_parameters(name) -> bool:
     if name not in SAMPLES or name not in LAYERS:
         return True          # let sample() report it
     spec, shape, _ = sample(name)
-    layer = nnpy.build_layer(spec)
+    layer = nnpy.make_layer(spec)
     layer.initialize(shape, rng=np.random.default_rng(0))
     return layer.count_params() > 0
 
@@ -129,7 +129,7 @@ def test_gradcheck_as_first_layer(name):
 @pytest.mark.parametrize("name", NAMES)
 def test_float32_forward_and_config_round_trip(name):
     spec, shape, extra = sample(name)
-    layer = nnpy.build_layer(spec)
+    layer = nnpy.make_layer(spec)
     out_shape = layer.initialize(shape, rng=np.random.default_rng(0))
     rng = np.random.default_rng(1)
     x = extra.get("x", [rng.normal(size=(2, *s)).astype(np.float32) for s in shape] if layer.many_inputs
@@ -141,7 +141,7 @@ def test_float32_forward_and_config_round_trip(name):
     for key, p in layer.named_parameters().items():
         assert p.dtype == np.float32, key
     # the config rebuilds an identical architecture
-    clone = nnpy.build_layer(layer.get_config())
+    clone = nnpy.make_layer(layer.get_config())
     clone.initialize(shape, rng=np.random.default_rng(0))
     assert {k: v.shape for k, v in clone.state_dict().items()} == \
            {k: v.shape for k, v in layer.state_dict().items()}

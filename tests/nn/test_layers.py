@@ -57,7 +57,7 @@ def test_batchnorm_running_statistics_follow_the_momentum_formula():
 def test_residual_gradcheck_with_each_shortcut(stride, shortcut):
     spec = {"type": "Residual", "layers": [
         {"type": "Conv2D", "filters": 2, "kernel_size": 3, "stride": stride, "padding": 1}, {"type": "Tanh"}]}
-    block = nnpy.build_layer(spec)
+    block = nnpy.make_layer(spec)
     block.initialize((2, 5, 5), rng=np.random.default_rng(0))
     assert (block.shortcut is None) == (shortcut == "identity")
     result = nnpy.gradcheck(spec, (2, 5, 5), batch=3)
@@ -73,17 +73,17 @@ def test_batchnorm_2d_input():
 
 def test_unknown_layer_suggests_a_near_match():
     with pytest.raises(RegistryError, match=r"unknown layer 'Dropuot' .*did you mean 'Dropout'.*valid layers:"):
-        nnpy.build_layer({"type": "Dropuot", "rate": 0.3})
+        nnpy.make_layer({"type": "Dropuot", "rate": 0.3})
 
 
 def test_unknown_option_names_the_option_and_the_valid_ones():
     with pytest.raises(RegistryError, match=r"Dense.*unknown option 'unit'.*did you mean 'units'.*valid options: units"):
-        nnpy.build_layer({"type": "Dense", "unit": 3})
+        nnpy.make_layer({"type": "Dense", "unit": 3})
 
 
 def test_bad_option_value_names_the_layer():
     with pytest.raises(RegistryError, match=r"layer 'Dropout': rate must be in \[0, 1\)"):
-        nnpy.build_layer({"type": "Dropout", "rate": 1.5})
+        nnpy.make_layer({"type": "Dropout", "rate": 1.5})
 
 
 def test_bad_shape_names_the_layer_and_both_shapes():

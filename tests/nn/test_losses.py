@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from nnpy.nn.losses import build_loss
+from nnpy.nn.losses import make_loss
 from nnpy.nn.metrics import accuracy, confusion_matrix, mae, mse, top_k_accuracy
 
 
@@ -34,14 +34,14 @@ CASES = [
 
 @pytest.mark.parametrize("spec,pred,target", CASES)
 def test_loss_gradients_match_finite_differences(spec, pred, target):
-    loss = build_loss(spec)
+    loss = make_loss(spec)
     loss.forward(pred, target)
     analytic = loss.backward()
     assert rel_error(analytic, numeric_grad(loss, pred, target)) < 1e-6
 
 
 def test_cross_entropy_values_and_stability():
-    loss = build_loss("cross_entropy")
+    loss = make_loss("cross_entropy")
     logits = np.array([[1000.0, 0.0, -1000.0]], np.float32)
     assert loss.forward(logits, np.array([0])) == pytest.approx(0.0, abs=1e-6)
     assert loss.forward(logits, np.array([2])) == pytest.approx(2000.0, rel=1e-5)
@@ -53,7 +53,7 @@ def test_cross_entropy_values_and_stability():
 
 def test_label_smoothing_value():
     logits = np.log(np.array([[0.7, 0.2, 0.1]]))
-    value = build_loss({"type": "cross_entropy", "label_smoothing": 0.3}).forward(logits, np.array([0]))
+    value = make_loss({"type": "cross_entropy", "label_smoothing": 0.3}).forward(logits, np.array([0]))
     t = np.array([0.8, 0.1, 0.1])
     assert value == pytest.approx(-(t * np.log([0.7, 0.2, 0.1])).sum())
 
@@ -63,22 +63,22 @@ def test_bce_matches_definition_and_is_stable():
     t = np.array([[0.0], [1.0], [1.0]])
     p = 1 / (1 + np.exp(-z))
     expected = -np.mean(t * np.log(p) + (1 - t) * np.log(1 - p))
-    assert build_loss("bce").forward(z, t) == pytest.approx(expected)
-    assert np.isfinite(build_loss("bce").forward(np.array([[1e4], [-1e4]]), np.array([[0.0], [1.0]])))
+    assert make_loss("bce").forward(z, t) == pytest.approx(expected)
+    assert np.isfinite(make_loss("bce").forward(np.array([[1e4], [-1e4]]), np.array([[0.0], [1.0]])))
 
 
 def test_regression_losses_values():
     p, t = np.array([[1.0, 2.0, 5.0]]), np.array([[0.0, 2.0, 1.0]])
-    assert build_loss("mse").forward(p, t) == pytest.approx((1 + 0 + 16) / 3)
-    assert build_loss("mae").forward(p, t) == pytest.approx((1 + 0 + 4) / 3)
-    assert build_loss("huber").forward(p, t) == pytest.approx((0.5 + 0 + 3.5) / 3)
+    assert make_loss("mse").forward(p, t) == pytest.approx((1 + 0 + 16) / 3)
+    assert make_loss("mae").forward(p, t) == pytest.approx((1 + 0 + 4) / 3)
+    assert make_loss("huber").forward(p, t) == pytest.approx((0.5 + 0 + 3.5) / 3)
 
 
 def test_loss_shape_mismatch_is_a_clear_error():
     with pytest.raises(ValueError, match="loss 'mse'.*shape"):
-        build_loss("mse").forward(np.zeros((2, 3)), np.zeros((4, 5)))
+        make_loss("mse").forward(np.zeros((2, 3)), np.zeros((4, 5)))
     with pytest.raises(ValueError, match="target classes must be in"):
-        build_loss("cross_entropy").forward(np.zeros((2, 3)), np.array([0, 3]))
+        make_loss("cross_entropy").forward(np.zeros((2, 3)), np.array([0, 3]))
 
 
 def test_metrics():

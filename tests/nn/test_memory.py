@@ -75,7 +75,7 @@ from nnpy.kernels import threads
 threads.MIN_BYTES = 1 << 20
 if sys.argv[1] == "ask":
     nnpy.set_num_threads(2)
-relu = nnpy.build_layer({"type": "ReLU"})
+relu = nnpy.make_layer({"type": "ReLU"})
 relu.initialize((64, 32, 32))
 relu.forward(np.ones((64, 64, 32, 32), np.float32))            # 16 MiB: a pass large enough to split
 print(sum(t.name.startswith("nnpy") for t in threading.enumerate()))

@@ -16,7 +16,7 @@ TOL = 1e-10          # float64 against float64: only summation order differs
 def run_both(spec, x, torch_fn, weights=lambda layer: ()):
     """(nnpy layer, y, dx, grads) and the same from ``torch_fn(x_t, *weights_t)``, for an upstream gradient g."""
     torch = require_module("torch")
-    layer = nnpy.build_layer(spec)
+    layer = nnpy.make_layer(spec)
     layer.initialize(x.shape[1:], rng=np.random.default_rng(0), dtype=np.float64)
     for p in layer.params.values():
         p += np.random.default_rng(3).normal(0, 0.1, p.shape)       # biases not all zero
@@ -99,7 +99,7 @@ def test_global_max_pool2d_matches_torch_and_breaks_ties_to_the_first():
     torch = require_module("torch")
     x = np.random.default_rng(1).normal(size=(2, 3, 5, 3))
     run_both({"type": "GlobalMaxPool2D"}, x, lambda xt: torch.amax(xt, dim=(2, 3)))
-    layer = nnpy.build_layer({"type": "GlobalMaxPool2D"})
+    layer = nnpy.make_layer({"type": "GlobalMaxPool2D"})
     layer.initialize((1, 2, 2))
     layer.forward(np.array([[[[0.0, 1.0], [1.0, 1.0]]]]))
     assert layer.backward(np.array([[1.0]])).tolist() == [[[[0.0, 1.0], [0.0, 0.0]]]]
@@ -139,7 +139,7 @@ def test_global_avg_pool1d_matches_torch():
 ])
 def test_wrong_inputs_name_the_layer(spec, shape, culprit):
     with pytest.raises(NnpyError, match=re.escape(culprit)):
-        nnpy.build_layer(spec).initialize(shape)
+        nnpy.make_layer(spec).initialize(shape)
 
 
 @pytest.mark.parametrize("spec,option", [
@@ -150,4 +150,4 @@ def test_wrong_inputs_name_the_layer(spec, shape, culprit):
 ])
 def test_bad_options_name_the_option(spec, option):
     with pytest.raises(NnpyError, match=option):
-        nnpy.build_layer(spec)
+        nnpy.make_layer(spec)

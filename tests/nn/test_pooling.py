@@ -125,11 +125,11 @@ def test_global_avg_pool():
 
 
 def test_registry_aliases():
-    assert isinstance(nnpy.build_layer({"type": "MaxPooling2D", "pool_size": 3}), MaxPool2D)
-    assert isinstance(nnpy.build_layer({"type": "AveragePooling2D"}), AvgPool2D)
-    assert isinstance(nnpy.build_layer({"type": "GlobalAveragePooling2D"}), GlobalAvgPool2D)
-    layer = nnpy.build_layer({"type": "MaxPool2D", "pool_size": [2, 3], "stride": 1, "padding": "same"})
-    clone = nnpy.build_layer(layer.get_config())
+    assert isinstance(nnpy.make_layer({"type": "MaxPooling2D", "pool_size": 3}), MaxPool2D)
+    assert isinstance(nnpy.make_layer({"type": "AveragePooling2D"}), AvgPool2D)
+    assert isinstance(nnpy.make_layer({"type": "GlobalAveragePooling2D"}), GlobalAvgPool2D)
+    layer = nnpy.make_layer({"type": "MaxPool2D", "pool_size": [2, 3], "stride": 1, "padding": "same"})
+    clone = nnpy.make_layer(layer.get_config())
     assert clone.initialize((2, 5, 5)) == layer.initialize((2, 5, 5)) == (2, 5, 5)
 
 

@@ -12,7 +12,7 @@ TYPES = ["RNN", "LSTM", "GRU"]
 
 
 def built(spec, input_shape, dtype=np.float64, seed=0):
-    layer = nnpy.build_layer(spec)
+    layer = nnpy.make_layer(spec)
     layer.initialize(input_shape, rng=np.random.default_rng(seed), dtype=dtype)
     return layer
 
@@ -167,7 +167,7 @@ def test_lstm_forget_bias_init():
 
 @pytest.mark.parametrize("kind", TYPES)
 def test_shape_error_names_layer_and_shape(kind):
-    layer = nnpy.build_layer({"type": kind, "units": 4, "name": "encoder"})
+    layer = nnpy.make_layer({"type": kind, "units": 4, "name": "encoder"})
     with pytest.raises(ShapeError, match=r"'encoder'.*\(steps, features\).*\(28, 28, 1\)"):
         layer.initialize((28, 28, 1))
     layer = built({"type": kind, "units": 4, "name": "encoder"}, (5, 3))
@@ -185,12 +185,12 @@ def test_no_input_grad_skips_dx_but_fills_grads(kind):
 
 
 def test_registry_alias_and_config_round_trip():
-    assert isinstance(nnpy.build_layer({"type": "SimpleRNN", "units": 2}), RNN)
+    assert isinstance(nnpy.make_layer({"type": "SimpleRNN", "units": 2}), RNN)
     for layer in (LSTM(8, return_sequences=True, unit_forget_bias=False), GRU(3, name="g"), RNN(2)):
-        again = nnpy.build_layer(layer.get_config())
+        again = nnpy.make_layer(layer.get_config())
         assert type(again) is type(layer) and again.get_config() == layer.get_config()
     with pytest.raises(nnpy.RegistryError, match="units"):
-        nnpy.build_layer({"type": "LSTM", "units": 0})
+        nnpy.make_layer({"type": "LSTM", "units": 0})
 
 
 # ---- learning ----------------------------------------------------------------------------

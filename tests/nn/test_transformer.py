@@ -9,7 +9,7 @@ import pytest
 
 import nnpy
 import nnpy.functional as F
-from nnpy.models import model_layers
+from nnpy.symbols import model_layers
 from nnpy.nn.decoding import DecodeState, decode
 from tests.prerequisites import require_module
 
@@ -17,7 +17,7 @@ RNG = np.random.default_rng(0)
 
 
 def built(spec, shape, seed=0):
-    layer = nnpy.build_layer(spec)
+    layer = nnpy.make_layer(spec)
     layer.initialize(shape, rng=np.random.default_rng(seed), dtype=np.float64)
     return layer
 
@@ -136,7 +136,7 @@ def test_gpt_logits_and_every_gradient_match_torch():
     ids = rng.integers(0, 11, size=(3, 6))
     targets = rng.integers(0, 11, size=(3, 6))
     logits = model.forward(ids, training=True)
-    loss = nnpy.nn.losses.build_loss("cross_entropy")
+    loss = nnpy.nn.losses.make_loss("cross_entropy")
     value = loss.forward(logits, targets)
     model.backward(loss.backward())
     ref, ps = torch_gpt(torch, model, ids)

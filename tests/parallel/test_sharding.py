@@ -5,7 +5,7 @@ import pytest
 
 from nnpy.data.batch_part import BatchPart, PartGenerator
 from nnpy.data.loader import DataLoader
-from nnpy.data.transforms import build_transforms
+from nnpy.data.transforms import make_transforms
 from nnpy.engine.data_prep import prepare_data
 from nnpy.engine.parallel.comm import Communicator
 from nnpy.engine.parallel.run import describe_processes
@@ -79,7 +79,7 @@ def test_augmented_parts_are_the_rows_of_the_augmented_global_batch():
     rng = np.random.default_rng(0)
     x = rng.random((70, 1, 28, 28), dtype=np.float32)
     loader = DataLoader(x, np.arange(70), batch_size=32, seed=9,
-                        transform=build_transforms(AUGMENT, {"mean": 0.1, "std": 0.3}))
+                        transform=make_transforms(AUGMENT, {"mean": 0.1, "std": 0.3}))
     for size in (2, 3):
         shards = [ShardedLoader(loader, r, size) for r in range(size)]
         for (whole, _), *parts in zip(loader.batches(1), *[s.batches(1) for s in shards]):

@@ -8,7 +8,7 @@ from ... import kernels
 from ...backend import xp
 from ...errors import ConfigError, NnpyError, ShapeError
 from ...registry import register_layer
-from ..layer import Layer, build_layer, common_options, snake_case
+from ..layer import Layer, make_layer, common_options, snake_case
 from ...kernels.threads import elementwise
 from .activations import ReLU
 from .pooling import MaxPool2D
@@ -71,11 +71,13 @@ def first_trained(layers: list) -> int:
 
 @register_layer("Chain")
 class Chain(_Container):
-    """Layers applied one after the other (PyTorch's ``nn.Sequential``): a block inside a model.
+    """A container of layers applied one after the other, with no training of its own: a block
+    inside a model.
 
     Input: whatever the first layer takes; output: what the last layer gives.
     ``layers`` holds Layer objects or specs such as ``{"type": "Dense", "units": 10}``.
-    The trainable model ``nnpy.Sequential`` is a Chain with compile / fit / evaluate / save.
+    PyTorch calls this container ``nn.Sequential``; in nnpy, ``nnpy.Sequential`` is the
+    Keras-style trainable model: a Chain with build / compile / fit / evaluate / predict / save.
     """
 
     def __init__(self, layers=(), name: str | None = None):
@@ -83,14 +85,14 @@ class Chain(_Container):
         self.layers: list[Layer] = []
         for i, spec in enumerate(layers):
             try:
-                self.layers.append(build_layer(spec))
+                self.layers.append(make_layer(spec))
             except NnpyError as exc:
                 exc.layer_index = i  # the outermost Chain sets it last: a config can point at it
                 raise
 
     def add(self, layer) -> "Chain":
         """Append a layer (or a spec); the model must be built again afterwards."""
-        self.layers.append(build_layer(layer))
+        self.layers.append(make_layer(layer))
         self.built = False
         return self
 
@@ -156,7 +158,7 @@ class Residual(_Container):
         self.main = Chain(layers, name="main")
         self.shortcut_kind = shortcut
         self.shortcut: Layer | None = None
-        self.activation = build_layer(activation) if activation else None
+        self.activation = make_layer(activation) if activation else None
         if self.activation is not None:
             self.activation.name = "act"
 
@@ -250,7 +252,7 @@ def _node_layer(node: str, spec) -> tuple[Layer, object]:
         raise graph_error(f"node '{node}' must be a layer spec such as {{type: Dense, units: 10, inputs: "
                           f"input}}, not {spec!r:.60}", node)
     try:
-        layer = build_layer(layer_spec)
+        layer = make_layer(layer_spec)
     except NnpyError as exc:
         exc.node = node
         raise
