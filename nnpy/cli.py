@@ -77,13 +77,13 @@ def main(ctx):
     nnpy demo data/samples/
     mpiexec -n 2 nnpy train --config configs/mlp.yaml   (pip install -e ".[mpi]")
     """
-    from .engine.parallel import start_processes
+    from .engine.parallel import runs_on_this_process
     from .kernels.threads import set_num_threads
     from .nn.memory import keep_freed_memory
 
     keep_freed_memory()      # the command line tunes the process for training (nnpy.nn.memory)
     set_num_threads()        # and splits large element-wise passes over the cores (nnpy.kernels.threads)
-    if not start_processes(ctx.invoked_subcommand):     # under mpiexec, only train runs on several
+    if not runs_on_this_process(ctx.invoked_subcommand):     # under mpiexec, only train runs on several
         ctx.exit(0)
 
 
@@ -114,13 +114,10 @@ def train(config_path, overrides, resume, allow_change, print_config, profile, w
     """
     import shlex
 
-    from .engine.parallel import communicator
-    from .engine.plan import load_plan
-    from .engine.run import train as run_training
+    from .engine.run import load_run_plan, train as run_training
     from .io.yamlfile import dump_yaml
 
-    # the whole config is checked, the model built (by every process under mpiexec)
-    plan = communicator().everywhere(load_plan, config_path, overrides)
+    plan = load_run_plan(config_path, overrides)    # the whole config checked, the model built
     if print_config:
         click.echo(dump_yaml(plan.config), nl=False)
         return
@@ -170,18 +167,18 @@ def val(ckpt, split, as_json, report_dir, data_root):
       nnpy val --ckpt checkpoints/alexnet/best.json --report reports/alexnet
       nnpy val --ckpt data/trained_models/fashion-mnist.json --data-root ~/data/fashion-mnist
     """
-    from .engine.evaluate import evaluate_checkpoint
+    from .engine.evaluate import evaluate_checkpoint, evaluation_json, evaluation_lines
+    from .terminal import terminal_width
 
     if report_dir:
         from .viz import require_matplotlib
         require_matplotlib("nnpy val --report")
     result = evaluate_checkpoint(ckpt, split, data_root=data_root)
     if as_json:
-        keys = ("loss", "accuracy", "error", "per_class", "confusion", "n") if "accuracy" in result \
-            else ("loss", "mse", "mae", *(k for k in ("psnr", "input_psnr") if k in result), "n")
-        click.echo(json.dumps({**{k: result[k] for k in keys}, **other_metrics(result, keys)}))
+        click.echo(json.dumps(evaluation_json(result)))
     else:
-        print_evaluation(ckpt, split, result)
+        for line in evaluation_lines(ckpt, split, result, terminal_width(sys.stdout)):
+            click.echo(line)
     if report_dir:
         import shlex
         from .viz.report import write_report
@@ -190,53 +187,6 @@ def val(ckpt, split, as_json, report_dir, data_root):
                              + (["--data-root", data_root] if data_root else []))
         report = write_report(ckpt, result, report_dir, command=command)
         click.echo(f"report: {report}", err=as_json)
-
-
-def other_metrics(result: dict, shown) -> dict:
-    """The metrics the model was trained with that ``nnpy val`` does not report anyway
-    (``top5_accuracy`` of a classifier)."""
-    return {name: value for name, value in result["metrics"].items() if name not in shown}
-
-
-def print_evaluation(ckpt, split, result):
-    """The human-readable output of ``nnpy val``."""
-    from .terminal import terminal_width, wrap_fields
-
-    click.echo(f"{ckpt} · {split} split · {result['n']} samples")
-    click.echo(f"loss {result['loss']:.4f}")
-    others = "".join(f"  {name} {value:.4f}" for name, value in
-                     other_metrics(result, ("accuracy", "mse", "mae", "psnr")).items())
-    if "accuracy" not in result:
-        click.echo(f"mse {result['mse']:.6f}  mae {result['mae']:.6f}{psnr_text(result)}{others}")
-        return
-    click.echo(f"accuracy {100 * result['accuracy']:.2f}%  error {100 * result['error']:.2f}%{others}")
-    names = [str(n) for n in (result.get("class_names") or range(len(result["per_class"])))]
-    per_class = [f"{n} {100 * a:.1f}%" for n, a in zip(names, result["per_class"])]
-    click.echo("\n".join(wrap_fields(["per class:", *per_class], terminal_width(sys.stdout))))
-    for line in confusion_lines(result["confusion"], names):
-        click.echo(line)
-
-
-def psnr_text(result: dict) -> str:
-    """``  psnr 18.52 dB (input 9.41 dB)`` for image targets, else empty."""
-    if "psnr" not in result:
-        return ""
-    start = f" (input {result['input_psnr']:.2f} dB)" if "input_psnr" in result else ""
-    return f"  psnr {result['psnr']:.2f} dB{start}"
-
-
-def confusion_lines(confusion, names: list[str]) -> list[str]:
-    """The confusion matrix as text: one row per true class (``k name``, or ``k`` alone when the
-    name is the number), one column per predicted class, headed by its number ``k``."""
-    k = len(confusion)
-    width = max(len(str(k - 1)), *(len(str(v)) for row in confusion for v in row)) + 1
-    row_names = [str(i) if name == str(i) else f"{i} {name[:14]}" for i, name in enumerate(names)]
-    label = max(map(len, row_names))
-    lines = ["confusion matrix (rows: true class, columns: predicted class, by number):",
-             " " * label + "".join(str(j).rjust(width) for j in range(k))]
-    for row_name, row in zip(row_names, confusion):
-        lines.append(row_name.ljust(label) + "".join(str(v).rjust(width) for v in row))
-    return lines
 
 
 @main.command(epilog="Exit status: 0 when every input was read, 1 when some inputs could not "
@@ -498,11 +448,8 @@ def gradcheck(config_path, overrides):
     model = load_plan(config_path, overrides).model
     failed = 0
     for layer in model.layers:
-        shape = layer.input_shape
-        kwargs = {}
-        if layer.type_name == "Embedding":
-            kwargs["x"] = np.random.default_rng(0).integers(0, layer.input_dim, size=(2, *shape))
-        result = check(layer, shape, max_entries=20, **kwargs)
+        result = check(layer, layer.input_shape, max_entries=20,
+                       x=layer.example_input(2, np.random.default_rng(0)))
         status = "ok" if result.passed else "FAIL"
         failed += not result.passed
         click.echo(f"{layer.name:24s} {layer.type_name:16s} worst relative error {result.worst:.2e}  {status}")

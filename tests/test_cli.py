@@ -178,7 +178,7 @@ def test_val_per_class_accuracy_is_per_true_class(workdir):
 
 
 def test_confusion_rows_name_a_class_once_when_its_name_is_its_number():
-    from nnpy.cli import confusion_lines
+    from nnpy.engine.evaluate import confusion_lines
 
     digits = confusion_lines([[3, 1], [0, 2]], ["0", "1"])
     assert digits[1:] == ["  0 1", "0 3 1", "1 0 2"]         # was "0 0 3 1": index, then the same name

@@ -34,8 +34,7 @@ def test_engine_checkpoints_is_checkpoint_content():
     """``nnpy.engine.checkpoints`` (one letter from the file format ``nnpy.io.checkpoint``) was
     renamed ``nnpy.engine.checkpoint_content``, what a checkpoint holds."""
     from nnpy.engine import checkpoint_content, checkpoints
-    for name in ("load", "load_weights", "plan_from_checkpoint", "stats_of", "training_payload",
-                 "write_inference_copy"):
+    for name in ("load", "load_weights", "plan_from_checkpoint", "stats_of", "write_inference_copy"):
         assert getattr(checkpoints, name) is getattr(checkpoint_content, name)
     assert nnpy.load is checkpoint_content.load
 

@@ -66,17 +66,19 @@ class DataLoader:
             return np.arange(self.num_samples)
         return np.random.default_rng([self.seed, epoch]).permutation(self.num_samples)
 
-    def batches(self, epoch: int, start: int = 0) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Yield batches ``start, start+1, …, len(self)-1`` of ``epoch``."""
+    def batches(self, epoch: int, start: int = 0,
+                part_of: Callable[[int], BatchPart] | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Yield batches ``start, start+1, …, len(self)-1`` of ``epoch`` (``part_of(b)``: only
+        those rows of batch ``b``, one process's part under data-parallel training)."""
         if epoch < 0 or not 0 <= start <= len(self):
             raise ValueError(f"DataLoader: no batch {start} of epoch {epoch} "
                              f"({len(self)} batches per epoch)")
-        return self._batches(epoch, start)
+        return self._batches(epoch, start, part_of or (lambda b: None))
 
-    def _batches(self, epoch: int, start: int):
+    def _batches(self, epoch: int, start: int, part_of):
         order = self.order(epoch)
         for b in range(start, len(self)):
-            yield self.batch(order, epoch, b)
+            yield self.batch(order, epoch, b, part_of(b))
 
     def batch(self, order: np.ndarray, epoch: int, b: int, part: BatchPart | None = None):
         """Batch ``b`` of ``epoch`` (``order = self.order(epoch)``), or only its rows
@@ -131,10 +133,10 @@ class RandomBatchLoader(DataLoader):
     def __len__(self) -> int:
         return self.steps
 
-    def _batches(self, epoch: int, start: int):
+    def _batches(self, epoch: int, start: int, part_of):
         for b in range(start, self.steps):
             rows = np.random.default_rng([self.seed, epoch, b]).integers(0, self.num_samples, self.batch_size)
-            yield self.batch_of(rows, epoch, b)
+            yield self.batch_of(rows, epoch, b, part_of(b))
 
     def batch_size_of(self, b: int) -> int:
         return self.batch_size

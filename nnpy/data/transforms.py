@@ -53,11 +53,16 @@ class Normalize:
     """
 
     def __init__(self, mean=0.0, std=1.0):
-        self.mean = np.asarray(mean, dtype=np.float32)
-        self.std = np.asarray(std, dtype=np.float32)
-        if not np.all(np.isfinite(self.mean)) or not np.all(self.std > 0):
+        self.mean, self.std = self.check(mean, std)
+
+    @staticmethod
+    def check(mean=0.0, std=1.0) -> tuple[np.ndarray, np.ndarray]:
+        """``(mean, std)`` as float32 arrays; a ``ConfigError`` unless std > 0 and mean is finite."""
+        mean_array, std_array = np.asarray(mean, dtype=np.float32), np.asarray(std, dtype=np.float32)
+        if not np.all(np.isfinite(mean_array)) or not np.all(std_array > 0):
             raise ConfigError(f"normalize: std must be > 0 and mean finite, "
                               f"got mean={mean!r} std={std!r}")
+        return mean_array, std_array
 
     def __call__(self, xb: np.ndarray, rng: np.random.Generator | None = None) -> np.ndarray:
         return ((np.asarray(xb, dtype=np.float32) - self.mean) / self.std).astype(np.float32,
@@ -398,6 +403,15 @@ def _options(section: str, spec, valid) -> dict:
         if not values or not all(numbers):
             raise ConfigError(f"{section}.{key}: expected a number, not {value!r}")
     return dict(spec)
+
+
+def check_normalization(normalize: dict | None) -> dict:
+    """``normalize`` checked as ``make_transforms`` checks it (its keys, numbers, std > 0)
+    without making the transform; returns it (``{}`` for None)."""
+    norm = _options("normalize", normalize, NORMALIZE_KEYS)
+    if norm:
+        Normalize.check(**norm)
+    return norm
 
 
 def make_transforms(augment: dict | None = None, normalize: dict | None = None) -> Compose:

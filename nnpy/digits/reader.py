@@ -131,7 +131,7 @@ def _file_reader(plan, ckpt):
     if plan.data.encoding is not None:
         raise DataError(f"{ckpt}: this model reads rows of a CSV table, not images: "
                         f"nnpy predict --ckpt {ckpt} --csv FILE")
-    source = data_source(plan.config) if plan.config["data"]["dataset"] is not None else None
+    source = data_source(plan.config["data"]) if plan.config["data"]["dataset"] is not None else None
     if hasattr(source, "read_image"):
         return lambda path, data, max_pixels: source.read_image(path, plan.data.input_shape, data, max_pixels)
     return None

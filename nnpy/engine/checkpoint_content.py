@@ -1,6 +1,6 @@
 """What a checkpoint holds, and the plan it rebuilds (the file format is ``nnpy.io.checkpoint``).
 
-The payload of a checkpoint::
+The payload of a checkpoint (a training run's is ``nnpy.engine.run: Run.checkpoint()``)::
 
     config      the run's config, as checked and resolved (the model is rebuilt from it)
     data        {"description": DataDescription.to_dict(), "stats": normalization or None}
@@ -19,7 +19,6 @@ accuracy, the default before metrics were checked against the loss (``_without_s
 from __future__ import annotations
 
 import copy
-import datetime as _dt
 
 import numpy as np
 
@@ -29,26 +28,10 @@ from ..io.checkpoint import load_checkpoint, save_checkpoint
 from ..io.yamlfile import Locator
 from ..nn.losses import loss_task
 from ..nn.metrics import make_metric, unsuitable
-from .experiment_config import check_experiment
+from .experiment_config import checked_experiment
 from .plan import Plan, make_plan
 
 _LEGACY_KEYS = ("model_io",)
-
-
-def training_payload(trainer, plan: Plan, stats: dict | None, run_dir=None) -> dict:
-    """Everything needed to evaluate, predict with, or resume the run exactly."""
-    return {
-        "config": plan.config,
-        "data": {"description": plan.data.to_dict(), "stats": stats},
-        "model": trainer.model.state_dict(),
-        "optimizer": trainer.optimizer.state_dict(),
-        "scheduler": trainer.scheduler.state_dict() if trainer.scheduler is not None else None,
-        "rng": trainer.model.rng.bit_generator.state,
-        "state": trainer.state.to_dict(),
-        "metrics": trainer.state.history[-1] if trainer.state.history else {},
-        "run_dir": None if run_dir is None else str(run_dir),
-        "saved_at": _dt.datetime.now().isoformat(timespec="seconds"),
-    }
 
 
 def plan_from_checkpoint(path, payload: dict | None = None, optimizer_state: bool = False) -> tuple[Plan, dict]:
@@ -59,9 +42,9 @@ def plan_from_checkpoint(path, payload: dict | None = None, optimizer_state: boo
     if not isinstance(config, dict):
         raise CheckpointError(f"{path}: no config inside")
     try:
-        cfg = check_experiment(_without_stale_metric({k: v for k, v in config.items() if k not in _LEGACY_KEYS}),
-                               Locator("config"))
-        plan = make_plan(cfg, _description(payload, path), Locator("config"), load_init=False)
+        cfg, metrics = checked_experiment(_without_stale_metric({k: v for k, v in config.items()
+                                                                if k not in _LEGACY_KEYS}), Locator("config"))
+        plan = make_plan(cfg, _description(payload, path), Locator("config"), load_init=False, metrics=metrics)
     except NnpyError as exc:
         raise CheckpointError(f"{path}: {_rebuild_error(exc)}") from None
     load_weights(plan.model, payload.get("model"), path)

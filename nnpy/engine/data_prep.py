@@ -1,6 +1,6 @@
 """From a config's ``data`` section to arrays and a loader: load, limit, split, normalize.
 
-    data = prepare_data(cfg)                 # PreparedData
+    data = prepare_data(plan.source, cfg["data"], cfg["train"], cfg["seed"], augmentation=plan.augmentation)
     data.train_loader                        # seeded, resumable batches (augmented, normalized)
     data.val, data.test                      # (x, y), normalized
     data.stats                               # the normalization used (saved in checkpoints)
@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..data.datasets import DataDescription
+from ..data.datasets import DataDescription, DataSource
 from ..data.loader import DataLoader, RandomBatchLoader, split_train_val
-from ..data.transforms import make_transforms
+from ..data.transforms import Compose, make_transforms
 from ..errors import ConfigError
-from .plan import data_source
 from .seeds import SHUFFLE, VAL_SPLIT, derived_seed
 
 
@@ -32,17 +31,17 @@ class PreparedData:
     notes: tuple = field(default=())             # how the dataset read its data (for the log)
 
 
-def prepare_data(cfg: dict, stats: dict | None = None, augment: bool = True,
-                 fold: tuple | None = None) -> PreparedData:
-    """Load the dataset (first ``data.limit`` samples), split off validation (or fold ``(i, k)``
-    of ``train.kfold``), normalize, and build the training loader.
+def prepare_data(source: DataSource, data: dict, train: dict, seed: int, stats: dict | None = None,
+                 augmentation: Compose | None = None, fold: tuple | None = None) -> PreparedData:
+    """Load the dataset ``source`` (first ``data.limit`` samples), split off validation (or fold
+    ``(i, k)`` of ``train.kfold``), normalize, and build the training loader.
 
-    ``stats``: the normalization to use (a checkpoint's) instead of the config's.
-    ``augment``: False when only evaluation follows.
+    ``data``, ``train``: those sections of the config (``train``: a run in steps, ``train.steps``,
+    draws its batches at random). ``stats``: the normalization to use (a checkpoint's) instead
+    of the config's. ``augmentation``: the training batches' transforms before the
+    normalization (None when only evaluation follows).
     """
-    d, seed = cfg["data"], cfg["seed"]
-    source = data_source(cfg)
-    ds = source.load(limit=d["limit"])
+    ds = source.load(limit=data["limit"])
     x_tr, y_tr, val, test = ds.x_train, ds.y_train, None, (ds.x_test, ds.y_test)
     held_out = getattr(source, "holds_out_validation", False)
     if held_out:                                            # e.g. a text's last 10%: its test split
@@ -50,29 +49,33 @@ def prepare_data(cfg: dict, stats: dict | None = None, augment: bool = True,
     elif fold is not None:
         x_tr, y_tr, x_val, y_val = kfold_split(x_tr, y_tr, fold[0], fold[1], seed)
         val = (x_val, y_val)
-    elif d["val_split"]:
-        x_tr, y_tr, x_val, y_val = _split(x_tr, y_tr, d, seed)
+    elif data["val_split"]:
+        x_tr, y_tr, x_val, y_val = _split(x_tr, y_tr, data, seed)
         val = (x_val, y_val)
-    if d["augment"] and augment and ds.task == "regression" and y_tr.ndim == 4:
+    if data["augment"] and augmentation is not None and ds.task == "regression" and y_tr.ndim == 4:
         raise ConfigError(f"data.augment: dataset '{ds.name}' has image targets, and augmentation would move "
                           f"the input images but not their targets; remove data.augment")
     if stats is None:
-        stats = normalization_stats(d["normalize"], x_tr)
-    transform = make_transforms(d["augment"], stats) if augment else None
-    train = cfg["train"]
+        stats = normalization_stats(data["normalize"], x_tr)
+    transform = None if augmentation is None else training_transform(augmentation, stats)
     if train["steps"] is not None:
-        loader = RandomBatchLoader(x_tr, y_tr, d["batch_size"], train["eval_every"], derived_seed(seed, SHUFFLE),
+        loader = RandomBatchLoader(x_tr, y_tr, data["batch_size"], train["eval_every"], derived_seed(seed, SHUFFLE),
                                    transform)
         if val is not None and train["eval_batches"] is not None:
-            val = random_samples(val, train["eval_batches"] * d["batch_size"], derived_seed(seed, VAL_SPLIT))
+            val = random_samples(val, train["eval_batches"] * data["batch_size"], derived_seed(seed, VAL_SPLIT))
             test = val if held_out else test     # nnpy val: the same batches, not every window of the text
     else:
-        loader = DataLoader(x_tr, y_tr, batch_size=d["batch_size"], shuffle=d["shuffle"], drop_last=d["drop_last"],
-                            seed=derived_seed(seed, SHUFFLE), transform=transform)
+        loader = DataLoader(x_tr, y_tr, batch_size=data["batch_size"], shuffle=data["shuffle"],
+                            drop_last=data["drop_last"], seed=derived_seed(seed, SHUFFLE), transform=transform)
     if val is not None:
         val = (normalize_array(val[0], stats), val[1])
     return PreparedData(loader, val, (normalize_array(test[0], stats), test[1]), stats, ds.description,
                         ds.skipped, ds.notes)
+
+
+def training_transform(augmentation: Compose, stats: dict | None) -> Compose:
+    """The training batches' transform: ``augmentation``, then the normalization by ``stats``."""
+    return Compose([*augmentation.transforms, *make_transforms(normalize=stats).transforms])
 
 
 def random_samples(data: tuple, count: int, seed: int) -> tuple:

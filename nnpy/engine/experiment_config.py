@@ -14,13 +14,13 @@ import secrets
 from pathlib import Path
 
 from .. import data as _datasets  # noqa: F401  (registers the datasets)
-from ..data.transforms import make_transforms
+from ..data.transforms import check_normalization
 from ..errors import ConfigError, NnpyError
 from ..io.configfile import apply_overrides, load_config
 from ..io.schema import Field, Section, apply_schema
 from ..io.yamlfile import Locator
 from ..nn.losses import loss_task
-from ..nn.metrics import default_metric, make_metric, metric_list, unsuitable
+from ..nn.metrics import Metric, default_metric, metric_list, unsuitable
 from ..registry import DATASETS, LOSSES, METRICS, OPTIMIZERS, SCHEDULERS, SYMBOLS, Registry
 from .monitor import default_monitor, monitor_names, monitor_problem
 
@@ -97,10 +97,17 @@ SCHEMA = Section({
 def load_experiment(path, overrides=()) -> tuple[dict, Locator]:
     """Read, merge (``_base_``), override (``--set``), check and resolve a config file; its
     relative input paths are made to start from the config's folder (``resolve_input_paths``)."""
+    cfg, locator, _ = read_experiment(path, overrides)
+    return cfg, locator
+
+
+def read_experiment(path, overrides=()) -> tuple[dict, Locator, list[Metric]]:
+    """``load_experiment``'s config and locator, and the metrics the config reports (built once,
+    while checking it: the plan compiles its model with them)."""
     data, locator = load_config(path)
     data = apply_overrides(data, list(overrides), locator)
-    cfg = check_experiment(data, locator, str(path))
-    return resolve_input_paths(cfg, locator), locator
+    cfg, metrics = checked_experiment(data, locator, str(path))
+    return resolve_input_paths(cfg, locator), locator, metrics
 
 
 def input_paths(cfg: dict) -> list[tuple]:
@@ -131,15 +138,22 @@ def resolve_input_paths(cfg: dict, locator: Locator) -> dict:
 
 def check_experiment(data: dict, locator: Locator | None = None, path: str | None = None) -> dict:
     """The schema (defaults filled in), registry names and options, then ``resolve``."""
+    return checked_experiment(data, locator, path)[0]
+
+
+def checked_experiment(data: dict, locator: Locator | None = None,
+                       path: str | None = None) -> tuple[dict, list[Metric]]:
+    """``check_experiment``'s config, and the metrics it reports (built once, here)."""
     locator = locator or Locator(path or "<config>")
     cfg = apply_schema(data, SCHEMA, locator)
     check_names(cfg, locator)
     check_transforms(cfg["data"], locator)
     check_steps(cfg["train"], locator)
     resolve(cfg, path)
-    check_metrics(cfg, locator)
-    check_monitors(cfg, locator)
-    return cfg
+    metrics = check_metrics(cfg, locator)
+    resolve_monitor(cfg, metrics[0])
+    check_monitors(cfg, metrics, locator)
+    return cfg, metrics
 
 
 def check_names(cfg: dict, locator: Locator) -> None:
@@ -169,9 +183,10 @@ def metric_specs(cfg: dict) -> list:
     return cfg["train"]["metrics"] or [cfg["train"]["metric"]]
 
 
-def check_metrics(cfg: dict, locator: Locator) -> None:
-    """``train.metric`` is the first of ``train.metrics`` (when both are given), no metric is
-    listed twice, and each measures the kind of model the loss trains."""
+def check_metrics(cfg: dict, locator: Locator) -> list[Metric]:
+    """The metrics of ``metric_specs``, once ``train.metric`` is the first of ``train.metrics``
+    (when both are given), no metric is listed twice, and each measures the kind of model the
+    loss trains."""
     train, loss = cfg["train"], cfg["loss"]
     if train["metrics"] and train["metric"] != train["metrics"][0]:
         raise locator.error(("train", "metric"), f"{train['metric']!r} is not the first of train.metrics "
@@ -186,6 +201,7 @@ def check_metrics(cfg: dict, locator: Locator) -> None:
         problem = unsuitable(metric, loss_task(loss), loss_name)
         if problem:
             raise locator.error(keypath, problem)
+    return metrics
 
 
 def _check_model_section(model: dict, locator: Locator) -> None:
@@ -215,7 +231,8 @@ def _check_model_section(model: dict, locator: Locator) -> None:
 
 
 def check_transforms(data_cfg: dict, locator: Locator) -> None:
-    """``data.normalize`` (auto, null or {mean, std}) and ``data.augment`` hold what they can."""
+    """``data.normalize`` (auto, null or {mean, std}) holds what it can (``data.augment``'s
+    transforms are checked as the plan builds them, once: ``nnpy.engine.plan.augmentation``)."""
     norm = data_cfg["normalize"]
     if isinstance(norm, str) and norm != "auto":
         raise locator.error(("data", "normalize"), f"{norm!r} is not a normalization: give auto (computed on "
@@ -223,7 +240,7 @@ def check_transforms(data_cfg: dict, locator: Locator) -> None:
     if isinstance(norm, dict) and set(norm) < {"mean", "std"}:
         raise locator.error(("data", "normalize"), f"needs both mean and std, got {sorted(norm)}")
     try:
-        make_transforms(data_cfg["augment"], norm if isinstance(norm, dict) else None)
+        check_normalization(norm if isinstance(norm, dict) else None)
     except ConfigError as exc:
         section = str(exc).split(":")[0].split(".")
         raise locator.error(("data", *section), str(exc).split(": ", 1)[-1]) from None
@@ -279,8 +296,9 @@ def check_steps(train: dict, locator: Locator) -> None:
 
 
 def resolve(cfg: dict, path: str | None) -> dict:
-    """Fill in what depends on other keys: name, seed, checkpoint dir and monitor. The one
-    place a config is completed; nothing edits it afterwards."""
+    """Fill in what depends on other keys: name, seed, checkpoint dir and main metric (then
+    ``resolve_monitor`` the checkpoint monitor). The one place a config is completed; nothing
+    edits it afterwards."""
     if cfg["name"] is None:
         cfg["name"] = Path(path).stem if path else "run"
     if cfg["seed"] is None:
@@ -289,18 +307,23 @@ def resolve(cfg: dict, path: str | None) -> dict:
         cfg["checkpoint"]["dir"] = str(Path("checkpoints") / cfg["name"])
     if cfg["train"]["metric"] is None:
         cfg["train"]["metric"] = (cfg["train"]["metrics"] or [default_metric(loss_task(cfg["loss"]))])[0]
-    if cfg["checkpoint"]["monitor"] is None:
-        cfg["checkpoint"]["monitor"] = default_monitor(make_metric(cfg["train"]["metric"]), has_validation(cfg))
     return cfg
+
+
+def resolve_monitor(cfg: dict, main_metric: Metric) -> None:
+    """``checkpoint.monitor``, when not given: the main metric on the validation split (the
+    training split without one)."""
+    if cfg["checkpoint"]["monitor"] is None:
+        cfg["checkpoint"]["monitor"] = default_monitor(main_metric, has_validation(cfg))
 
 
 def has_validation(cfg: dict) -> bool:
     return bool(cfg["data"]["val_split"] or cfg["train"].get("kfold"))
 
 
-def check_monitors(cfg: dict, locator: Locator) -> None:
+def check_monitors(cfg: dict, metrics: list[Metric], locator: Locator) -> None:
     """Every monitored name (checkpoint, early stopping, plateau) is a value the loop reports."""
-    valid = monitor_names(metric_list(metric_specs(cfg)), has_validation(cfg))
+    valid = monitor_names(metrics, has_validation(cfg))
     scheduler = cfg["scheduler"] if isinstance(cfg["scheduler"], dict) else {}
     early = cfg["train"]["early_stopping"] or {}
     for keypath, value in ((("checkpoint", "monitor"), cfg["checkpoint"]["monitor"]),

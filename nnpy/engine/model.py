@@ -23,7 +23,7 @@ import warnings
 import numpy as np
 
 from ..data.loader import DataLoader, split_train_val
-from ..data.transforms import Normalize, make_transforms
+from ..data.transforms import Normalize, check_normalization, make_transforms
 from ..data.datasets import DataDescription
 from ..errors import CheckpointError, ConfigError
 from ..io.checkpoint import save_checkpoint
@@ -100,7 +100,7 @@ class TrainableModel:
         if not isinstance(stats, dict) or sorted(stats) != ["mean", "std"]:
             raise ConfigError(f"normalize: expected {{'mean': …, 'std': …}}, got {stats!r}")
         plain = {key: np.asarray(value).tolist() for key, value in stats.items()}   # arrays → lists
-        make_transforms(normalize=plain)             # numbers, std > 0: a ConfigError naming normalize
+        check_normalization(plain)                    # numbers, std > 0: a ConfigError naming normalize
         self._normalization = plain
 
     def normalize_inputs(self, x) -> np.ndarray:
@@ -168,7 +168,7 @@ class TrainableModel:
                 raise ConfigError(f"compile: {problem}")
         self.metric = self.metrics[0]
         self.scheduler = make_scheduler(scheduler) if scheduler is not None else None
-        named = [spec if isinstance(spec, (str, dict)) else m.name for spec, m in zip(specs, self.metrics)]
+        named = [spec if isinstance(spec, (str, dict)) else m.spec or m.name for spec, m in zip(specs, self.metrics)]
         self.compiled = {"optimizer": optimizer if isinstance(optimizer, (str, dict)) else
                          {"type": self.optimizer.type_name, "lr": self.optimizer.initial_lr},
                          "loss": loss if isinstance(loss, (str, dict)) else self.loss.type_name,
@@ -183,7 +183,7 @@ class TrainableModel:
         if self.loss is None:
             raise RuntimeError("call model.compile(optimizer=…, loss=…) before fit/evaluate")
         if self.trainer is None:
-            self.trainer = Trainer(self, self.loss, self.optimizer, self.scheduler, metrics=self.metrics)
+            self.trainer = Trainer.for_model(self)
         self.trainer.callbacks = list(callbacks)
         return self.trainer
 

@@ -5,23 +5,28 @@
     plan.data          # DataDescription: input shape, outputs, task, class names
     plan.model         # nnpy.Sequential, built with shape inference, compiled: .loss,
                        # .optimizer, .scheduler, .metrics (.metric: the first)
+    plan.source        # the dataset (registered DataSource), its options checked: .load(limit)
+    plan.augmentation  # data.augment's transforms (a Compose; empty without data.augment)
 
+``make_plan`` splits the config: the dataset gets ``data``, the model its ``model`` section (and
+the loss, optimizer, scheduler and metrics theirs); ``nnpy.engine.run.Run`` splits the rest.
 ``nnpy train``, ``val``, ``summary``, ``gradcheck``, ``export`` and ``nnpy.load`` all start
 here (a checkpoint's plan comes from ``nnpy.engine.checkpoint_content.plan_from_checkpoint``); the
-model is built exactly once per plan.
+model, the dataset object and the augmentation are built exactly once per plan.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..data.datasets import DataDescription, DataSource
-from ..errors import NnpyError
+from ..data.transforms import Compose, make_transforms
+from ..errors import ConfigError, NnpyError
 from ..io.yamlfile import Locator
 from ..symbols import make_model
 from ..nn.losses import make_loss
 from ..optim import make_optimizer, make_scheduler
 from ..registry import DATASETS
-from .experiment_config import load_experiment, metric_specs
+from .experiment_config import metric_specs, read_experiment
 from .model import Model, Sequential
 from .seeds import DROPOUT, INIT, stream
 from .transfer import init_from
@@ -33,29 +38,48 @@ class Plan:
     config: dict
     data: DataDescription
     model: Sequential
+    source: DataSource | None = None      # None in a checkpoint's plan (its description is stored)
+    augmentation: Compose | None = None
 
     @property
     def name(self) -> str:
         return self.config["name"]
 
+    def with_config(self, cfg: dict) -> "Plan":
+        """This plan for ``cfg``, a config that differs in where it writes (a fold's
+        ``checkpoint.dir``): a fresh model from the seed, the same data objects."""
+        return replace(self, config=cfg, model=compiled_model(cfg, self.data, Locator("<config>"),
+                                                              metrics=self.model.metrics))
+
 
 def load_plan(path, overrides=()) -> Plan:
     """The plan of a config file with ``--set`` overrides (every mistake names file:line:key)."""
-    cfg, locator = load_experiment(path, overrides)
-    return make_plan(cfg, locator=locator)
+    cfg, locator, metrics = read_experiment(path, overrides)
+    return make_plan(cfg, locator=locator, metrics=metrics)
 
 
 def make_plan(cfg: dict, data: DataDescription | None = None, locator: Locator | None = None,
-              load_init: bool = True) -> Plan:
-    """Build the model (once, from the seed) and its loss, optimizer, scheduler and metrics.
+              load_init: bool = True, metrics: list | None = None) -> Plan:
+    """Build the dataset object, the augmentation and the model (each once; the model from the
+    seed) with its loss, optimizer, scheduler and metrics.
 
     ``data``: the description to build for (a checkpoint stores it); by default the config's
     dataset describes itself from its options. ``load_init``: load ``model.init_from``'s
-    weights (a checkpoint's own plan does not: its weights replace them anyway).
+    weights (a checkpoint's own plan does not: its weights replace them anyway). ``metrics``:
+    the config's metrics, when checking it built them already.
     """
     locator = locator or Locator("<config>")
-    data = data or data_source(cfg, locator).describe()
-    model = _build(cfg, data, locator)
+    augment = augmentation(cfg["data"]["augment"], locator)
+    source = data_source(cfg["data"], locator) if data is None else None
+    data = data or source.describe()
+    return Plan(cfg, data, compiled_model(cfg, data, locator, load_init, metrics), source, augment)
+
+
+def compiled_model(cfg: dict, data: DataDescription, locator: Locator, load_init: bool = True,
+                   metrics: list | None = None) -> Sequential:
+    """The model of ``cfg`` for ``data``, weights from the seed (or ``model.init_from``), compiled
+    with its loss, optimizer, scheduler and metrics (``metrics``, or built from the config)."""
+    model = _build(cfg["model"], cfg["seed"], cfg["data"]["dataset"], data, locator)
     if load_init and cfg["model"].get("init_from"):
         _init_from(model, cfg["model"]["init_from"], locator)
     optimizer = dict(cfg["optimizer"]) if isinstance(cfg["optimizer"], dict) else {"type": cfg["optimizer"]}
@@ -69,8 +93,17 @@ def make_plan(cfg: dict, data: DataDescription | None = None, locator: Locator |
         except NnpyError as exc:   # a value of the right type that the class refuses
             option = getattr(exc, "option", None)
             raise locator.error((key, option) if option else (key,), str(exc)) from None
-    model.compile(**parts, metrics=metric_specs(cfg))
-    return Plan(cfg, data, model)
+    model.compile(**parts, metrics=metrics or metric_specs(cfg))
+    return model
+
+
+def augmentation(augment: dict | None, locator: Locator) -> Compose:
+    """``data.augment``'s transforms, built once (the training loader adds the normalization)."""
+    try:
+        return make_transforms(augment)
+    except ConfigError as exc:
+        section = str(exc).split(":")[0].split(".")
+        raise locator.error(("data", *section), str(exc).split(": ", 1)[-1]) from None
 
 
 def _init_from(model: Sequential, path: str, locator: Locator) -> None:
@@ -83,10 +116,9 @@ def _init_from(model: Sequential, path: str, locator: Locator) -> None:
         print(line)
 
 
-def data_source(cfg: dict, locator: Locator | None = None) -> DataSource:
-    """The config's dataset, its options checked (nothing is read yet)."""
+def data_source(d: dict, locator: Locator | None = None) -> DataSource:
+    """The dataset of a config's ``data`` section, its options checked (nothing is read yet)."""
     locator = locator or Locator("<config>")
-    d = cfg["data"]
     if d["dataset"] is None:
         raise locator.error(("data",), "missing required key 'dataset' (nnpy list datasets)")
     spec = {"type": d["dataset"], **d["options"], **({"root": d["root"]} if d["root"] is not None else {})}
@@ -97,40 +129,40 @@ def data_source(cfg: dict, locator: Locator | None = None) -> DataSource:
         raise locator.error(where, f"dataset '{d['dataset']}': {exc}") from None
 
 
-def _build(cfg: dict, data: DataDescription, locator: Locator) -> Sequential:
-    """The model for ``data``, weights from the seed; errors point at the layer's config key."""
-    seed = cfg["seed"]
+def _build(section: dict, seed: int, dataset: str | None, data: DataDescription, locator: Locator) -> Sequential:
+    """The model of the config's ``model`` section for ``data`` (of ``dataset``), weights from
+    ``seed``; errors point at the layer's config key."""
     try:
-        model = make_model(cfg["model"], data.input_shape, data.outputs, rng=stream(seed, INIT),
+        model = make_model(section, data.input_shape, data.outputs, rng=stream(seed, INIT),
                            model_class=Sequential, graph_class=Model, seed=seed)
     except NnpyError as exc:
-        raise locator.error(_model_key(cfg, exc), _model_message(cfg, exc, locator)) from exc
-    _check_outputs(model, data, cfg, locator)
+        raise locator.error(_model_key(section, exc), _model_message(section, exc, locator)) from exc
+    _check_outputs(model, data, section, dataset, locator)
     model.data_description = data          # what it reads and writes (a text model: its vocabulary)
     model.set_rng(stream(seed, DROPOUT))
     return model
 
 
-def _model_key(cfg: dict, exc: Exception) -> tuple:
+def _model_key(section: dict, exc: Exception) -> tuple:
     index, option = getattr(exc, "layer_index", None), getattr(exc, "option", None)
-    if index is not None and cfg["model"].get("layers") is not None:
+    if index is not None and section.get("layers") is not None:
         return ("model", "layers", index)
     node = getattr(exc, "node", None)
-    if cfg["model"].get("nodes") is not None and (node is not None or getattr(exc, "node_key", None)):
+    if section.get("nodes") is not None and (node is not None or getattr(exc, "node_key", None)):
         where = ("model", "nodes", node) if node is not None else ("model",)
         return where + tuple(k for k in (getattr(exc, "node_key", None) or option,) if k)
     return ("model", option) if option else ("model",)
 
 
-def _model_message(cfg: dict, exc: Exception, locator: Locator) -> str:
+def _model_message(section: dict, exc: Exception, locator: Locator) -> str:
     """The error's text; for a layer nobody registered, how to register it; for 'layers' or
     'nodes' beside inherited symbol options, where those came from."""
     message = str(exc)
     if getattr(exc, "unknown", None) is not None:
         message += f"; if '{exc.unknown}' is your own {exc.kind}, load the file that registers it with --plugin FILE.py"
     kinds = {"layers": {"layers"}, "nodes": {"nodes", "output"}}
-    own = next((keys for kind, keys in kinds.items() if cfg["model"].get(kind) is not None), None)
-    extra = [k for k in cfg["model"] if k not in own] if own else []
+    own = next((keys for kind, keys in kinds.items() if section.get(kind) is not None), None)
+    extra = [k for k in section if k not in own] if own else []
     inherited = {locator.where(("model", k)).split(":")[0] for k in extra} - {locator.file}
     if extra and inherited:
         message += (f" (from {', '.join(sorted(inherited))}: a model section merges with its base's; "
@@ -138,22 +170,23 @@ def _model_message(cfg: dict, exc: Exception, locator: Locator) -> str:
     return message
 
 
-def _check_outputs(model: Sequential, data: DataDescription, cfg: dict, locator: Locator) -> None:
-    """The model's last axis must give what the dataset asks for (a binary classifier may
-    give one logit for two classes)."""
+def _check_outputs(model: Sequential, data: DataDescription, section: dict, dataset: str | None,
+                   locator: Locator) -> None:
+    """The model's last axis must give what ``dataset`` asks for (a binary classifier may
+    give one logit for two classes); ``section``: the config's ``model``."""
     got = model.output_shape[-1] if model.output_shape else None
-    layers, nodes = cfg["model"].get("layers"), cfg["model"].get("nodes")
+    layers, nodes = section.get("layers"), section.get("nodes")
     where = (("model", "layers", len(layers) - 1) if layers else
-             ("model", "nodes", cfg["model"].get("output")) if nodes else ("model",))
+             ("model", "nodes", section.get("output")) if nodes else ("model",))
     if data.target_shape is not None:
         if tuple(model.output_shape) != data.target_shape:
             raise locator.error(where, f"the model gives outputs of shape {tuple(model.output_shape)} per sample, "
-                                       f"but dataset '{cfg['data']['dataset']}' has targets of shape "
+                                       f"but dataset '{dataset}' has targets of shape "
                                        f"{data.target_shape}: make the last layer give that shape")
         return
     if got == data.outputs or (data.task == "classification" and data.outputs == 2 and got == 1):
         return
     what = f"{data.outputs} classes" if data.task == "classification" else f"{data.outputs} output(s) per sample"
     raise locator.error(where, f"the model gives {got} values per sample (output shape "
-                               f"{tuple(model.output_shape)}), but dataset '{cfg['data']['dataset']}' has "
+                               f"{tuple(model.output_shape)}), but dataset '{dataset}' has "
                                f"{what}: make the last layer {{type: Dense, units: {data.outputs}}}")

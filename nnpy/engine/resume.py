@@ -7,15 +7,15 @@ from ..io.checkpoint import load_checkpoint
 from .trainer import Trainer, TrainState
 
 
-def read_for_resume(path, cfg: dict, allow_change=()) -> dict:
-    """The checkpoint at ``path``, once its config agrees with ``cfg`` except the keys in
-    ``allow_change`` (a key allows everything below it)."""
+def read_for_resume(path, config: dict, allow_change=()) -> dict:
+    """The checkpoint at ``path``, once its config agrees with the run's ``config`` (compared
+    whole, key by key) except the keys in ``allow_change`` (a key allows everything below it)."""
     payload = load_checkpoint(path)
     old = payload.get("config")
     if not isinstance(old, dict):
         raise CheckpointError(f"{path}: no config inside")
     old = {k: v for k, v in old.items() if k != "model_io"}      # written by nnpy 0.1.0
-    refused = [k for k in config_differences(old, cfg)
+    refused = [k for k in config_differences(old, config)
                if not any(k == a or k.startswith(a + ".") for a in allow_change)]
     if refused:
         raise ConfigError(f"--resume {path}: the config differs from the checkpoint's in "

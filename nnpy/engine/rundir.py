@@ -9,30 +9,27 @@ import csv
 import datetime as _dt
 from pathlib import Path
 
-from ..io.yamlfile import dump_yaml
 
-
-def open_run_dir(cfg: dict, previous: str | None = None, state=None) -> Path:
-    """The folder of this run, its ``config.yaml`` written: ``previous`` (a resumed run's folder,
-    its metrics.csv cut back to the epochs the checkpoint has done) when it still exists, else
-    a new one."""
+def open_run_dir(runs: Path, config_text: str, previous: str | None = None, state=None) -> Path:
+    """The folder of this run under ``runs`` (``<log.dir>/<name>``), its ``config.yaml`` written
+    with ``config_text``: ``previous`` (a resumed run's folder, its metrics.csv cut back to the
+    epochs the checkpoint has done) when it still exists, else a new one."""
     if previous and state is not None and (Path(previous) / "metrics.csv").is_file():
         run_dir = Path(previous)
         truncate_metrics(run_dir / "metrics.csv", state.epoch)
     else:
-        run_dir = new_run_dir(cfg)
-    (run_dir / "config.yaml").write_text(dump_yaml(cfg))
+        run_dir = new_run_dir(runs)
+    (run_dir / "config.yaml").write_text(config_text)
     return run_dir
 
 
-def new_run_dir(cfg: dict) -> Path:
-    """``<log.dir>/<name>/<timestamp>`` (with ``-2``, ``-3``, … when that exists), created."""
+def new_run_dir(runs: Path) -> Path:
+    """``runs/<timestamp>`` (with ``-2``, ``-3``, … when that exists), created."""
     stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = Path(cfg["log"]["dir"]) / cfg["name"]
-    run_dir, k = base / stamp, 1
+    run_dir, k = runs / stamp, 1
     while run_dir.exists():
         k += 1
-        run_dir = base / f"{stamp}-{k}"
+        run_dir = runs / f"{stamp}-{k}"
     run_dir.mkdir(parents=True)
     return run_dir
 

@@ -93,6 +93,12 @@ class Trainer:
         self.batches_per_epoch = 0
         self.gradient_watch = GradientWatch(model)   # warns of parameters that get no gradient
 
+    @classmethod
+    def for_model(cls, model, **options) -> "Trainer":
+        """The trainer of a compiled model: its loss, optimizer, scheduler and metrics
+        (``options``: the other arguments, e.g. ``timer``, ``eval_batch_size``)."""
+        return cls(model, model.loss, model.optimizer, model.scheduler, metrics=model.metrics, **options)
+
     @property
     def metric(self) -> Metric:
         """The main metric: the first of ``metrics`` (the default monitor watches it)."""
@@ -103,19 +109,27 @@ class Trainer:
         return {m.name: m(pred, target) for m in self.metrics}
 
     # ---- one step ---------------------------------------------------------------------
-    def train_step(self, xb, yb) -> tuple[float, dict[str, float]]:
-        """Forward, loss, backward, update; returns the batch's loss and ``{metric: value}``. The
-        loss includes the penalty terms layers added (``Layer.total_penalty``), as it is optimized."""
-        timer = self.timer
-        with timer.phase("forward"):
-            pred = self.model.forward(xb, training=True)
-            loss = self.loss.forward(pred, yb) + self.model.total_penalty()
+    def train_step(self, xb, yb) -> tuple[float, dict[str, float], int]:
+        """Forward, loss, backward, update; returns the batch's loss, ``{metric: value}`` and the
+        number of samples they are means over (``len(xb)``). The loss includes the penalty terms
+        layers added (``Layer.total_penalty``), as it is optimized."""
+        pred, loss = self._forward(xb, yb)
         if not math.isfinite(loss):
             raise NonFiniteError(self._non_finite_message("loss", loss, xb))
-        with timer.phase("backward"):
-            self.model.backward(self.loss.backward())
+        self._backward()
         self._update()
-        return loss, self.measure(pred, yb)
+        return loss, self.measure(pred, yb), len(xb)
+
+    def _forward(self, xb, yb) -> tuple[np.ndarray, float]:
+        """The predictions for ``xb`` (training mode) and the loss against ``yb``, penalties included."""
+        with self.timer.phase("forward"):
+            pred = self.model.forward(xb, training=True)
+            return pred, self.loss.forward(pred, yb) + self.model.total_penalty()
+
+    def _backward(self) -> None:
+        """Every parameter's gradient of the last ``_forward``'s loss."""
+        with self.timer.phase("backward"):
+            self.model.backward(self.loss.backward())
 
     def _update(self) -> None:
         """Check the gradients, step the optimizer (and a per-step scheduler)."""
@@ -186,9 +200,7 @@ class Trainer:
                 item = next(batches, None)
             if item is None:
                 break
-            xb, yb = item
-            loss, values = self.train_step(xb, yb)
-            n = self.samples_in(xb)
+            loss, values, n = self.train_step(*item)
             sums = st.partial["metrics"]
             st.partial["loss"] += loss * n
             for name, value in values.items():
@@ -198,7 +210,6 @@ class Trainer:
             st.global_step += 1
             for cb in self.callbacks:
                 cb.on_batch_end(self)
-            self.agree_on_stop()
         st.partial["seconds"] += time.perf_counter() - epoch_start
 
     def _end_epoch(self) -> None:
@@ -220,20 +231,11 @@ class Trainer:
         self.gradient_watch.report()
         for cb in self.callbacks:
             cb.on_epoch_end(self, logs)
-        self.agree_on_stop()
-
-    # ---- what a data-parallel trainer (nnpy.engine.parallel) does differently -------------
-    def samples_in(self, xb) -> int:
-        """The samples of the step just trained on ``xb`` (a data-parallel step: its global batch)."""
-        return len(xb)
 
     def request_stop(self, reason: str, exit_code: int = 0) -> None:
         """Stop after the current step (a signal's handler calls this)."""
         st = self.state
         st.stop, st.stop_reason, st.exit_code = True, reason, exit_code
-
-    def agree_on_stop(self) -> None:
-        """After each step and epoch: make every process of the run stop together (one process: nothing to do)."""
 
     def check_monitors(self, validation: bool) -> None:
         """Every value a callback or the scheduler watches is one that ``fit`` logs; else a

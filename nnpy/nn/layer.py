@@ -91,6 +91,11 @@ class Layer:
         """Multiply-adds ×2 of one forward pass for one sample (for the summary table)."""
         return 0
 
+    def example_input(self, batch: int, rng: np.random.Generator):
+        """An input of ``batch`` samples this built layer takes, for a check such as ``nnpy
+        gradcheck``; None: any floats of its input shape (a layer that takes ids says which)."""
+        return None
+
     # ---- provided ---------------------------------------------------------------------
     @property
     def type_name(self) -> str:

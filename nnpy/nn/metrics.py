@@ -10,7 +10,7 @@ which (``task="classification"`` or ``"regression"``).
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -24,11 +24,13 @@ from ..registry import METRICS, register_metric
 @dataclass(frozen=True)
 class Metric:
     """A registered metric with its options bound: ``metric(pred, target) -> float``.
-    ``task``: the kind of model it measures (``classification``, ``regression``; None: any)."""
+    ``task``: the kind of model it measures (``classification``, ``regression``; None: any);
+    ``spec``: the name or ``{type, …}`` it was built from (what a saved config names)."""
     name: str
     fn: Callable
     higher_is_better: bool
     task: str | None = None
+    spec: str | dict | None = field(default=None, compare=False)
 
     def __call__(self, pred, target) -> float:
         return self.fn(pred, target)
@@ -136,7 +138,7 @@ def make_metric(spec) -> Metric:
         raise RegistryError(f"metric '{fn.registered_name}' does not say which way it improves; register "
                             f"it with @register_metric('{fn.registered_name}', higher_is_better=True or False)")
     return Metric(fn.registered_name, functools.partial(fn, **options) if options else fn, fn.higher_is_better,
-                  getattr(fn, "task", None))
+                  getattr(fn, "task", None), spec)
 
 
 get_metric = make_metric   # deprecated: the old name, kept for users

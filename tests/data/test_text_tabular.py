@@ -170,7 +170,7 @@ def test_boston_options():
 def test_configs_validate_with_their_models():
     for name, shape in (("reuters", (10000,)), ("reuters-lstm", (200,)), ("boston", (13,))):
         cfg, _ = load_experiment(REPO / "configs" / f"{name}.yaml")
-        assert data_source(cfg).describe().input_shape == shape
+        assert data_source(cfg["data"]).describe().input_shape == shape
 
 
 def run(*args):

@@ -16,6 +16,7 @@ import os
 import time
 from pathlib import Path
 
+from nnpy.engine.callbacks import StopOnSignal
 from nnpy.engine.parallel import launched
 from nnpy.engine.parallel.trainer import DataParallelTrainer
 from nnpy.engine.trainer import Trainer
@@ -42,26 +43,26 @@ def train_step(self, xb, yb, original):
     return original(self, xb, yb)
 
 
-def agree_on_stop(self, original):
-    step = self.state.global_step
-    if args.pid_dir and step == 1 and self.state.batch:
+def after_step(self, trainer):
+    """After every step, on every process (``StopOnSignal`` is the first callback of a run)."""
+    step = trainer.state.global_step
+    if args.pid_dir and step == 1 and trainer.state.batch:
         from threadpoolctl import threadpool_info
 
         blas = [p["num_threads"] for p in threadpool_info() if p["user_api"] == "blas"]
         Path(args.pid_dir, f"{rank}.threads").write_text(str(blas[0] if blas else ""))
         Path(args.pid_dir, f"{rank}.pid").write_text(str(os.getpid()))
-    if args.stop_at == step and rank == args.stop_rank and self.state.batch:
-        self.request_stop("stop asked by the test", 130)
+    if args.stop_at == step and rank == args.stop_rank and trainer.state.batch:
+        trainer.request_stop("stop asked by the test", 130)
     if args.slow_after is not None and step >= args.slow_after:
         if rank == 0 and step == args.slow_after:
             Path("reached").write_text(str(step))
         time.sleep(0.05)
-    return original(self)
 
 
 for cls in (Trainer, DataParallelTrainer):      # the one-process loop and the data-parallel one
     cls.train_step = lambda self, xb, yb, _original=cls.train_step: train_step(self, xb, yb, _original)
-    cls.agree_on_stop = lambda self, _original=cls.agree_on_stop: agree_on_stop(self, _original)
+StopOnSignal.on_batch_end = after_step
 if args.fail_saves and rank == 0:
     def disk_full(src, dst):
         raise OSError(28, "No space left on device")

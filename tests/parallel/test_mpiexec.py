@@ -197,3 +197,21 @@ def test_watch_under_mpiexec_is_served_by_process_0_alone(mpiexec, tmp_path):
               mpiexec=mpiexec)
     assert r.returncode == 0, r.stderr
     assert r.stderr.count("nnpy train: watch the run at http://127.0.0.1:") == 1
+
+
+STEPS_YAML = """\
+name: steps
+seed: 5
+model: {symbol: mlp, hidden: [16], activation: Tanh, dropout: 0.2}
+data: {dataset: mnist, limit: 400, val_split: 100, batch_size: 24, normalize: {mean: 0.1307, std: 0.3081},
+       augment: {shift: 2}}
+optimizer: {type: sgd, lr: 0.05, momentum: 0.9}
+train: {steps: 12, eval_every: 6, eval_batches: 2}
+checkpoint: {dir: ck}
+"""
+
+
+def test_a_run_in_steps_gives_the_weights_of_one_process(mpiexec, tmp_path):
+    """``train.steps`` (the GPT's runs): each process trains on its part of the same random rows
+    (they walked an epoch's permutation instead, and trained on other samples than one process)."""
+    one_and_two_processes(mpiexec, tmp_path, "steps", STEPS_YAML)

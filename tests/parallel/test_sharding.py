@@ -97,13 +97,13 @@ def test_the_data_parallel_loop_on_one_process_is_the_plain_loop_bit_for_bit():
     results = []
     for parallel in (False, True):
         plan = load_plan(REPO / "configs" / "mlp.yaml", overrides)        # dropout and augmentation on
-        data, model = prepare_data(plan.config), plan.model
-        args = (model, model.loss, model.optimizer, model.scheduler)
+        cfg, model = plan.config, plan.model
+        data = prepare_data(plan.source, cfg["data"], cfg["train"], cfg["seed"], augmentation=plan.augmentation)
         if parallel:
-            trainer, loader = DataParallelTrainer(*args, metrics=model.metrics, comm=Communicator()), \
+            trainer, loader = DataParallelTrainer.for_model(model, comm=Communicator()), \
                 ShardedLoader(data.train_loader, 0, 1)
         else:
-            trainer, loader = Trainer(*args, metrics=model.metrics), data.train_loader
+            trainer, loader = Trainer.for_model(model), data.train_loader
         state = trainer.fit(loader, data.val, epochs=1)
         results.append((model.state_dict(), state.history[-1], model.rng.bit_generator.state))
     (w1, logs1, rng1), (w2, logs2, rng2) = results

@@ -97,22 +97,28 @@ def limit_blas_threads(local_processes: int) -> int | None:
     return threads
 
 
-def start_processes(command: str | None) -> bool:
-    """Called by the CLI before ``command`` runs. Under a launcher with several processes,
-    ``nnpy train`` starts MPI (and only process 0 prints); any other command runs on process 0
-    alone, which says so: False tells the other processes to exit at once."""
+def runs_on_this_process(command: str | None) -> bool:
+    """Called by the CLI before ``command`` runs (no MPI is started here). Under a launcher with
+    several processes, ``nnpy train`` runs on all of them (the run starts MPI:
+    ``start_processes``); any other command runs on process 0 alone, which says so: False tells
+    the other processes to exit at once."""
     launch = launched()
-    if launch.size == 1 or command is None:
-        return True
-    if command == "train":
-        if communicator().rank != 0:
-            sys.stdout = open(os.devnull, "w")
+    if launch.size == 1 or command is None or command == "train":
         return True
     if launch.rank != 0:
         return False
     print(f"note: nnpy {command} runs on one process; the other {launch.size - 1} process(es) the "
           f"launcher started exit at once (only nnpy train runs on several)", file=sys.stderr, flush=True)
     return True
+
+
+def start_processes() -> Communicator:
+    """The processes of a data-parallel ``nnpy train``: MPI started (``communicator()``), and
+    only process 0 prints."""
+    comm = communicator()
+    if comm.rank != 0:
+        sys.stdout = open(os.devnull, "w")
+    return comm
 
 
 def stop_processes(error: BaseException) -> None:

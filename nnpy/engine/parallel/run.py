@@ -1,5 +1,5 @@
-"""``nnpy train`` on one process of several (``mpiexec -n N``): the steps of
-``engine/run.py: train``, shared out between the processes.
+"""``nnpy train`` on one process of several (``mpiexec -n N``): ``DataParallelRun``, the
+``Run`` of ``engine/run.py`` with the steps that differ overridden.
 
 - ``--resume``: process 0 reads and checks the checkpoint and sends it to the others, so it
   needs to be on the first machine only;
@@ -13,92 +13,98 @@
 from __future__ import annotations
 
 import os
-import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from ...io.checkpoint import dumps_checkpoint, loads_checkpoint
-from ..callbacks import Checkpointer, ConsoleLogger, CSVLogger
-from ..checkpoint_content import stats_of
-from ..data_prep import prepare_data
+from ..callbacks import ConsoleLogger, CSVLogger
+from ..data_prep import PreparedData
 from ..plan import Plan
-from ..resume import read_for_resume, restore
-from ..rundir import open_run_dir
-from ..run_parts import RunResult, announce, profiled, report, run_callbacks
-from ..timer import Timer
+from ..run import Run, RunResult
+from ..trainer import TrainState
 from .comm import Communicator
 from .sharding import ShardedLoader
 from .trainer import DataParallelTrainer
 
 
-def train_data_parallel(plan: Plan, comm: Communicator, resume=None, allow_change=(), profile: bool = False,
-                        stdout=None, progress: bool | None = None, command: str | None = None, callbacks=(),
-                        fold: tuple | None = None) -> RunResult:
-    """``engine.run.train`` (same arguments) on process ``comm.rank`` of ``comm.size``."""
-    try:
-        return _train(plan, comm, resume, allow_change, profile, stdout, progress, command, callbacks, fold)
-    except BaseException as exc:
-        if getattr(exc, "agreed", False):     # every process raises it: they stop together
-            raise
-        comm.abort_on(exc)
+class DataParallelRun(Run):
+    """``Run`` on process ``comm.rank`` of ``comm.size`` (same options); the steps that differ
+    are overridden, the others are the one-process run's."""
 
+    def __init__(self, plan: Plan, comm: Communicator, **options):
+        super().__init__(plan, **options)
+        self.comm, self.root = comm, comm.rank == 0
+        self.sharded: ShardedLoader | None = None
 
-def _train(plan, comm, resume, allow_change, profile, stdout, progress, command, callbacks, fold) -> RunResult:
-    cfg, root = plan.config, comm.rank == 0
-    payload = read_shared_checkpoint(comm, resume, cfg, allow_change) if resume else None
-    data = comm.everywhere(prepare_data, cfg, stats=stats_of(payload) if payload else None, fold=fold)
-    loader = comm.everywhere(ShardedLoader, data.train_loader, comm.rank, comm.size)
-    model, timer = plan.model, Timer()
-    model.normalization = data.stats        # the trained model takes raw inputs, as a loaded copy does
-    trainer = DataParallelTrainer(model, model.loss, model.optimizer, model.scheduler, metrics=model.metrics,
-                                  timer=timer, eval_batch_size=cfg["data"]["eval_batch_size"], comm=comm)
-    state = restore(trainer, payload, resume) if payload else None
-    trainer.broadcast_state()
-    previous = (payload or {}).get("run_dir")
-    run_dir = Path(comm.bcast_text(comm.on_process_0(lambda: str(open_run_dir(cfg, previous, state)))))
-    stream = (stdout or sys.stdout) if root else open(os.devnull, "w")
-    log_file = open(run_dir / "train.log", "a") if root else None
-    try:
-        with profiled(timer, model, profile):
-            console = ConsoleLogger(stream=stream, progress=progress if root else False, log_file=log_file)
-            trainer.callbacks = [*shared_callbacks(plan, data, run_dir, console, comm), *callbacks]
-            if root:
-                announce(console, plan, data, run_dir, resume, state)
-                console.write(describe_processes(comm, plan, loader))
-            trainer.fit(loader, data.val, epochs=cfg["train"]["epochs"], state=state)
-            if root:
-                report(console, trainer, cfg, command)
-    finally:
-        for f in (log_file, None if root else stream):
-            if f is not None:
-                f.close()
-    comm.barrier()          # nobody exits before process 0 has written and printed everything
-    return RunResult(trainer.state, run_dir, Path(cfg["checkpoint"]["dir"]), trainer, data)
+    def _train(self) -> RunResult:
+        try:
+            result = super()._train()
+            self.comm.barrier()      # nobody exits before process 0 has written and printed everything
+            return result
+        except BaseException as exc:
+            if getattr(exc, "agreed", False):     # every process raises it: they stop together
+                raise
+            self.comm.abort_on(exc)
 
+    def read_checkpoint(self) -> dict:
+        """Process 0 reads and checks the checkpoint and sends its text to the other processes."""
+        payload = self.comm.on_process_0(super().read_checkpoint)
+        text = self.comm.bcast_text(dumps_checkpoint(payload) if self.root else None)
+        return payload if self.root else loads_checkpoint(text, str(self.resume))
 
-def read_shared_checkpoint(comm: Communicator, path, cfg: dict, allow_change) -> dict:
-    """Process 0 reads and checks the checkpoint at ``path`` (``read_for_resume``) and sends
-    its text to the other processes."""
-    payload = comm.on_process_0(read_for_resume, path, cfg, allow_change)
-    text = comm.bcast_text(dumps_checkpoint(payload) if comm.rank == 0 else None)
-    return payload if comm.rank == 0 else loads_checkpoint(text, str(path))
+    def prepare_data(self, stats: dict | None) -> PreparedData:
+        """Every process loads the data (the same path on every machine) and keeps its part of
+        each global batch."""
+        data = self.comm.everywhere(super().prepare_data, stats)
+        self.sharded = self.comm.everywhere(ShardedLoader, data.train_loader, self.comm.rank, self.comm.size)
+        return data
 
+    @property
+    def train_loader(self) -> ShardedLoader:
+        return self.sharded
 
-def shared_callbacks(plan: Plan, data, run_dir: Path, console, comm: Communicator) -> list:
-    """The callbacks of a one-process run; checkpoints are written by process 0 (its failure
-    stops every process), and only process 0 prints and writes metrics.csv."""
-    callbacks = run_callbacks(plan, data, run_dir, console)
-    for cb in callbacks:
-        if isinstance(cb, Checkpointer):
-            cb.save = _saved_by_process_0(comm, cb.save)
-    if comm.rank != 0:
-        callbacks = [cb for cb in callbacks if not isinstance(cb, (ConsoleLogger, CSVLogger))]
-    return callbacks
+    def make_trainer(self) -> DataParallelTrainer:
+        return DataParallelTrainer.for_model(self.model, timer=self.timer, comm=self.comm,
+                                             eval_batch_size=self.data_section["eval_batch_size"])
 
+    def restore(self, payload: dict | None) -> TrainState | None:
+        """Process 0's parameters and optimizer state (restored or built) on every process."""
+        state = super().restore(payload)
+        self.trainer.broadcast_state()
+        return state
 
-def _saved_by_process_0(comm: Communicator, save):
-    def save_on_process_0(path, trainer):
-        comm.on_process_0(save, path, trainer)
-    return save_on_process_0
+    def open_run_dir(self, previous: str | None, state: TrainState | None) -> Path:
+        """Process 0 makes the folder; every process knows its path."""
+        make = super().open_run_dir
+        return Path(self.comm.bcast_text(self.comm.on_process_0(lambda: str(make(previous, state)))))
+
+    @contextmanager
+    def console(self):
+        """Process 0 prints and writes train.log; the others write nowhere."""
+        if self.root:
+            with super().console() as console:
+                yield console
+            return
+        with open(os.devnull, "w") as nowhere:
+            yield ConsoleLogger(stream=nowhere, progress=False)
+
+    def callbacks(self, console: ConsoleLogger) -> list:
+        """The one-process run's; only process 0 prints and writes metrics.csv."""
+        callbacks = super().callbacks(console)
+        return callbacks if self.root else [cb for cb in callbacks if not isinstance(cb, (ConsoleLogger, CSVLogger))]
+
+    def save_checkpoint(self, path: Path, trainer) -> None:
+        """Process 0 writes the checkpoint; its failure stops every process."""
+        self.comm.on_process_0(super().save_checkpoint, path, trainer)
+
+    def announce(self, console: ConsoleLogger, state: TrainState | None) -> None:
+        if self.root:
+            super().announce(console, state)
+            console.write(describe_processes(self.comm, self.plan, self.sharded))
+
+    def report(self, console: ConsoleLogger) -> None:
+        if self.root:
+            super().report(console)
 
 
 def describe_processes(comm: Communicator, plan: Plan, loader: ShardedLoader) -> str:

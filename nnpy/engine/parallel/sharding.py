@@ -1,9 +1,10 @@
 """``ShardedLoader``: one process's part of every global batch of a ``DataLoader``.
 
-All processes walk the same seeded order; process ``r`` of ``N`` takes the contiguous rows
-``BatchPart.of(m, r, N)`` of each global batch of ``m`` samples. Across the processes every
-sample of an epoch is trained on exactly once, in the batches one process would make, with
-the augmentation one process would draw (``DataLoader.batch(…, part)``).
+All processes draw the same seeded global batches (an epoch's order, or a run in steps' random
+rows); process ``r`` of ``N`` takes the contiguous rows ``BatchPart.of(m, r, N)`` of each
+global batch of ``m`` samples. Across the processes every sample of a batch is trained on
+exactly once, in the batches one process would make, with the augmentation one process would
+draw (``DataLoader.batches(…, part_of)``).
 """
 from __future__ import annotations
 
@@ -39,12 +40,7 @@ class ShardedLoader:
         """This process's part of global batches ``start, …, len(self) - 1`` of ``epoch``."""
         if epoch < 0 or not 0 <= start <= len(self):
             raise ValueError(f"ShardedLoader: no batch {start} of epoch {epoch} ({len(self)} batches per epoch)")
-        return self._batches(epoch, start)
-
-    def _batches(self, epoch: int, start: int):
-        order = self.loader.order(epoch)
-        for b in range(start, len(self)):
-            yield self.loader.batch(order, epoch, b, self.part(b))
+        return self.loader.batches(epoch, start, part_of=self.part)
 
 
 def check_batches(loader: DataLoader, processes: int) -> None:

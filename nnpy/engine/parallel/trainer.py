@@ -16,7 +16,7 @@ penalty a layer adds (``Layer.penalty``) comes out right when it depends on the 
 alone (``Σ_r n_r/m = 1``) or is a mean over the batch.
 
 Stops are agreed: a signal, a time limit or a non-finite value on any process stops all of
-them after the same step (``agree_on_stop``, one integer ``Allreduce`` per step).
+them after the same step (``AgreedStop``, one integer ``Allreduce`` per step).
 """
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ import math
 import numpy as np
 
 from ...optim.optimizers import trainable_gradients
-from ..trainer import NonFiniteError, Trainer
+from ..trainer import Callback, NonFiniteError, Trainer
 from .batch_part import BatchPart, PartGenerator
 from .comm import Communicator, mark_agreed
 
@@ -72,33 +72,33 @@ class DataParallelTrainer(Trainer):
         self.comm = comm
         self.averager = GradientAverager(self.model, comm)
         self.gradient_watch.quiet = comm.rank != 0        # the same gradients everywhere: one warning
-        self.requested: tuple[str, int] | None = None     # a signal not yet agreed on
+        self.agreement = AgreedStop(comm)
 
     def fit(self, train_loader, val_data=None, epochs: int = 1, state=None):
+        """``Trainer.fit`` with this process's dropout draws and, after every step and epoch,
+        the stop every process agrees on (``AgreedStop``, the last callback)."""
         self.loader = train_loader
-        generator = self.model.rng
+        generator, callbacks = self.model.rng, self.callbacks
         self.dropout = PartGenerator(generator, train_loader.part(0))
         self.model.set_rng(self.dropout)
+        self.callbacks = [*callbacks, self.agreement]
         try:
             return super().fit(train_loader, val_data, epochs, state)
         finally:
             self.model.set_rng(generator)
+            self.callbacks = callbacks
 
-    def train_step(self, xb, yb) -> tuple[float, dict[str, float]]:
-        """This process's part of one global step; returns the global batch's loss and
-        ``{metric: value}``."""
-        st, timer = self.state, self.timer
-        part = self.dropout.part = self.loader.part(st.batch)
-        with timer.phase("forward"):
-            pred = self.model.forward(xb, training=True)
-            loss = self.loss.forward(pred, yb) + self.model.total_penalty()
+    def train_step(self, xb, yb) -> tuple[float, dict[str, float], int]:
+        """This process's part of one global step; returns the global batch's loss,
+        ``{metric: value}`` and samples."""
+        part = self.dropout.part = self.loader.part(self.state.batch)
+        pred, loss = self._forward(xb, yb)
         finite = math.isfinite(loss)
         values = dict.fromkeys((m.name for m in self.metrics), 0.0)
         if finite:
-            with timer.phase("backward"):
-                self.model.backward(self.loss.backward())
+            self._backward()
             values = self.measure(pred, yb)
-        with timer.phase("allreduce"):
+        with self.timer.phase("allreduce"):
             loss_sum, *metric_sums = self.averager.average(
                 part.n / part.total, (loss * part.n, *(value * part.n for value in values.values())))
         if not math.isfinite(loss_sum):
@@ -107,7 +107,8 @@ class DataParallelTrainer(Trainer):
             self._update()
         except NonFiniteError as exc:    # the averaged gradient is the same on every process
             raise mark_agreed(exc, self.comm.rank) from None
-        return loss_sum / part.total, {name: total / part.total for name, total in zip(values, metric_sums)}
+        return (loss_sum / part.total, {name: total / part.total for name, total in zip(values, metric_sums)},
+                part.total)
 
     def _stop_non_finite(self, message: str | None) -> None:
         """Every process raises the message of the lowest-ranked one whose loss was not finite."""
@@ -117,22 +118,9 @@ class DataParallelTrainer(Trainer):
                                        f"processes overflows; try a lower optimizer.lr or optimizer.max_grad_norm")
         raise mark_agreed(NonFiniteError(text), self.comm.rank)
 
-    def samples_in(self, xb) -> int:
-        return self.loader.part(self.state.batch).total
-
     def request_stop(self, reason: str, exit_code: int = 0) -> None:
-        self.requested = (reason, exit_code)     # acted on at the next agreement, on every process
-
-    def agree_on_stop(self) -> None:
-        """Stop every process when one of them stops (a signal, ``train.max_time``), with the
-        reason and exit code of the lowest-ranked one."""
-        st = self.state
-        mine = self.requested or ((st.stop_reason, st.exit_code) if st.stop else None)
-        first = self.comm.first_text(None if mine is None else f"{mine[1]} {mine[0]}")
-        if first is not None:
-            code, reason = first[1].split(" ", 1)
-            st.stop, st.stop_reason, st.exit_code = True, reason, int(code)
-            self.requested = None
+        """A signal's stop, acted on at the next agreement, on every process (``AgreedStop``)."""
+        self.agreement.requested = (reason, exit_code)
 
     def evaluate(self, x, y, batch_size: int | None = None, return_predictions: bool = False) -> dict:
         """Each process evaluates its contiguous part of ``(x, y)``; the sums are reduced.
@@ -160,3 +148,27 @@ class DataParallelTrainer(Trainer):
             arrays.update({f"optimizer:{name}:{key}": value for key, value in slots.items()})
         for _, array in sorted(arrays.items()):
             self.comm.bcast(array, root=0)
+
+
+class AgreedStop(Callback):
+    """The last callback of a data-parallel ``fit``: after every step and epoch, stop every
+    process when one of them stops (a signal, ``train.max_time``), with the reason and exit
+    code of the lowest-ranked one (one integer ``Allreduce`` when none does)."""
+
+    def __init__(self, comm: Communicator):
+        self.comm = comm
+        self.requested: tuple[str, int] | None = None     # a signal not yet agreed on
+
+    def on_batch_end(self, trainer):
+        self.agree(trainer.state)
+
+    def on_epoch_end(self, trainer, logs):
+        self.agree(trainer.state)
+
+    def agree(self, st) -> None:
+        mine = self.requested or ((st.stop_reason, st.exit_code) if st.stop else None)
+        first = self.comm.first_text(None if mine is None else f"{mine[1]} {mine[0]}")
+        if first is not None:
+            code, reason = first[1].split(" ", 1)
+            st.stop, st.stop_reason, st.exit_code = True, reason, int(code)
+            self.requested = None

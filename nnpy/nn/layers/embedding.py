@@ -39,6 +39,10 @@ class Embedding(Layer):
         F.embedding_backward(self.ids, grad_y, self.grads["E"])
         return None                                      # ids are not differentiable
 
+    def example_input(self, batch, rng):
+        """Ids ``(batch, *input_shape)`` drawn from [0, input_dim)."""
+        return rng.integers(0, self.input_dim, size=(batch, *self.input_shape))
+
     def _ids(self, x):
         """``x`` as an integer array, checked to hold whole numbers in [0, input_dim)."""
         x = xp.asarray(x)
