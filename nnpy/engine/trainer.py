@@ -1,7 +1,7 @@
 """The training loop: one model, one loader, one loss, one optimizer, one scheduler.
 
 Logging, checkpoints, early stopping and time limits hang off the loop as callbacks
-(``nnpy.engine.callbacks``); the loop itself only trains, evaluates and keeps a
+(``nnpy.engine.callbacks``, where their base class ``Callback`` is too); the loop itself only trains, evaluates and keeps a
 ``TrainState`` that is enough to resume exactly, even in the middle of an epoch.
 """
 from __future__ import annotations
@@ -15,6 +15,7 @@ import numpy as np
 from ..errors import ConfigError, NnpyError
 from ..nn.metrics import Metric, metric_list
 from ..optim.optimizers import trainable_gradients
+from .callbacks import Callback  # noqa: F401  (the hooks' base class, with the callbacks; its old path)
 from .gradient_watch import GradientWatch
 from .monitor import higher_is_better, monitor_names, monitor_problem
 from .timer import Timer
@@ -54,20 +55,6 @@ class TrainState:
     @classmethod
     def from_dict(cls, d: dict) -> "TrainState":
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
-
-
-class Callback:
-    """Hooks called by ``Trainer.fit``; override the ones you need. ``monitors()``: the logged
-    values the callback watches (``fit`` refuses to start when one is not logged)."""
-
-    def monitors(self) -> tuple[str, ...]:
-        return ()
-
-    def on_train_begin(self, trainer): ...
-    def on_epoch_begin(self, trainer): ...
-    def on_batch_end(self, trainer): ...
-    def on_epoch_end(self, trainer, logs: dict): ...
-    def on_train_end(self, trainer): ...
 
 
 class Trainer:
