@@ -55,6 +55,17 @@ def test_callback_lives_with_the_callbacks():
     assert "trainer" not in imported and imported, imported
 
 
+def test_gradient_watch_lives_with_the_loop():
+    """``GradientWatch`` (the warning of a parameter that never gets a gradient) is written in
+    ``engine/trainer.py``, its only user, beside the loop's other gradient check; its old path
+    ``nnpy.engine.gradient_watch`` gives the same objects."""
+    import nnpy.engine.gradient_watch
+    import nnpy.engine.trainer
+    assert nnpy.engine.trainer.GradientWatch.__module__ == "nnpy.engine.trainer"
+    for name in ("GradientWatch", "no_gradient_message"):
+        assert getattr(nnpy.engine.gradient_watch, name) is getattr(nnpy.engine.trainer, name)
+
+
 def test_chain_is_the_container_and_sequential_the_trainable_model():
     """``nnpy list layers`` shows the first sentence of Chain's docstring: a container, not the
     trainable ``nnpy.Sequential`` (which it used to call "PyTorch's nn.Sequential")."""
