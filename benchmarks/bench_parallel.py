@@ -50,7 +50,7 @@ def worker(threads: int, steps: int, out: str) -> None:
     from nnpy.engine.parallel import communicator
     from nnpy.engine.plan import load_plan
     from nnpy.engine.run import train
-    from nnpy.engine.trainer import Callback
+    from nnpy.engine.callbacks import Callback
 
     comm = communicator()                           # MPI started (several processes) or not
     threadpool_limits(threads, user_api="blas")      # exactly the threads this set-up asks for

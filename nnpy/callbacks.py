@@ -10,7 +10,6 @@ A monitor must be a value the loop logs (``train_loss``, ``train_<metric>``, ``v
 Write your own by subclassing ``Callback`` (hooks ``on_train_begin``, ``on_epoch_begin``,
 ``on_batch_end``, ``on_epoch_end(trainer, logs)``, ``on_train_end``).
 """
-from .engine.callbacks import CSVLogger, EarlyStopping, MaxTime, ModelCheckpoint, StopOnSignal
-from .engine.trainer import Callback
+from .engine.callbacks import Callback, CSVLogger, EarlyStopping, MaxTime, ModelCheckpoint, StopOnSignal
 
 __all__ = ["Callback", "CSVLogger", "EarlyStopping", "MaxTime", "ModelCheckpoint", "StopOnSignal"]

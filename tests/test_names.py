@@ -39,6 +39,33 @@ def test_engine_checkpoints_is_checkpoint_content():
     assert nnpy.load is checkpoint_content.load
 
 
+def test_callback_lives_with_the_callbacks():
+    """``Callback`` (the hooks ``Trainer.fit`` calls) is written in ``engine/callbacks.py`` beside the
+    callbacks, which import nothing of the loop; its old path ``nnpy.engine.trainer`` and the public
+    ``nnpy.callbacks`` give the same class."""
+    import nnpy.callbacks
+    import nnpy.engine
+    import nnpy.engine.callbacks
+    import nnpy.engine.trainer
+    assert nnpy.engine.callbacks.Callback.__module__ == "nnpy.engine.callbacks"
+    assert nnpy.engine.trainer.Callback is nnpy.engine.callbacks.Callback is nnpy.callbacks.Callback \
+        is nnpy.engine.Callback
+    imported = {node.module for node in ast.walk(ast.parse(open(nnpy.engine.callbacks.__file__).read()))
+                if isinstance(node, ast.ImportFrom)}
+    assert "trainer" not in imported and imported, imported
+
+
+def test_gradient_watch_lives_with_the_loop():
+    """``GradientWatch`` (the warning of a parameter that never gets a gradient) is written in
+    ``engine/trainer.py``, its only user, beside the loop's other gradient check; its old path
+    ``nnpy.engine.gradient_watch`` gives the same objects."""
+    import nnpy.engine.gradient_watch
+    import nnpy.engine.trainer
+    assert nnpy.engine.trainer.GradientWatch.__module__ == "nnpy.engine.trainer"
+    for name in ("GradientWatch", "no_gradient_message"):
+        assert getattr(nnpy.engine.gradient_watch, name) is getattr(nnpy.engine.trainer, name)
+
+
 def test_chain_is_the_container_and_sequential_the_trainable_model():
     """``nnpy list layers`` shows the first sentence of Chain's docstring: a container, not the
     trainable ``nnpy.Sequential`` (which it used to call "PyTorch's nn.Sequential")."""

@@ -35,7 +35,7 @@ SCRIPT = textwrap.dedent("""
     import os, signal, sys
     from nnpy.engine.plan import load_plan
     from nnpy.engine.run import train
-    from nnpy.engine.trainer import Callback
+    from nnpy.engine.callbacks import Callback
 
     class SignalAt(Callback):
         def __init__(self, step, sig):

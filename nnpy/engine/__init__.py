@@ -1,3 +1,4 @@
 """The training loop and what hangs off it; the experiment runner the CLI calls."""
 from .timer import Timer
-from .trainer import Callback, NonFiniteError, Trainer, TrainState
+from .callbacks import Callback
+from .trainer import NonFiniteError, Trainer, TrainState

@@ -1,5 +1,6 @@
-"""Callbacks that hang off the training loop: console output, run logs, checkpoints,
-early stopping and the time limit. ``nnpy.callbacks`` offers them to ``Sequential.fit``."""
+"""Callbacks that hang off the training loop: their base class ``Callback`` (the hooks
+``Trainer.fit`` calls), console output, run logs, checkpoints, early stopping and the time limit.
+``nnpy.callbacks`` offers them to ``Sequential.fit``."""
 from __future__ import annotations
 
 import csv
@@ -11,7 +12,21 @@ from pathlib import Path
 from ..errors import ConfigError
 from .monitor import default_monitor, higher_is_better, improved, new_best, tie_loss_name
 from ..terminal import fit_progress, terminal_width, wrap_fields, wrap_line
-from .trainer import Callback
+
+
+class Callback:
+    """Hooks called by ``Trainer.fit``; override the ones you need. ``monitors()``: the logged
+    values the callback watches (``fit`` refuses to start when one is not logged)."""
+
+    def monitors(self) -> tuple[str, ...]:
+        return ()
+
+    def on_train_begin(self, trainer): ...
+    def on_epoch_begin(self, trainer): ...
+    def on_batch_end(self, trainer): ...
+    def on_epoch_end(self, trainer, logs: dict): ...
+    def on_train_end(self, trainer): ...
+
 
 CSV_COLUMNS = ["epoch", "lr", "train_loss", "train_metric", "val_loss", "val_metric", "seconds"]
 

@@ -1,27 +1,86 @@
 """The training loop: one model, one loader, one loss, one optimizer, one scheduler.
 
 Logging, checkpoints, early stopping and time limits hang off the loop as callbacks
-(``nnpy.engine.callbacks``); the loop itself only trains, evaluates and keeps a
-``TrainState`` that is enough to resume exactly, even in the middle of an epoch.
+(``nnpy.engine.callbacks``, where their base class ``Callback`` is too); the loop itself only
+trains, evaluates and keeps a ``TrainState`` that is enough to resume exactly, even in the middle
+of an epoch. It checks its own gradients: a NaN or infinite one stops the run
+(``NonFiniteError``), a parameter that never gets one in the first epoch is warned about
+(``GradientWatch``).
 """
 from __future__ import annotations
 
 import math
+import sys
 import time
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
+from ..autograd.layer import AutogradLayer
 from ..errors import ConfigError, NnpyError
 from ..nn.metrics import Metric, metric_list
 from ..optim.optimizers import trainable_gradients
-from .gradient_watch import GradientWatch
+from .callbacks import Callback  # noqa: F401  (the hooks' base class, with the callbacks; its old path)
 from .monitor import higher_is_better, monitor_names, monitor_problem
 from .timer import Timer
 
 
 class NonFiniteError(NnpyError):
     """The loss or a gradient became NaN or infinite."""
+
+
+class GradientWatch:
+    """Warns once per parameter that got no gradient in any step of the first epoch of a fit.
+
+    Such a parameter is almost always a bug: a hand-written layer whose ``backward`` does not
+    fill ``self.grads[key]``, or an AutogradLayer whose ``forward`` computes its output from a
+    copy of the parameter's array instead of the parameter itself. The loop calls ``start`` as a
+    fit begins, ``after_backward`` after each backward (until every parameter has had a
+    gradient) and ``report`` at the end of an epoch: one warning line per such parameter on
+    stderr, once -- like TensorFlow's "Gradients do not exist for variables".
+
+    ``model``: a layer (``walk()`` gives its layers, each with ``params`` and ``grads``); any
+    other model is not watched. ``quiet``: watch but print nothing (a data-parallel process
+    other than process 0: the gradients are the same everywhere).
+    """
+
+    def __init__(self, model, quiet: bool = False):
+        self.model, self.quiet = model, quiet
+        self.waiting: list | None = None     # (layer, key) without a gradient so far; None: not watching
+        self.reported: set = set()            # (id(layer), key) already warned about
+
+    def start(self) -> None:
+        """A fit begins: watch every parameter not reported yet."""
+        layers = self.model.walk() if hasattr(self.model, "walk") else ()
+        self.waiting = [(layer, key) for layer in layers if layer.trainable for key in layer.params
+                        if (id(layer), key) not in self.reported]           # frozen layers get none
+
+    def after_backward(self) -> None:
+        """Forget the parameters whose gradient of this step is not all zeros."""
+        if self.waiting:
+            self.waiting = [(layer, key) for layer, key in self.waiting if not layer.grads[key].any()]
+
+    def report(self) -> None:
+        """At the end of an epoch: the first time, one warning line per parameter still waiting."""
+        if self.waiting is None:
+            return
+        for layer, key in self.waiting:
+            self.reported.add((id(layer), key))
+            if not self.quiet:
+                print(f"nnpy: warning: {no_gradient_message(layer, key)}", file=sys.stderr, flush=True)
+        self.waiting = None
+
+
+def no_gradient_message(layer, key: str) -> str:
+    """The warning for parameter ``key`` of ``layer``: what happened and how to fix it."""
+    name = f"layer '{layer.name or layer.type_name}' ({layer.type_name})"
+    if isinstance(layer, AutogradLayer):
+        fix = (f"compute forward's output from self.param('{key}') or self.params['{key}'] (an array taken "
+               f"from it with .data or numpy does not train), or remove the parameter")
+    else:
+        fix = f"its backward must fill self.grads['{key}'] with dL/d{key}"
+    return (f"{name}: parameter '{key}' got no gradient in any step of the first epoch, so training "
+            f"leaves it as it was; {fix}")
 
 
 def new_partial() -> dict:
@@ -54,20 +113,6 @@ class TrainState:
     @classmethod
     def from_dict(cls, d: dict) -> "TrainState":
         return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
-
-
-class Callback:
-    """Hooks called by ``Trainer.fit``; override the ones you need. ``monitors()``: the logged
-    values the callback watches (``fit`` refuses to start when one is not logged)."""
-
-    def monitors(self) -> tuple[str, ...]:
-        return ()
-
-    def on_train_begin(self, trainer): ...
-    def on_epoch_begin(self, trainer): ...
-    def on_batch_end(self, trainer): ...
-    def on_epoch_end(self, trainer, logs: dict): ...
-    def on_train_end(self, trainer): ...
 
 
 class Trainer:

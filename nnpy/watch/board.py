@@ -1,6 +1,6 @@
 """What ``nnpy train --watch`` shows, and the callback that writes it.
 
-``WatchCallback`` hangs off the training loop (``engine/trainer.py: Callback``) and writes to
+``WatchCallback`` hangs off the training loop (``engine/callbacks.py: Callback``) and writes to
 a ``Board``; the page's server (``server.py``) reads the board from its own thread. The run
 never waits for the page:
 
@@ -27,7 +27,7 @@ from collections import deque
 
 import numpy as np
 
-from ..engine.trainer import Callback
+from ..engine.callbacks import Callback
 
 MAX_POINTS = 1000        # step points and epochs each board keeps (the newest)
 INTERVAL = 0.25          # seconds between two step points, at least

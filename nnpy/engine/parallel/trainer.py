@@ -25,7 +25,8 @@ import math
 import numpy as np
 
 from ...optim.optimizers import trainable_gradients
-from ..trainer import Callback, NonFiniteError, Trainer
+from ..callbacks import Callback
+from ..trainer import NonFiniteError, Trainer
 from .batch_part import BatchPart, PartGenerator
 from .comm import Communicator, mark_agreed
 
