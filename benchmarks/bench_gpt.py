@@ -31,8 +31,8 @@ def time_steps(step, steps: int, warmup: int) -> float:
     return sorted(times)[len(times) // 2] * 1000
 
 
-def nnpy_step():
-    import numpy as np
+def nnpy_gpt():
+    """The baby GPT as an nnpy model (compiled: AdamW as the config's), and nnpy's thread setup."""
     import nnpy
     from nnpy.symbols import model_layers
     nnpy.set_num_threads()           # as the nnpy command does for every run
@@ -42,6 +42,12 @@ def nnpy_step():
     model.compile(optimizer={"type": "adamw", "lr": 1e-3, "beta2": 0.99, "weight_decay": 0.1,
                              "weight_decay_on": "matrices", "max_grad_norm": 1.0}, loss="cross_entropy")
     model.build((BLOCK,))
+    return model
+
+
+def nnpy_step():
+    import numpy as np
+    model = nnpy_gpt()
     rng = np.random.default_rng(0)
 
     def step():
@@ -53,7 +59,8 @@ def nnpy_step():
     return step
 
 
-def torch_step():
+def torch_gpt():
+    """The baby GPT in PyTorch: nanoGPT's model written out (ids (N, T) -> logits (N, T, VOCAB))."""
     import torch
     import torch.nn as tnn
     torch.manual_seed(0)
@@ -83,7 +90,13 @@ def torch_step():
             h = self.blocks(self.wte(ids) + self.wpe(torch.arange(ids.shape[1])))
             return self.ln_f(h) @ self.wte.weight.T
 
-    model = GPT()
+    return GPT()
+
+
+def torch_step():
+    import torch
+    import torch.nn as tnn
+    model = torch_gpt()
     decay = [p for p in model.parameters() if p.dim() >= 2]
     rest = [p for p in model.parameters() if p.dim() < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.1}, {"params": rest, "weight_decay": 0.0}],

@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from tests.prerequisites import REPO, missing
+from tests.prerequisites import REPO, missing, require_module
 
 BENCH = REPO / "benchmarks"
 ONE_THREAD = {**{k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "OPENBLAS_CORETYPE")},
@@ -135,3 +135,17 @@ def test_a_baseline_checkout_is_timed_in_processes_of_its_own(tmp_path):
                           capture_output=True, text=True, env={**__import__("os").environ, "NNPY_BENCH_REPO": str(repo)})
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.splitlines()[-1])["ms_per_step"] > 0
+
+
+@pytest.mark.parametrize("lib, other", [("nnpy", "torch"), ("torch", "nnpy")])
+def test_the_generation_benchmark_times_each_library_in_a_process_without_the_other(lib, other):
+    """bench_generate.py's workers: each generates characters and never imports the other library."""
+    require_module("torch")
+    code = (f"import sys; sys.argv = ['bench_generate.py', '--lib', '{lib}', '--tokens', '3', '--threads', '1']; "
+            f"sys.path.insert(0, {str(BENCH)!r}); import runpy; runpy.run_path({str(BENCH / 'bench_generate.py')!r}, "
+            f"run_name='__main__'); print('{other}' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], env=ONE_THREAD, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    report, imported_other = done.stdout.splitlines()[-2:]
+    assert json.loads(report)["lib"] == lib and json.loads(report)["chars_per_s"] > 0
+    assert imported_other == "False"

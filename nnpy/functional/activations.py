@@ -108,7 +108,9 @@ def gelu(x, approximate: str = "none"):
     if approximate == "tanh":
         gate = t_(0.5) * (1 + xp.tanh(t_(_SQRT_2_OVER_PI) * (x + t_(_GELU_TANH_C) * x * x * x)))
     else:
-        gate = t_(0.5) * (1 + erf(x * t_(1 / xp.sqrt(2.0))))
+        gate = erf(x * t_(1 / xp.sqrt(2.0)))      # ½(1 + erf(x/√2)), the last two steps in place
+        gate += 1
+        gate *= t_(0.5)
     return x * gate, gate
 
 

@@ -31,13 +31,18 @@ def causal_mask(tq: int, tk: int, offset: int = 0):
     return xp.arange(tk)[None, :] > (offset + xp.arange(tq))[:, None]
 
 
+def causal_bias(tq: int, tk: int, offset: int = 0, dtype=xp.float32):
+    """(Tq, Tk) mask to add to the scores: 0 where query i sees key j, −∞ where it must not."""
+    return xp.where(causal_mask(tq, tk, offset), dtype(-xp.inf), dtype(0))
+
+
 def attention(q, k, v, causal: bool = True, offset: int = 0, keep=None):
     """out (N, H, Tq, Dh) and the probabilities P (N, H, Tq, Tk) (what the backward needs)."""
     scores = q @ k.swapaxes(-1, -2)
     scores *= q.dtype.type(1 / xp.sqrt(q.shape[-1]))
     if causal:
-        scores[..., causal_mask(q.shape[-2], k.shape[-2], offset)] = -xp.inf
-    probs = softmax(scores, axis=-1)
+        scores += causal_bias(q.shape[-2], k.shape[-2], offset, q.dtype.type)
+    probs = softmax(scores, axis=-1, out=scores)
     return (probs if keep is None else probs * keep) @ v, probs
 
 
@@ -49,6 +54,6 @@ def attention_backward(q, k, v, probs, dout, keep=None):
     dprobs = dout @ v.swapaxes(-1, -2)
     if keep is not None:
         dprobs *= keep
-    dscores = softmax_backward(probs, dprobs, axis=-1)
+    dscores = softmax_backward(probs, dprobs, axis=-1, out=dprobs)
     dscores *= q.dtype.type(1 / xp.sqrt(q.shape[-1]))
     return dscores @ k, dscores.swapaxes(-1, -2) @ q, dv

@@ -270,3 +270,30 @@ def test_overlapping_max_windows_add_their_gradients_and_autograd_picks_the_same
     out = autograd.max_pool2d(t, 3, 2)
     (out * Tensor(g)).sum().backward()
     assert np.array_equal(out.data, y) and np.allclose(t.grad.data, dx)
+
+
+def test_softmax_and_its_backward_written_in_place_equal_the_plain_formulas():
+    """The ``out=`` forms (attention writes the probabilities over its scores) compute the same
+    numbers as the plain expressions."""
+    import numpy as np
+    from nnpy.functional.softmax import softmax, softmax_backward
+    rng = np.random.default_rng(3)
+    z, dy = rng.standard_normal((2, 3, 5, 7)), rng.standard_normal((2, 3, 5, 7))
+    y = softmax(z, axis=-1)
+    scores = z.copy()
+    assert softmax(scores, axis=-1, out=scores) is scores
+    np.testing.assert_allclose(scores, np.exp(z) / np.exp(z).sum(-1, keepdims=True), rtol=1e-12)
+    np.testing.assert_array_equal(scores, y)
+    expected = y * (dy - (dy * y).sum(-1, keepdims=True))
+    grad = dy.copy()
+    assert softmax_backward(y, grad, axis=-1, out=grad) is grad
+    np.testing.assert_allclose(grad, expected, rtol=1e-12, atol=1e-15)
+
+
+def test_causal_bias_is_zero_where_a_query_sees_the_key_and_minus_infinity_elsewhere():
+    import numpy as np
+    from nnpy.functional.attention import causal_bias
+    bias = causal_bias(3, 5, offset=2)
+    assert bias.dtype == np.float32
+    seen = np.arange(5)[None, :] <= 2 + np.arange(3)[:, None]
+    assert np.all(bias[seen] == 0) and np.all(np.isneginf(bias[~seen]))
