@@ -1,21 +1,26 @@
 """The baby GPT's training step, nnpy vs a PyTorch twin (issue 30), each library in its own process.
 
-    python benchmarks/bench_gpt.py [--steps 30] [--warmup 5] [--threads 2]
+    python benchmarks/bench_gpt.py [--steps 30] [--warmup 5] [--threads 2] [--rounds 5]
 
 The step is configs/gpt-shakespeare-baby.yaml's: batch 12 of 64 random ids, vocabulary 65, 4 blocks
 of width 128 and 4 heads, cross-entropy, backward, gradient clipping at 1.0, AdamW (weight decay on
 matrices). The PyTorch twin is nanoGPT's model written out (pre-LN blocks, exact GELU, tied
-embeddings, causal scaled_dot_product_attention), float32, the same threads. Prints the median
-ms/step of each and their ratio (nnpy ÷ PyTorch).
+embeddings, causal scaled_dot_product_attention), float32, the same threads. A round runs a fresh
+process per library, the two taking turns going first; prints each library's median ms/step over
+the rounds (min–max) and their ratio (nnpy ÷ PyTorch), with the range of the rounds' ratios.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_train import cpu_model  # noqa: E402
 
 BATCH, BLOCK, VOCAB, LAYERS, HEADS, WIDTH = 12, 64, 65, 4, 4, 128
 
@@ -117,6 +122,7 @@ def main():
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--lib", choices=["nnpy", "torch"], help=argparse.SUPPRESS)   # a worker process
     args = parser.parse_args()
     if args.lib:
@@ -128,15 +134,20 @@ def main():
         return
     env = {**os.environ, "OPENBLAS_NUM_THREADS": str(args.threads), "OMP_NUM_THREADS": str(args.threads),
            "NNPY_NUM_THREADS": str(args.threads)}
-    ms = {}
-    for lib in ("nnpy", "torch"):
-        out = subprocess.run([sys.executable, __file__, "--lib", lib, "--steps", str(args.steps), "--warmup",
-                              str(args.warmup), "--threads", str(args.threads)], env=env, capture_output=True,
-                             text=True, check=True).stdout
-        ms[lib] = json.loads(out.strip().splitlines()[-1])["ms"]
-        print(f"{lib:5s} {ms[lib]:8.1f} ms/step")
-    print(f"nnpy ÷ PyTorch: {ms['nnpy'] / ms['torch']:.2f}")
-
+    ms = {"nnpy": [], "torch": []}
+    for round_ in range(args.rounds):
+        for lib in ("nnpy", "torch") if round_ % 2 == 0 else ("torch", "nnpy"):     # each goes first in turn
+            out = subprocess.run([sys.executable, __file__, "--lib", lib, "--steps", str(args.steps), "--warmup",
+                                  str(args.warmup), "--threads", str(args.threads)], env=env, capture_output=True,
+                                 text=True, check=True).stdout
+            ms[lib].append(json.loads(out.strip().splitlines()[-1])["ms"])
+    print(f"CPU: {cpu_model()}; {args.threads} thread(s) each; {args.rounds} rounds of {args.steps} steps "
+          f"after {args.warmup} warm-up, each library in its own process")
+    for lib, values in ms.items():
+        print(f"{lib:5s} {statistics.median(values):8.1f} ms/step  ({min(values):.1f}–{max(values):.1f})")
+    ratios = [n / t for n, t in zip(ms["nnpy"], ms["torch"])]
+    print(f"nnpy ÷ PyTorch: {statistics.median(ms['nnpy']) / statistics.median(ms['torch']):.2f} "
+          f"(rounds {min(ratios):.2f}–{max(ratios):.2f})")
 
 if __name__ == "__main__":
     main()
