@@ -16,13 +16,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from bench_gpt import BLOCK, VOCAB, nnpy_gpt, torch_gpt  # noqa: E402  (the models; their imports are lazy)
+from bench_gpt import BLOCK, alternating_rounds, nnpy_gpt, print_medians, torch_gpt  # noqa: E402
 from bench_train import cpu_model  # noqa: E402
 
 TEMPERATURE, TOP_K, WARMUP = 0.8, 40, 50
@@ -76,24 +74,10 @@ def main():
             rate = nnpy_chars_per_second(args.tokens)
         print(json.dumps({"lib": args.lib, "chars_per_s": rate}))
         return
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": str(args.threads), "OMP_NUM_THREADS": str(args.threads),
-           "NNPY_NUM_THREADS": str(args.threads)}
-    rates = {"nnpy": [], "torch": []}
-    for round_ in range(args.rounds):
-        order = ("nnpy", "torch") if round_ % 2 == 0 else ("torch", "nnpy")
-        for lib in order:
-            out = subprocess.run([sys.executable, __file__, "--lib", lib, "--tokens", str(args.tokens),
-                                  "--threads", str(args.threads)], env=env, capture_output=True, text=True,
-                                 check=True).stdout
-            rates[lib].append(json.loads(out.strip().splitlines()[-1])["chars_per_s"])
+    rates = alternating_rounds(__file__, ["--tokens", str(args.tokens)], "chars_per_s", args.threads, args.rounds)
     print(f"CPU: {cpu_model()}; {args.threads} thread(s) each; "
           f"{args.tokens} characters after {WARMUP} warm-up, {args.rounds} rounds")
-    for lib, values in rates.items():
-        print(f"{lib:5s} {statistics.median(values):8.1f} chars/s  ({min(values):.1f}–{max(values):.1f})")
-    ratios = [n / t for n, t in zip(rates["nnpy"], rates["torch"])]
-    print(f"nnpy ÷ PyTorch (chars/s): {statistics.median(rates['nnpy']) / statistics.median(rates['torch']):.2f} "
-          f"(rounds {min(ratios):.2f}–{max(ratios):.2f})")
-
+    print_medians(rates, "chars/s", "nnpy ÷ PyTorch (chars/s)")
 
 if __name__ == "__main__":
     main()

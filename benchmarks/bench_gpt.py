@@ -117,6 +117,29 @@ def torch_step():
     return step
 
 
+def alternating_rounds(script: str, argv: list[str], key: str, threads: int, rounds: int) -> dict:
+    """{"nnpy": [...], "torch": [...]}: ``key`` of what ``script --lib LIB argv`` prints, one fresh
+    process per library per round, the two taking turns going first, ``threads`` threads each."""
+    env = {**os.environ, "OPENBLAS_NUM_THREADS": str(threads), "OMP_NUM_THREADS": str(threads),
+           "NNPY_NUM_THREADS": str(threads)}
+    values = {"nnpy": [], "torch": []}
+    for round_ in range(rounds):
+        for lib in ("nnpy", "torch") if round_ % 2 == 0 else ("torch", "nnpy"):
+            out = subprocess.run([sys.executable, script, "--lib", lib, *argv, "--threads", str(threads)], env=env,
+                                 capture_output=True, text=True, check=True).stdout
+            values[lib].append(json.loads(out.strip().splitlines()[-1])[key])
+    return values
+
+
+def print_medians(values: dict, unit: str, ratio_name: str) -> None:
+    """Each library's median (min–max over the rounds) and the ratio of the medians, nnpy ÷ PyTorch."""
+    for lib, v in values.items():
+        print(f"{lib:5s} {statistics.median(v):8.1f} {unit}  ({min(v):.1f}–{max(v):.1f})")
+    ratios = [n / t for n, t in zip(values["nnpy"], values["torch"])]
+    print(f"{ratio_name}: {statistics.median(values['nnpy']) / statistics.median(values['torch']):.2f} "
+          f"(rounds {min(ratios):.2f}–{max(ratios):.2f})")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--steps", type=int, default=30)
@@ -132,22 +155,11 @@ def main():
         step = nnpy_step() if args.lib == "nnpy" else torch_step()
         print(json.dumps({"lib": args.lib, "ms": time_steps(step, args.steps, args.warmup)}))
         return
-    env = {**os.environ, "OPENBLAS_NUM_THREADS": str(args.threads), "OMP_NUM_THREADS": str(args.threads),
-           "NNPY_NUM_THREADS": str(args.threads)}
-    ms = {"nnpy": [], "torch": []}
-    for round_ in range(args.rounds):
-        for lib in ("nnpy", "torch") if round_ % 2 == 0 else ("torch", "nnpy"):     # each goes first in turn
-            out = subprocess.run([sys.executable, __file__, "--lib", lib, "--steps", str(args.steps), "--warmup",
-                                  str(args.warmup), "--threads", str(args.threads)], env=env, capture_output=True,
-                                 text=True, check=True).stdout
-            ms[lib].append(json.loads(out.strip().splitlines()[-1])["ms"])
+    ms = alternating_rounds(__file__, ["--steps", str(args.steps), "--warmup", str(args.warmup)], "ms",
+                            args.threads, args.rounds)
     print(f"CPU: {cpu_model()}; {args.threads} thread(s) each; {args.rounds} rounds of {args.steps} steps "
           f"after {args.warmup} warm-up, each library in its own process")
-    for lib, values in ms.items():
-        print(f"{lib:5s} {statistics.median(values):8.1f} ms/step  ({min(values):.1f}–{max(values):.1f})")
-    ratios = [n / t for n, t in zip(ms["nnpy"], ms["torch"])]
-    print(f"nnpy ÷ PyTorch: {statistics.median(ms['nnpy']) / statistics.median(ms['torch']):.2f} "
-          f"(rounds {min(ratios):.2f}–{max(ratios):.2f})")
+    print_medians(ms, "ms/step", "nnpy ÷ PyTorch")
 
 if __name__ == "__main__":
     main()
