@@ -124,3 +124,25 @@ def test_a_chain_without_convolutions_runs_its_layers(fast_kernels):
     x = np.random.default_rng(8).normal(size=(2, 1, 4, 4)).astype(np.float32)
     model.forward(x, training=False)
     assert not model._plan.fuses and model._evaluated is None
+
+
+def test_a_batch_split_over_threads_gives_the_numbers_of_one_part(monkeypatch, fast_kernels):
+    from nnpy.kernels import threads
+    from nnpy.nn.layers import evaluation
+
+    model = model_with_statistics(RESNET, (1, 12, 12))
+    x = np.random.default_rng(9).normal(size=(5, 1, 12, 12)).astype(np.float32)
+    whole = fused_evaluation(model, x).copy()
+    blas = threads.blas_threads()
+    before = blas[0]() if blas else None
+    seen = []
+    monkeypatch.setattr(evaluation, "SPLIT_FLOPS", 0)
+    monkeypatch.setattr(model._plan, "run", lambda xs, scratch, run=model._plan.run: seen.append(
+        (len(xs), blas[0]() if blas else None)) or run(xs, scratch))
+    monkeypatch.setattr(threads, "_threads", 2)
+    split = fused_evaluation(model, x)
+    if blas is None:
+        pytest.skip("this BLAS's threads cannot be set: the batch is not split")
+    assert sorted(seen) == [(2, 1), (3, 1)]                   # two parts, BLAS on one thread in each
+    assert blas[0]() == before                                 # and its threads back afterwards
+    np.testing.assert_allclose(split, whole, rtol=1e-6, atol=1e-6)

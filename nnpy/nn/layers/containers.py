@@ -118,7 +118,7 @@ class Chain(_Container):
             plan = self._evaluation_plan()
             if plan.fuses:                 # conv blocks in fewer passes (nn/layers/evaluation.py)
                 self._evaluated = x        # the plan keeps nothing: a backward reruns the layers
-                return plan.run(x)
+                return plan(x)
         return self._forward_layers(x, training)
 
     def _forward_layers(self, x, training):
