@@ -21,8 +21,8 @@ another order); tests/functional checks it on awkward shapes.
 from __future__ import annotations
 
 from ..backend import xp
-from .im2col import (BATCH_INNER, Workspace, col2im, copy_from_nchw, crop_from, im2col, pad_into, permute,
-                     to_nchw)
+from .im2col import (BATCH_INNER, Workspace, col2im, col2im_padded, copy_from_nchw, crop_from, im2col,
+                     im2col_padded, pad_into, permute, to_nchw)
 from .threads import elementwise
 
 
@@ -43,10 +43,12 @@ class Conv2DKernel:
         """y (N, F, Ho, Wo), a view of an array in layout ``axes``; keeps the patch matrix for backward."""
         n, c = x.shape[:2]
         f, (ho, wo), axes = W.shape[0], self.out_hw, self.axes
-        xt = self._padded_input(x)
         out = permute((n, f, ho, wo), axes)                              # (F, Ho, Wo, N) or (F, N, Ho, Wo)
         cols = self._ws.get("cols", (c, *self.kernel, *out[1:]), W.dtype)   # (C, kh, kw, ·)
-        im2col(xt, self.kernel, self.stride, cols, axes)
+        if self._pads_while_copying(x):
+            im2col_padded(x.transpose(axes), self.pads, self.kernel, self.stride, cols)
+        else:
+            im2col(self._padded_input(x), self.kernel, self.stride, cols, axes)
         self.x_shape, self.cols = x.shape, cols.reshape(W[0].size, -1)   # (K, Ho·Wo·N)
         yt = xp.empty(out, W.dtype)                                      # y is a view of it
         xp.matmul(W.reshape(f, -1), self.cols, out=yt.reshape(f, -1))
@@ -54,6 +56,13 @@ class Conv2DKernel:
             rows = yt.reshape(f, -1)
             elementwise(xp.add, rows, xp.broadcast_to(b[:, None], rows.shape), out=rows)
         return to_nchw(yt, axes)
+
+    def _pads_while_copying(self, x) -> bool:
+        """im2col reads x itself and writes the padding's zeros (``im2col_padded``): x has
+        padding to add and is laid out batch-inner already (the layers between two convolutions
+        keep it so); then no padded copy is made."""
+        return (self.pads != ((0, 0), (0, 0)) and self.axes == BATCH_INNER
+                and x.transpose(BATCH_INNER).flags.c_contiguous)
 
     def _padded_input(self, x):
         """x in layout ``axes`` with its padding, as im2col reads it: a view of x when there is
@@ -85,6 +94,8 @@ class Conv2DKernel:
         dx = xp.empty(permute(self.x_shape, axes), W.dtype)             # dx keeps the layout too
         if self.pads == ((0, 0), (0, 0)):
             col2im(dcols, self.stride, dx, axes)
+        elif axes == BATCH_INNER:               # the sums into the padding left out: no crop
+            col2im_padded(dcols, self.pads, self.stride, dx)
         else:
             dxt = self._ws.get("dxt", permute((n, c, *self.padded_hw), axes), W.dtype)
             col2im(dcols, self.stride, dxt, axes)

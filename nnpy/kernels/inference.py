@@ -33,7 +33,7 @@ import math
 
 from ..backend import xp
 from ..functional.normalization import fold_batch_norm
-from .im2col import BATCH_INNER, im2col, pad_into, permute, to_nchw
+from .im2col import BATCH_INNER, im2col, im2col_padded, pad_into, permute, to_nchw
 from .threads import elementwise
 
 
@@ -83,7 +83,10 @@ class FusedConv2D:
         f = W.shape[0]
         out = permute((n, f, *self.out_hw), BATCH_INNER)              # (F, Ho, Wo, N)
         cols = scratch.get("cols", (c, *self.kernel, *out[1:]), W.dtype)
-        im2col(self._padded_input(x, W.dtype, scratch), self.kernel, self.stride, cols, BATCH_INNER)
+        if self.pads != ((0, 0), (0, 0)) and x.transpose(BATCH_INNER).flags.c_contiguous:
+            im2col_padded(x.transpose(BATCH_INNER), self.pads, self.kernel, self.stride, cols)   # no padded copy
+        else:
+            im2col(self._padded_input(x, W.dtype, scratch), self.kernel, self.stride, cols, BATCH_INNER)
         yt = xp.empty(out, W.dtype)
         rows = yt.reshape(f, -1)                                      # (F, Ho·Wo·N)
         xp.matmul(W.reshape(f, -1), cols.reshape(W[0].size, -1), out=rows)
