@@ -4,7 +4,7 @@ kept in the batch-inner layout.
 With K = C·kh·kw and the patch matrix ``cols`` (K, Ho·Wo·N)::
 
     forward   Y  = W2 @ cols        (F, Ho·Wo·N)
-    backward  dW = dY @ cols.T      (F, K)
+    backward  dW = dY @ cols.T      (F, K)   (as (cols @ dY.T).T when K > F: faster here)
               dcols = W2.T @ dY     (K, Ho·Wo·N), then col2im -> dx
 
 The columns are ordered (Ho, Wo, N): images are kept batch-inner, (C, H, W, N) in memory, and y
@@ -73,6 +73,20 @@ class Conv2DKernel:
         xt = self._ws.get("xt", permute((x.shape[0], x.shape[1], *self.padded_hw), axes), x.dtype)
         return pad_into(x, self.pads, xt, axes)
 
+    def _weight_grad(self, dyt, dW):
+        """dW (F, K) = dY (F, M) @ colsᵀ (M, K). When K > F it is computed as dWᵀ = cols @ dYᵀ and
+        copied: the same products summed in the same order (bit for bit), but OpenBLAS runs
+        them 15-25% faster that way here (resnet-fashion's 32->32 convolution at batch 64: 2.12
+        -> 1.72 ms on two threads, lenet's 32->64: 12.4 -> 9.4 ms; with K < F, the first
+        convolution's K = 9, slower: 0.20 -> 0.36 ms)."""
+        k, f = self.cols.shape[0], dyt.shape[0]
+        if k <= f:
+            xp.matmul(dyt, self.cols.T, out=dW)
+            return
+        dWt = self._ws.get("dWt", (k, f), dW.dtype)
+        xp.matmul(self.cols, dyt.T, out=dWt)
+        xp.copyto(dW, dWt.T)
+
     def backward(self, grad_y, W, dW, db, needs_input_grad: bool):
         """Writes dW (F, C, kh, kw) and db (F,) (None: no bias) in place; returns dx (N, C, H, W)
         in layout ``axes``, or None without ``needs_input_grad``."""
@@ -83,7 +97,7 @@ class Conv2DKernel:
             dyt = self._ws.get("dyt", dyt.shape, W.dtype)
             copy_from_nchw(to_nchw(dyt, axes), grad_y)
         dyt = dyt.reshape(f, -1)                                         # (F, Ho·Wo·N)
-        xp.matmul(dyt, self.cols.T, out=dW.reshape(f, -1))
+        self._weight_grad(dyt, dW.reshape(f, -1))
         if db is not None:  # a GEMV with ones is ~3x faster than dyt.sum(axis=1)
             xp.matmul(dyt, self._ws.get("ones", dyt.shape[1:], W.dtype, fill=1.0), out=db)
         if not needs_input_grad:

@@ -115,3 +115,15 @@ def test_padding_while_copying_gives_the_padded_copy_numbers(hw, kernel, stride,
     expected_dx = crop_from(image, pads, np.empty(x.shape, np.float32), BATCH_INNER)
     got_dx = col2im_padded(dcols, pads, stride, np.full((2, h, w, 3), np.nan, np.float32))
     assert np.array_equal(got_dx.transpose(3, 0, 1, 2), expected_dx)
+
+
+@pytest.mark.parametrize("filters,channels", [(3, 4), (40, 1)])      # K = 36 > F = 3; K = 9 < F = 40
+def test_the_weight_gradient_is_dy_times_the_patches_transposed_bit_for_bit(filters, channels, fast_kernels):
+    """dW = dY @ colsᵀ, computed as (cols @ dYᵀ)ᵀ when K > F: the same numbers."""
+    layer = built({"filters": filters, "kernel_size": 3, "padding": 1}, (channels, 6, 5), np.float32)
+    rng = np.random.default_rng(6)
+    y = layer.forward(rng.normal(size=(7, channels, 6, 5)).astype(np.float32), training=True)
+    dy = rng.normal(size=y.shape).astype(np.float32)
+    layer.backward(dy)
+    dyt = np.ascontiguousarray(dy.transpose(1, 2, 3, 0)).reshape(filters, -1)
+    assert np.array_equal(layer.grads["W"].reshape(filters, -1), dyt @ layer.kernel.cols.T)
