@@ -146,3 +146,15 @@ def test_a_batch_split_over_threads_gives_the_numbers_of_one_part(monkeypatch, f
     assert sorted(seen) == [(2, 1), (3, 1)]                   # two parts, BLAS on one thread in each
     assert blas[0]() == before                                 # and its threads back afterwards
     np.testing.assert_allclose(split, whole, rtol=1e-6, atol=1e-6)
+
+
+def test_a_copy_of_an_evaluated_model_makes_its_own_plan(fast_kernels):
+    import copy
+
+    model = model_with_statistics(RESNET, (1, 12, 12))
+    x = np.random.default_rng(10).normal(size=(2, 1, 12, 12)).astype(np.float32)
+    y = fused_evaluation(model, x).copy()
+    twin = copy.deepcopy(model)                    # as gradcheck copies a built layer
+    assert twin._plan is None
+    np.testing.assert_array_equal(fused_evaluation(twin, x), y)
+    assert twin._plan.layers[0] is twin.layers[0] and model._plan.layers[0] is model.layers[0]
