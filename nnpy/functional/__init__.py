@@ -19,7 +19,7 @@ from .activations import erf, gelu, gelu_backward
 from .normalization import layer_norm, layer_norm_backward
 from .attention import attention, attention_backward, causal_mask, merge_heads, split_heads
 from .normalization import (batch_norm, batch_norm_backward, batch_norm_evaluate, batch_norm_evaluate_backward,
-                            channel_rows)
+                            channel_rows, fold_batch_norm)
 from .pooling import (avg_pool2d, avg_pool2d_backward, global_avg_pool2d, global_avg_pool2d_backward, max_pool2d,
                       max_pool2d_backward, max_pool2d_winners)
 from .pooling import (avg_pool1d, avg_pool1d_backward, global_avg_pool1d, global_avg_pool1d_backward,
@@ -48,4 +48,4 @@ __all__ = ["relu", "relu_backward", "leaky_relu", "leaky_relu_backward", "elu", 
            "global_avg_pool1d", "global_avg_pool1d_backward", "global_max_pool2d", "global_max_pool2d_backward",
            "interpolation_matrix", "upsample2d", "upsample2d_backward",
            "erf", "gelu", "gelu_backward", "layer_norm", "layer_norm_backward",
-           "attention", "attention_backward", "causal_mask", "split_heads", "merge_heads"]
+           "attention", "attention_backward", "causal_mask", "split_heads", "merge_heads", "fold_batch_norm"]

@@ -70,6 +70,20 @@ def batch_norm_evaluate_backward(dy, rows, mean, inv_std, gamma):
     return xp.multiply(dy, (gamma * inv_std)[:, None]), dgamma, dbeta
 
 
+def fold_batch_norm(W, b, mean, var, gamma, beta, epsilon: float):
+    """A layer ``W`` (F, …), ``b`` (F,) (None: no bias) followed by the evaluation forward of batch
+    norm over its F outputs, as one layer (W', b') with the same map::
+
+        a = γ/√(σ² + ε),   W'[f] = W[f]·a[f],   b' = (b − μ)·a + β
+
+    (y = (W⋆x + b − μ)·a + β). Rounded a few ulp differently from the two layers one after the other."""
+    inv_std = (1.0 / xp.sqrt(var + epsilon)).astype(W.dtype)       # as batch_norm_evaluate
+    scale = gamma * inv_std
+    W_folded = W * scale.reshape(-1, *(1,) * (W.ndim - 1))
+    b_folded = (-mean if b is None else b - mean) * scale + beta
+    return W_folded, b_folded.astype(W.dtype, copy=False)
+
+
 # --- layer normalization: each row (…, D) normalized over its own D numbers ------------------
 
 def layer_norm(x, gamma, beta, epsilon: float):

@@ -4,7 +4,7 @@ kept in the batch-inner layout.
 With K = C·kh·kw and the patch matrix ``cols`` (K, Ho·Wo·N)::
 
     forward   Y  = W2 @ cols        (F, Ho·Wo·N)
-    backward  dW = dY @ cols.T      (F, K)
+    backward  dW = dY @ cols.T      (F, K)   (as (cols @ dY.T).T when K > F: faster here)
               dcols = W2.T @ dY     (K, Ho·Wo·N), then col2im -> dx
 
 The columns are ordered (Ho, Wo, N): images are kept batch-inner, (C, H, W, N) in memory, and y
@@ -21,8 +21,8 @@ another order); tests/functional checks it on awkward shapes.
 from __future__ import annotations
 
 from ..backend import xp
-from .im2col import (BATCH_INNER, Workspace, col2im, copy_from_nchw, crop_from, im2col, pad_into, permute,
-                     to_nchw)
+from .im2col import (BATCH_INNER, Workspace, col2im, col2im_padded, copy_from_nchw, crop_from, im2col,
+                     im2col_padded, pad_into, permute, to_nchw)
 from .threads import elementwise
 
 
@@ -43,10 +43,12 @@ class Conv2DKernel:
         """y (N, F, Ho, Wo), a view of an array in layout ``axes``; keeps the patch matrix for backward."""
         n, c = x.shape[:2]
         f, (ho, wo), axes = W.shape[0], self.out_hw, self.axes
-        xt = self._padded_input(x)
         out = permute((n, f, ho, wo), axes)                              # (F, Ho, Wo, N) or (F, N, Ho, Wo)
         cols = self._ws.get("cols", (c, *self.kernel, *out[1:]), W.dtype)   # (C, kh, kw, ·)
-        im2col(xt, self.kernel, self.stride, cols, axes)
+        if self._pads_while_copying(x):
+            im2col_padded(x.transpose(axes), self.pads, self.kernel, self.stride, cols)
+        else:
+            im2col(self._padded_input(x), self.kernel, self.stride, cols, axes)
         self.x_shape, self.cols = x.shape, cols.reshape(W[0].size, -1)   # (K, Ho·Wo·N)
         yt = xp.empty(out, W.dtype)                                      # y is a view of it
         xp.matmul(W.reshape(f, -1), self.cols, out=yt.reshape(f, -1))
@@ -54,6 +56,13 @@ class Conv2DKernel:
             rows = yt.reshape(f, -1)
             elementwise(xp.add, rows, xp.broadcast_to(b[:, None], rows.shape), out=rows)
         return to_nchw(yt, axes)
+
+    def _pads_while_copying(self, x) -> bool:
+        """im2col reads x itself and writes the padding's zeros (``im2col_padded``): x has
+        padding to add and is laid out batch-inner already (the layers between two convolutions
+        keep it so); then no padded copy is made."""
+        return (self.pads != ((0, 0), (0, 0)) and self.axes == BATCH_INNER
+                and x.transpose(BATCH_INNER).flags.c_contiguous)
 
     def _padded_input(self, x):
         """x in layout ``axes`` with its padding, as im2col reads it: a view of x when there is
@@ -63,6 +72,20 @@ class Conv2DKernel:
             return x.transpose(axes)
         xt = self._ws.get("xt", permute((x.shape[0], x.shape[1], *self.padded_hw), axes), x.dtype)
         return pad_into(x, self.pads, xt, axes)
+
+    def _weight_grad(self, dyt, dW):
+        """dW (F, K) = dY (F, M) @ colsᵀ (M, K). When K > F it is computed as dWᵀ = cols @ dYᵀ and
+        copied: the same products summed in the same order (bit for bit), but OpenBLAS runs
+        them 15-25% faster that way here (resnet-fashion's 32->32 convolution at batch 64: 2.12
+        -> 1.72 ms on two threads, lenet's 32->64: 12.4 -> 9.4 ms; with K < F, the first
+        convolution's K = 9, slower: 0.20 -> 0.36 ms)."""
+        k, f = self.cols.shape[0], dyt.shape[0]
+        if k <= f:
+            xp.matmul(dyt, self.cols.T, out=dW)
+            return
+        dWt = self._ws.get("dWt", (k, f), dW.dtype)
+        xp.matmul(self.cols, dyt.T, out=dWt)
+        xp.copyto(dW, dWt.T)
 
     def backward(self, grad_y, W, dW, db, needs_input_grad: bool):
         """Writes dW (F, C, kh, kw) and db (F,) (None: no bias) in place; returns dx (N, C, H, W)
@@ -74,7 +97,7 @@ class Conv2DKernel:
             dyt = self._ws.get("dyt", dyt.shape, W.dtype)
             copy_from_nchw(to_nchw(dyt, axes), grad_y)
         dyt = dyt.reshape(f, -1)                                         # (F, Ho·Wo·N)
-        xp.matmul(dyt, self.cols.T, out=dW.reshape(f, -1))
+        self._weight_grad(dyt, dW.reshape(f, -1))
         if db is not None:  # a GEMV with ones is ~3x faster than dyt.sum(axis=1)
             xp.matmul(dyt, self._ws.get("ones", dyt.shape[1:], W.dtype, fill=1.0), out=db)
         if not needs_input_grad:
@@ -85,6 +108,8 @@ class Conv2DKernel:
         dx = xp.empty(permute(self.x_shape, axes), W.dtype)             # dx keeps the layout too
         if self.pads == ((0, 0), (0, 0)):
             col2im(dcols, self.stride, dx, axes)
+        elif axes == BATCH_INNER:               # the sums into the padding left out: no crop
+            col2im_padded(dcols, self.pads, self.stride, dx)
         else:
             dxt = self._ws.get("dxt", permute((n, c, *self.padded_hw), axes), W.dtype)
             col2im(dcols, self.stride, dxt, axes)

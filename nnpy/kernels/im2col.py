@@ -147,3 +147,75 @@ def _col2im(cols, stride: tuple, out, axes: tuple) -> None:
                 xp.copyto(window, to_nchw(cols[:, i, j], axes))
             else:
                 window += to_nchw(cols[:, i, j], axes)
+
+
+# --- padding without a padded copy (batch-inner only) -------------------------------------------
+
+def valid_outputs(offset: int, pad: int, stride: int, size: int, out_size: int) -> tuple[int, int, int]:
+    """For one kernel offset along one axis: the outputs ``o`` in [lo, hi) whose input
+    ``stride·o + offset − pad`` lies inside the image (not in the padding), and that input for ``lo``."""
+    lo = max(0, -(-(pad - offset) // stride))
+    hi = min(out_size, (size - 1 + pad - offset) // stride + 1)
+    return lo, max(lo, hi), stride * lo + offset - pad
+
+
+def _offset_windows(shape_chw: tuple, kernel: tuple, stride: tuple, pads: tuple, out_hw: tuple):
+    """For each kernel offset (i, j): (i, j, rows, cols, x_rows, x_cols), the output rows and
+    columns (slices) that read the image and the image rows and columns (strided slices) they read."""
+    (kh, kw), (sh, sw), ((top, _), (left, _)), (ho, wo) = kernel, stride, pads, out_hw
+    _, h, w = shape_chw
+    for i in range(kh):
+        r0, r1, ir = valid_outputs(i, top, sh, h, ho)
+        for j in range(kw):
+            c0, c1, jc = valid_outputs(j, left, sw, w, wo)
+            yield (i, j, slice(r0, r1), slice(c0, c1),
+                   slice(ir, ir + sh * (r1 - r0 - 1) + 1, sh), slice(jc, jc + sw * (c1 - c0 - 1) + 1, sw))
+
+
+def im2col_padded(xt, pads: tuple, kernel: tuple, stride: tuple, out):
+    """``im2col`` of xt (C, H, W, N) padded by ``pads`` with zeros, without making the padded
+    copy: each offset's patches are copied from the image and the positions that fall in the
+    padding are zeroed. out (C, kh, kw, Ho, Wo, N), batch-inner. The same numbers as
+    ``pad_into`` then ``im2col``, one pass over the image fewer (the resnet-fashion model's 3×3
+    convolutions with padding 1)."""
+    out_hw = out.shape[3:5]
+
+    def part(lo, hi):
+        x, cols = xt[lo:hi], out[lo:hi]
+        for i, j, rows, columns, x_rows, x_cols in _offset_windows(xt.shape[:3], kernel, stride, pads, out_hw):
+            window = cols[:, i, j]                                         # (c, Ho, Wo, N)
+            for border in (window[:, :rows.start], window[:, rows.stop:],
+                           window[:, rows, :columns.start], window[:, rows, columns.stop:]):
+                border.fill(0)
+            xp.copyto(window[:, rows, columns], x[:, x_rows, x_cols])
+    split_over_threads(len(out), part, 2 * out.nbytes)
+    return out
+
+
+def col2im_padded(cols, pads: tuple, stride: tuple, out):
+    """The adjoint of ``im2col_padded``: cols (C, kh, kw, Ho, Wo, N) summed into the image
+    out (C, H, W, N), overwriting it, the sums that fall in the padding left out — the numbers of
+    ``col2im`` into a padded image and ``crop_from``, bit for bit (each pixel gets the same terms in
+    the same order), without the padded image and the crop's copy."""
+    split_over_threads(len(cols), lambda lo, hi: _col2im_padded(cols[lo:hi], pads, stride, out[lo:hi]),
+                 cols.nbytes + out.nbytes)
+    return out
+
+
+def _col2im_padded(cols, pads: tuple, stride: tuple, out) -> None:
+    (sh, sw), (kh, kw), (ho, wo) = stride, cols.shape[1:3], cols.shape[3:5]
+    ((top, _), (left, _)) = pads
+    # as in _col2im: the offsets i < sh, j < sw reach each pixel of padded rows < sh·Ho, columns
+    # < sw·Wo once and before any other offset does, so they are copied; the rest needs zeros
+    first = kh >= sh and kw >= sw
+    if first:
+        out[:, max(0, sh * ho - top):].fill(0)
+        out[:, :, max(0, sw * wo - left):].fill(0)
+    else:
+        out.fill(0)
+    for i, j, rows, columns, x_rows, x_cols in _offset_windows(out.shape[:3], (kh, kw), stride, pads, (ho, wo)):
+        window, part = out[:, x_rows, x_cols], cols[:, i, j, rows, columns]
+        if first and i < sh and j < sw:
+            xp.copyto(window, part)
+        else:
+            window += part

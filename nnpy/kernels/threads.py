@@ -14,8 +14,14 @@ ReLU over 5.5 MB then ran 1.35x faster, a multiply over 10 MB 1.45x, but a multi
 on the calling thread; at 4 MiB, the resnet-fashion model's training step was 7% slower than
 with no splitting at all, at 16 MiB as fast, and lenet's 2-3% faster.
 
+A body that runs matrix products of its own (``blas_per_part``: an evaluation forward split by
+samples, ``nnpy.nn.layers.evaluation``) gets BLAS on one thread while the parts run, so that the
+parts and BLAS's threads do not compete for the cores; ``single_threaded_blas`` sets it through
+OpenBLAS's ``openblas_set_num_threads`` (found among the loaded libraries; with another BLAS such a
+body runs unsplit).
+
 Each element is computed by the same numpy operation as without threads, so results are
-bit-identical whatever the thread count. Reductions (sums, means) are never split here: that
+bit-identical whatever the thread count (a product of a part of the rows may round differently). Reductions (sums, means) are never split here: that
 would change their rounding.
 
 A thread pool is a change to the whole process, so none starts unasked: passes run on the calling
@@ -26,6 +32,9 @@ BLAS uses), else the number of CPUs this process may run on (at most 4).
 """
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -91,30 +100,79 @@ def _run_part(body, lo: int, hi: int) -> None:
         _state.busy = False
 
 
-def split_over_threads(n: int, body: Callable[[int, int], None], nbytes: int) -> None:
+def split_over_threads(n: int, body: Callable[[int, int], None], nbytes: int, blas_per_part: bool = False) -> None:
     """Call ``body(lo, hi)`` on contiguous ranges that cover ``range(n)``, one per thread.
 
     ``nbytes``: the bytes the whole pass touches; below ``MIN_BYTES``, with one thread, in
     reference mode (``nnpy.kernels``), or when called from inside a part, ``body(0, n)`` runs
     alone on the calling thread.
-    ``body`` must write disjoint data for disjoint ranges.
+    ``body`` must write disjoint data for disjoint ranges. ``blas_per_part``: the parts run matrix
+    products of their own, so BLAS runs on one thread while they do (``single_threaded_blas``);
+    where its threads cannot be set, ``body(0, n)`` runs alone and BLAS keeps them.
     """
     global _pool
     from . import fast
 
     threads = min(num_threads(), n)
-    if threads < 2 or nbytes < MIN_BYTES or not fast() or getattr(_state, "busy", False):
+    if threads < 2 or nbytes < MIN_BYTES or not fast() or getattr(_state, "busy", False) or \
+            (blas_per_part and blas_threads() is None):
         body(0, n)
         return
     if _pool is None:
         _pool = ThreadPoolExecutor(max_workers=threads - 1, thread_name_prefix="nnpy")
     bounds = [n * k // threads for k in range(threads + 1)]
-    futures = [_pool.submit(_run_part, body, bounds[k], bounds[k + 1]) for k in range(1, threads)]
+    with single_threaded_blas() if blas_per_part else contextlib.nullcontext():
+        futures = [_pool.submit(_run_part, body, bounds[k], bounds[k + 1]) for k in range(1, threads)]
+        try:
+            _run_part(body, bounds[0], bounds[1])
+        finally:
+            for f in futures:
+                f.result()          # waits for every part; re-raises a part's exception
+
+
+def _openblas():
+    """(get, set) of the thread count of the OpenBLAS numpy loaded, or None (another BLAS, not
+    Linux, or not found): its library among the process's mapped files, its functions under the
+    names OpenBLAS builds use (``openblas_set_num_threads``, numpy's ``scipy_…64_``)."""
     try:
-        _run_part(body, bounds[0], bounds[1])
+        with open("/proc/self/maps") as maps:
+            paths = sorted({line.split()[-1] for line in maps if "openblas" in line.rsplit("/", 1)[-1].lower()})
+    except OSError:
+        return None
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for prefix, suffix in itertools.product(("", "scipy_"), ("", "64_", "_64")):
+            get = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}", None)
+            put = getattr(lib, f"{prefix}openblas_set_num_threads{suffix}", None)
+            if get is not None and put is not None:
+                return get, put
+    return None
+
+
+_blas = []      # [(get, set) or None], found once
+
+
+def blas_threads():
+    """(get, set) of BLAS's thread count, or None where nnpy cannot set it."""
+    if not _blas:
+        _blas.append(_openblas())
+    return _blas[0]
+
+
+@contextlib.contextmanager
+def single_threaded_blas():
+    """BLAS on one thread inside the block, its count restored after (a setting of the whole
+    process: only the thread that starts the parts changes it)."""
+    get, put = blas_threads()
+    before = get()
+    put(1)
+    try:
+        yield
     finally:
-        for f in futures:
-            f.result()          # waits for every part; re-raises a part's exception
+        put(before)
 
 
 def outer_axis(a) -> int:

@@ -59,3 +59,71 @@ def test_reference_mode_runs_the_plain_function(fast_kernels):
         dx = layer.backward(np.ones_like(y))
     assert np.array_equal(dx, F.conv2d_backward(x, W, np.ones_like(y), layer.stride, layer.pads)[0])
     assert layer.forward(x).transpose(1, 2, 3, 0).flags.c_contiguous       # outside: the fast kernel again
+
+
+def batch_inner_copy(x):
+    """x (N, C, H, W) with the same values, laid out (C, H, W, N) in memory, as Conv2D's outputs are."""
+    return np.ascontiguousarray(x.transpose(1, 2, 3, 0)).transpose(3, 0, 1, 2)
+
+
+@pytest.mark.parametrize("options,shape", [case for case in CASES if case[0].get("padding", "valid") != "valid"])
+def test_a_batch_inner_input_is_padded_while_copied_with_the_same_numbers(options, shape, monkeypatch, fast_kernels):
+    """A padded convolution of a batch-inner input reads it without a padded copy (im2col_padded;
+    an NCHW input gets the padded copy): the same y, dx and dW bit for bit."""
+    import nnpy.kernels.conv as kernel_conv
+
+    layer = built(options, shape, np.float32)
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(3, *shape)).astype(np.float32)
+    y = layer.forward(x, training=True).copy()                 # NCHW input: the padded copy
+    dy = rng.normal(size=y.shape).astype(np.float32)
+    dx, dW = layer.backward(dy).copy(), layer.grads["W"].copy()
+    calls = []
+    for name in ("im2col_padded", "col2im_padded"):
+        original = getattr(kernel_conv, name)
+        monkeypatch.setattr(kernel_conv, name, lambda *a, f=original, name=name: calls.append(name) or f(*a))
+    assert np.array_equal(layer.forward(batch_inner_copy(x), training=True), y)
+    assert np.array_equal(layer.backward(dy), dx) and np.array_equal(layer.grads["W"], dW)
+    assert calls == ["im2col_padded", "col2im_padded"]
+
+
+GEOMETRIES = [((5, 6), (3, 3), (1, 1), ((1, 1), (1, 1))), ((7, 7), (3, 3), (2, 2), ((1, 1), (1, 1))),
+              ((5, 6), (2, 3), (2, 1), ((1, 2), (0, 1))), ((4, 3), (4, 4), (1, 1), ((2, 2), (1, 1))),
+              ((7, 7), (1, 1), (2, 2), ((0, 1), (0, 1))), ((5, 6), (3, 3), (3, 3), ((0, 1), (0, 1))),
+              ((4, 3), (2, 3), (1, 1), ((1, 2), (0, 1)))]
+
+
+@pytest.mark.parametrize("hw,kernel,stride,pads", GEOMETRIES)
+def test_padding_while_copying_gives_the_padded_copy_numbers(hw, kernel, stride, pads):
+    """im2col_padded = pad_into then im2col, col2im_padded = col2im into a padded image then
+    crop_from, bit for bit (strides larger than the kernel, asymmetric padding, 1×1 kernels)."""
+    from nnpy.kernels.im2col import (BATCH_INNER, col2im, col2im_padded, crop_from, im2col, im2col_padded,
+                                     pad_into)
+
+    (h, w), (kh, kw), (sh, sw) = hw, kernel, stride
+    hp, wp = h + sum(pads[0]), w + sum(pads[1])
+    ho, wo = (hp - kh) // sh + 1, (wp - kw) // sw + 1
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(3, 2, h, w)).astype(np.float32)
+    padded = pad_into(x, pads, np.zeros((2, hp, wp, 3), np.float32), BATCH_INNER)
+    expected = im2col(padded, kernel, stride, np.empty((2, kh, kw, ho, wo, 3), np.float32), BATCH_INNER)
+    got = im2col_padded(np.ascontiguousarray(x.transpose(1, 2, 3, 0)), pads, kernel, stride,
+                        np.full(expected.shape, np.nan, np.float32))
+    assert np.array_equal(got, expected)
+    dcols = rng.normal(size=expected.shape).astype(np.float32)
+    image = col2im(dcols, stride, np.full((2, hp, wp, 3), np.nan, np.float32), BATCH_INNER)
+    expected_dx = crop_from(image, pads, np.empty(x.shape, np.float32), BATCH_INNER)
+    got_dx = col2im_padded(dcols, pads, stride, np.full((2, h, w, 3), np.nan, np.float32))
+    assert np.array_equal(got_dx.transpose(3, 0, 1, 2), expected_dx)
+
+
+@pytest.mark.parametrize("filters,channels", [(3, 4), (40, 1)])      # K = 36 > F = 3; K = 9 < F = 40
+def test_the_weight_gradient_is_dy_times_the_patches_transposed_bit_for_bit(filters, channels, fast_kernels):
+    """dW = dY @ colsᵀ, computed as (cols @ dYᵀ)ᵀ when K > F: the same numbers."""
+    layer = built({"filters": filters, "kernel_size": 3, "padding": 1}, (channels, 6, 5), np.float32)
+    rng = np.random.default_rng(6)
+    y = layer.forward(rng.normal(size=(7, channels, 6, 5)).astype(np.float32), training=True)
+    dy = rng.normal(size=y.shape).astype(np.float32)
+    layer.backward(dy)
+    dyt = np.ascontiguousarray(dy.transpose(1, 2, 3, 0)).reshape(filters, -1)
+    assert np.array_equal(layer.grads["W"].reshape(filters, -1), dyt @ layer.kernel.cols.T)

@@ -11,6 +11,7 @@ from ...registry import register_layer
 from ..layer import Layer, make_layer, common_options, snake_case
 from ...kernels.threads import elementwise
 from .activations import ReLU
+from .evaluation import EvaluationPlan
 from .pooling import MaxPool2D
 
 
@@ -114,13 +115,33 @@ class Chain(_Container):
     def forward(self, x, training=False):
         # backward retraces this order; fast mode swaps ReLU-then-MaxPool (same numbers, less work)
         self._ran = pool_before_relu(self.layers) if kernels.fast() else self.layers
+        self._evaluated = None
+        if not training and kernels.fast():
+            plan = self._evaluation_plan()
+            if plan.fuses:                 # conv blocks in fewer passes (nn/layers/evaluation.py)
+                self._evaluated = x        # the plan keeps nothing: a backward reruns the layers
+                return plan(x)
+        return self._forward_layers(x, training)
+
+    def _forward_layers(self, x, training):
         for layer in self._ran:
             x = layer.forward(x, training)
         return x
 
+    def _evaluation_plan(self) -> EvaluationPlan:
+        """The fused evaluation of the layers in the order they run, made again when they change."""
+        plan = getattr(self, "_plan", None)
+        if plan is None or plan.layers != tuple(self._ran):
+            plan = self._plan = EvaluationPlan(self._ran)
+        return plan
+
     def backward(self, grad_y):
         """Back through the layers; when nobody needs dL/dx (a model), it stops below the first
-        layer that trains: a frozen backbone costs no backward pass."""
+        layer that trains: a frozen backbone costs no backward pass. After a fused evaluation
+        forward, the layers' own forward runs first (they keep what their backward needs)."""
+        if getattr(self, "_evaluated", None) is not None:
+            x, self._evaluated = self._evaluated, None
+            self._forward_layers(x, training=False)
         start = 0 if self.needs_input_grad else first_trained(self._ran)
         for layer in reversed(self._ran[start:]):
             grad_y = layer.backward(grad_y)
