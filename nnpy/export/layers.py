@@ -110,11 +110,14 @@ def dense(layer, x, g, name):
 
 
 def _window(layer, kernel) -> dict:
-    """Kernel, strides and pads of a conv / pool layer; ONNX pads are [top, left, bottom, right].
-    ``layer.pads`` is what nnpy resolved at build time, so 'same' with an odd total keeps
-    its extra row/column at the bottom/right."""
-    (top, bottom), (left, right) = layer.pads
-    return {"kernel_shape": list(kernel), "strides": list(layer.stride), "pads": [top, left, bottom, right]}
+    """Kernel, strides and pads of a conv / pool layer with one or two spatial axes. nnpy's
+    ``layer.pads`` (what it resolved at build time, so 'same' with an odd total keeps its extra
+    row/column at the end) is a (before, after) pair per axis — one pair, and ints for kernel and
+    stride, in 1-D; ONNX lists every axis's begin, then every axis's end: [top, left, bottom, right]."""
+    pads = [layer.pads] if np.ndim(layer.pads) == 1 else layer.pads
+    return {"kernel_shape": [int(k) for k in np.atleast_1d(kernel)],
+            "strides": [int(s) for s in np.atleast_1d(layer.stride)],
+            "pads": [int(before) for before, _ in pads] + [int(after) for _, after in pads]}
 
 
 def _conv_inputs(layer, x, g, name) -> list:
@@ -130,27 +133,27 @@ def _global_pool(op: str, x, g, name):
     return g.op("Flatten", [g.op(op, [x], f"{name}.pool")], name, axis=1)
 
 
-@onnx_exporter("Conv2D")
-def conv2d(layer, x, g, name):
-    """Conv(x, W (F, C, kh, kw), b (F,)): both cross-correlations."""
+@onnx_exporter("Conv2D", "Conv1D")
+def conv(layer, x, g, name):
+    """Conv(x, W (F, C, kh, kw) or (F, C, k), b (F,)): both cross-correlations."""
     inputs = _conv_inputs(layer, x, g, name)
     return g.op("Conv", inputs, name, **_window(layer, layer.kernel_size))
 
 
-@onnx_exporter("MaxPool2D")
-def max_pool2d(layer, x, g, name):
+@onnx_exporter("MaxPool2D", "MaxPool1D")
+def max_pool(layer, x, g, name):
     """MaxPool: padding never wins a max (nnpy pads with -inf); floor output size."""
     return g.op("MaxPool", [x], name, ceil_mode=0, **_window(layer, layer.pool_size))
 
 
-@onnx_exporter("AvgPool2D")
-def avg_pool2d(layer, x, g, name):
+@onnx_exporter("AvgPool2D", "AvgPool1D")
+def avg_pool(layer, x, g, name):
     """AveragePool with count_include_pad=1: the divisor is always kh·kw, as in nnpy."""
     return g.op("AveragePool", [x], name, ceil_mode=0, count_include_pad=1, **_window(layer, layer.pool_size))
 
 
-@onnx_exporter("GlobalAvgPool2D")
-def global_avg_pool2d(layer, x, g, name):
+@onnx_exporter("GlobalAvgPool2D", "GlobalAvgPool1D")
+def global_avg_pool(layer, x, g, name):
     return _global_pool("GlobalAveragePool", x, g, name)
 
 
@@ -159,34 +162,7 @@ def global_max_pool2d(layer, x, g, name):
     return _global_pool("GlobalMaxPool", x, g, name)
 
 
-# --- issue 31: sequences (N, C, L), transposed convolution, upsampling --------------------------
-
-def _window1d(layer, kernel: int) -> dict:
-    """Kernel, stride and [left, right] pads of a 1-D conv / pool layer (ONNX's 1-D Conv and pools)."""
-    return {"kernel_shape": [kernel], "strides": [layer.stride], "pads": [layer.pads[0], layer.pads[1]]}
-
-
-@onnx_exporter("Conv1D")
-def conv1d(layer, x, g, name):
-    """Conv(x, W (F, C, k), b (F,)) on (C, L)."""
-    inputs = _conv_inputs(layer, x, g, name)
-    return g.op("Conv", inputs, name, **_window1d(layer, layer.kernel_size))
-
-
-@onnx_exporter("MaxPool1D")
-def max_pool1d(layer, x, g, name):
-    return g.op("MaxPool", [x], name, ceil_mode=0, **_window1d(layer, layer.pool_size))
-
-
-@onnx_exporter("AvgPool1D")
-def avg_pool1d(layer, x, g, name):
-    return g.op("AveragePool", [x], name, ceil_mode=0, count_include_pad=1, **_window1d(layer, layer.pool_size))
-
-
-@onnx_exporter("GlobalAvgPool1D")
-def global_avg_pool1d(layer, x, g, name):
-    return _global_pool("GlobalAveragePool", x, g, name)
-
+# --- issue 31: transposed convolution, upsampling (the 1-D convs and pools share the exporters above) ---
 
 @onnx_exporter("Conv2DTranspose")
 def conv2d_transpose(layer, x, g, name):
