@@ -41,21 +41,31 @@ class Conv2DKernel:
 
     def forward(self, x, W, b):
         """y (N, F, Ho, Wo), a view of an array in layout ``axes``; keeps the patch matrix for backward."""
+        self.x_shape = x.shape
+        self.cols = self.patches(x, W.dtype, self._ws).reshape(W[0].size, -1)   # (K, Ho·Wo·N)
+        return to_nchw(self.product(W, b, self.cols, x.shape[0]), self.axes)
+
+    def patches(self, x, dtype, buffers):
+        """The patch matrix of x (N, C, H, W): (C, kh, kw, Ho, Wo, N) in layout ``axes``, written into
+        ``buffers`` (``.get(name, shape, dtype)``: this kernel's kept workspace, or the scratch an
+        evaluation plan shares between its convolutions)."""
         n, c = x.shape[:2]
-        f, (ho, wo), axes = W.shape[0], self.out_hw, self.axes
-        out = permute((n, f, ho, wo), axes)                              # (F, Ho, Wo, N) or (F, N, Ho, Wo)
-        cols = self._ws.get("cols", (c, *self.kernel, *out[1:]), W.dtype)   # (C, kh, kw, ·)
+        cols = buffers.get("cols", (c, *self.kernel, *permute((n, 1, *self.out_hw), self.axes)[1:]), dtype)
         if self._pads_while_copying(x):
-            im2col_padded(x.transpose(axes), self.pads, self.kernel, self.stride, cols)
+            im2col_padded(x.transpose(self.axes), self.pads, self.kernel, self.stride, cols)
         else:
-            im2col(self._padded_input(x), self.kernel, self.stride, cols, axes)
-        self.x_shape, self.cols = x.shape, cols.reshape(W[0].size, -1)   # (K, Ho·Wo·N)
-        yt = xp.empty(out, W.dtype)                                      # y is a view of it
-        xp.matmul(W.reshape(f, -1), self.cols, out=yt.reshape(f, -1))
+            im2col(self._padded_input(x, dtype, buffers), self.kernel, self.stride, cols, self.axes)
+        return cols
+
+    def product(self, W, b, cols, n: int):
+        """Y = W2 @ cols (+ b on each row) for a batch of n: a fresh (F, Ho, Wo, N) array (layout ``axes``)."""
+        f = W.shape[0]
+        yt = xp.empty(permute((n, f, *self.out_hw), self.axes), W.dtype)
+        rows = yt.reshape(f, -1)                                         # (F, Ho·Wo·N)
+        xp.matmul(W.reshape(f, -1), cols.reshape(W[0].size, -1), out=rows)
         if b is not None:
-            rows = yt.reshape(f, -1)
             elementwise(xp.add, rows, xp.broadcast_to(b[:, None], rows.shape), out=rows)
-        return to_nchw(yt, axes)
+        return yt
 
     def _pads_while_copying(self, x) -> bool:
         """im2col reads x itself and writes the padding's zeros (``im2col_padded``): x has
@@ -64,13 +74,20 @@ class Conv2DKernel:
         return (self.pads != ((0, 0), (0, 0)) and self.axes == BATCH_INNER
                 and x.transpose(BATCH_INNER).flags.c_contiguous)
 
-    def _padded_input(self, x):
+    def _padded_input(self, x, dtype, buffers):
         """x in layout ``axes`` with its padding, as im2col reads it: a view of x when there is
-        no padding and x's memory is laid out that way already, else a copy into a kept buffer."""
+        no padding and x's memory is laid out that way already, else a copy into a buffer whose
+        rim is zeroed each time (the rim only: cheap, and a buffer shared with other
+        convolutions works too)."""
         axes = self.axes
         if self.pads == ((0, 0), (0, 0)) and x.transpose(axes).flags.c_contiguous:
             return x.transpose(axes)
-        xt = self._ws.get("xt", permute((x.shape[0], x.shape[1], *self.padded_hw), axes), x.dtype)
+        xt = buffers.get("xt", permute((x.shape[0], x.shape[1], *self.padded_hw), axes), dtype)
+        (top, bottom), (left, right) = self.pads
+        hp, wp = self.padded_hw
+        nchw = to_nchw(xt, axes)
+        for rim in (nchw[:, :, :top], nchw[:, :, hp - bottom:], nchw[:, :, :, :left], nchw[:, :, :, wp - right:]):
+            rim.fill(0)
         return pad_into(x, self.pads, xt, axes)
 
     def _weight_grad(self, dyt, dW):

@@ -33,7 +33,7 @@ import math
 
 from ..backend import xp
 from ..functional.normalization import fold_batch_norm
-from .im2col import BATCH_INNER, im2col, im2col_padded, pad_into, permute, to_nchw
+from .im2col import to_nchw
 from .threads import elementwise
 
 
@@ -63,13 +63,11 @@ def add_in_place(y, s):
 
 
 class FusedConv2D:
-    """Evaluation of Conv2D (→ BatchNorm) (→ ReLU) for one convolution's geometry: ``kernel``
-    (kh, kw), ``stride`` (sh, sw), ``pads`` ((top, bottom), (left, right)), ``padded_hw`` (Hp, Wp),
-    ``out_hw`` (Ho, Wo), as ``nnpy.kernels.conv.Conv2DKernel`` takes them."""
+    """Evaluation of Conv2D (→ BatchNorm) (→ ReLU) with a convolution's ``Conv2DKernel`` (its
+    geometry, its patch matrix and product), the patch matrix in a plan's ``Scratch``."""
 
-    def __init__(self, kernel, stride, pads, padded_hw, out_hw):
-        self.kernel, self.stride, self.pads = kernel, stride, pads
-        self.padded_hw, self.out_hw = padded_hw, out_hw
+    def __init__(self, kernel):
+        self.kernel = kernel
 
     def __call__(self, x, W, b, norm, relu: bool, scratch: Scratch):
         """y (N, F, Ho, Wo), a view of a fresh batch-inner (F, Ho, Wo, N) array.
@@ -79,31 +77,8 @@ class FusedConv2D:
         """
         if norm is not None:
             W, b = fold_batch_norm(W, b, *norm)
-        n, c = x.shape[:2]
-        f = W.shape[0]
-        out = permute((n, f, *self.out_hw), BATCH_INNER)              # (F, Ho, Wo, N)
-        cols = scratch.get("cols", (c, *self.kernel, *out[1:]), W.dtype)
-        if self.pads != ((0, 0), (0, 0)) and x.transpose(BATCH_INNER).flags.c_contiguous:
-            im2col_padded(x.transpose(BATCH_INNER), self.pads, self.kernel, self.stride, cols)   # no padded copy
-        else:
-            im2col(self._padded_input(x, W.dtype, scratch), self.kernel, self.stride, cols, BATCH_INNER)
-        yt = xp.empty(out, W.dtype)
-        rows = yt.reshape(f, -1)                                      # (F, Ho·Wo·N)
-        xp.matmul(W.reshape(f, -1), cols.reshape(W[0].size, -1), out=rows)
-        if b is not None:   # right after the GEMM, while its output is in the cache: ~0.1 ns an element
-            elementwise(xp.add, rows, xp.broadcast_to(b[:, None], rows.shape), out=rows)
+        cols = self.kernel.patches(x, W.dtype, scratch)
+        yt = self.kernel.product(W, b, cols, x.shape[0])   # the bias added while the output is in the cache
         if relu:
             relu_in_place(yt)
-        return to_nchw(yt, BATCH_INNER)
-
-    def _padded_input(self, x, dtype, scratch: Scratch):
-        """x (N, C, H, W) with its padding, batch-inner (C, Hp, Wp, N): a view of x when there is
-        no padding and x is laid out that way already, else a copy into scratch with a zero border."""
-        if self.pads == ((0, 0), (0, 0)) and x.transpose(BATCH_INNER).flags.c_contiguous:
-            return x.transpose(BATCH_INNER)
-        (top, bottom), (left, right) = self.pads
-        hp, wp = self.padded_hw
-        xt = scratch.get("xt", permute((x.shape[0], x.shape[1], hp, wp), BATCH_INNER), dtype)
-        for border in (xt[:, :top], xt[:, hp - bottom:], xt[:, :, :left], xt[:, :, wp - right:]):
-            border.fill(0)
-        return pad_into(x, self.pads, xt, BATCH_INNER)
+        return to_nchw(yt, self.kernel.axes)

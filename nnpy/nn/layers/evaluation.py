@@ -47,8 +47,7 @@ class _ConvStep:
 
     def __init__(self, conv, norm, relu: bool):
         self.conv, self.norm, self.relu = conv, norm, relu
-        k = conv.kernel               # the layer's Conv2DKernel holds the geometry
-        self.fused = FusedConv2D(k.kernel, k.stride, k.pads, k.padded_hw, k.out_hw)
+        self.fused = FusedConv2D(conv.kernel)       # the layer's Conv2DKernel: geometry, patches, product
 
     def __call__(self, x, scratch):
         conv, bn = self.conv, self.norm
