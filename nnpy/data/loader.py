@@ -68,28 +68,28 @@ class DataLoader:
 
     def batches(self, epoch: int, start: int = 0,
                 part_of: Callable[[int], BatchPart] | None = None) -> Iterator[tuple[np.ndarray, np.ndarray]]:
-        """Yield batches ``start, start+1, …, len(self)-1`` of ``epoch`` (``part_of(b)``: only
-        those rows of batch ``b``, one process's part under data-parallel training)."""
+        """Batches ``start, start+1, …, len(self)-1`` of ``epoch``, one at a time (``part_of(b)``:
+        only those rows of batch ``b``, one process's part under data-parallel training). A batch
+        that does not exist is a ValueError at once, before the first batch is asked for."""
         if epoch < 0 or not 0 <= start <= len(self):
             raise ValueError(f"DataLoader: no batch {start} of epoch {epoch} "
                              f"({len(self)} batches per epoch)")
-        return self._batches(epoch, start, part_of or (lambda b: None))
+        rows = self.batch_rows(epoch)
+        return (self.batch_of(rows(b), epoch, b, None if part_of is None else part_of(b))
+                for b in range(start, len(self)))
 
-    def _batches(self, epoch: int, start: int, part_of):
+    def batch_rows(self, epoch: int) -> Callable[[int], np.ndarray]:
+        """``rows(b)``: the sample indices of batch ``b`` of ``epoch``, ``order(epoch)`` cut into
+        batches of ``batch_size``."""
         order = self.order(epoch)
-        for b in range(start, len(self)):
-            yield self.batch(order, epoch, b, part_of(b))
-
-    def batch(self, order: np.ndarray, epoch: int, b: int, part: BatchPart | None = None):
-        """Batch ``b`` of ``epoch`` (``order = self.order(epoch)``), or only its rows
-        ``part.lo:part.hi`` (one process's part under data-parallel training): the transform's
-        per-sample draws are then made for the whole batch and sliced (``PartGenerator``), so
-        each row comes out exactly as it does in the whole batch."""
-        return self.batch_of(order[b * self.batch_size:(b + 1) * self.batch_size], epoch, b, part)
+        return lambda b: order[b * self.batch_size:(b + 1) * self.batch_size]
 
     def batch_of(self, idx: np.ndarray, epoch: int, b: int, part: BatchPart | None = None):
         """The samples ``idx`` as batch ``b`` of ``epoch`` (its transform draws from
-        ``default_rng([seed, epoch, b])``), or only its rows ``part.lo:part.hi``."""
+        ``default_rng([seed, epoch, b])``), or only its rows ``part.lo:part.hi`` (one process's
+        part under data-parallel training): the transform's per-sample draws are then made for
+        the whole batch and sliced (``PartGenerator``), so each row comes out exactly as it does
+        in the whole batch."""
         uses_labels = getattr(self.transform, "uses_labels", False)
         if part is not None and uses_labels:
             # a transform that looks at the labels draws for some samples only: transform the
@@ -133,10 +133,10 @@ class RandomBatchLoader(DataLoader):
     def __len__(self) -> int:
         return self.steps
 
-    def _batches(self, epoch: int, start: int, part_of):
-        for b in range(start, self.steps):
-            rows = np.random.default_rng([self.seed, epoch, b]).integers(0, self.num_samples, self.batch_size)
-            yield self.batch_of(rows, epoch, b, part_of(b))
+    def batch_rows(self, epoch: int) -> Callable[[int], np.ndarray]:
+        """``rows(b)``: ``batch_size`` sample indices drawn with replacement by
+        ``default_rng([seed, epoch, b])``."""
+        return lambda b: np.random.default_rng([self.seed, epoch, b]).integers(0, self.num_samples, self.batch_size)
 
     def batch_size_of(self, b: int) -> int:
         return self.batch_size

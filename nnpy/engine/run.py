@@ -16,6 +16,9 @@ the run folder ``log``). ``fit`` takes the steps of a run, each a method:
     callbacks         console, metrics.csv, checkpoints (``checkpoint()``: what they hold), stops
     announce, report  the lines at the start and the end
 
+The trained model it leaves takes raw inputs: its ``normalization`` is the data's, as a
+checkpoint's model loaded by ``nnpy.load`` has it.
+
 A run writes ``runs/<name>/<timestamp>/`` (train.log, metrics.csv, config.yaml) and
 ``checkpoints/<name>/last.json`` / ``best.json``. Under ``mpiexec -n N`` the run is a
 ``DataParallelRun`` (``nnpy.engine.parallel.run``), which changes only what differs: the data
@@ -109,7 +112,6 @@ class Run:
     def _train(self) -> RunResult:
         payload = self.read_checkpoint() if self.resume else None
         self.data = self.prepare_data(stats_of(payload) if payload else None)
-        self.model.normalization = self.data.stats    # the trained model takes raw inputs, as a loaded copy does
         self.trainer = self.make_trainer()
         state = self.restore(payload)
         self.run_dir = self.open_run_dir((payload or {}).get("run_dir"), state)
@@ -118,6 +120,7 @@ class Run:
             self.announce(console, state)
             self.trainer.fit(self.train_loader, self.data.val, epochs=self.train_section["epochs"], state=state)
             self.report(console)
+        self.model.normalization = self.data.stats    # the trained model takes raw inputs, as a loaded copy does
         return RunResult(self.trainer.state, self.run_dir, self.checkpoint_dir, self.trainer, self.data)
 
     def cross_validate(self) -> RunResult:

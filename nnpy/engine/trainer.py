@@ -155,15 +155,17 @@ class Trainer:
 
     # ---- one step ---------------------------------------------------------------------
     def train_step(self, xb, yb) -> tuple[float, dict[str, float], int]:
-        """Forward, loss, backward, update; returns the batch's loss, ``{metric: value}`` and the
-        number of samples they are means over (``len(xb)``). The loss includes the penalty terms
-        layers added (``Layer.total_penalty``), as it is optimized."""
+        """Forward, loss, backward, metrics, update (the data-parallel step's order, which sends the
+        metrics with the gradients); returns the batch's loss, ``{metric: value}`` and the number
+        of samples they are means over (``len(xb)``). The loss includes the penalty terms layers
+        added (``Layer.total_penalty``), as it is optimized."""
         pred, loss = self._forward(xb, yb)
         if not math.isfinite(loss):
             raise NonFiniteError(self._non_finite_message("loss", loss, xb))
         self._backward()
+        values = self.measure(pred, yb)
         self._update()
-        return loss, self.measure(pred, yb), len(xb)
+        return loss, values, len(xb)
 
     def _forward(self, xb, yb) -> tuple[np.ndarray, float]:
         """The predictions for ``xb`` (training mode) and the loss against ``yb``, penalties included."""
@@ -258,6 +260,9 @@ class Trainer:
         st.partial["seconds"] += time.perf_counter() - epoch_start
 
     def _end_epoch(self) -> None:
+        """The epoch's steps are done: warn of parameters they gave no gradient, log the epoch's
+        means and the validation split's values, step a per-epoch scheduler, call the callbacks."""
+        self.gradient_watch.report()
         st = self.state
         n = max(st.partial["n"], 1)
         logs = {"epoch": st.epoch + 1, "lr": self.optimizer.lr, "train_loss": st.partial["loss"] / n,
@@ -273,7 +278,6 @@ class Trainer:
         if self.scheduler is not None and self.scheduler.interval == "epoch":
             self.scheduler.step(self._monitored(logs))
         st.history.append(logs)
-        self.gradient_watch.report()
         for cb in self.callbacks:
             cb.on_epoch_end(self, logs)
 

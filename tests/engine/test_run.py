@@ -40,3 +40,23 @@ def test_a_run_builds_its_dataset_transforms_and_metrics_once(tmp_path, monkeypa
     assert built == {"MNIST": 1, "RandomAffine": 1, "RandomThickness": 1, "Normalize": 1, "Metric": 2}, built
     assert load_checkpoint(tmp_path / "ck" / "last.json")["config"]["train"]["metrics"] == \
         ["accuracy", "top5_accuracy"]
+
+
+def test_the_trained_model_takes_raw_inputs_as_its_checkpoint_does(tmp_path):
+    """A run leaves its model with the normalization its data was prepared with (the one its
+    checkpoints hold), so ``predict`` on raw samples gives what the loop computed on normalized ones."""
+    from nnpy.engine.plan import load_plan
+    from nnpy.engine.run import train
+
+    plan = load_plan(REPO / "configs" / "mlp.yaml",
+                     ["data.limit=200", "data.val_split=40", "train.epochs=1", "model.hidden=[8]",
+                      f"checkpoint.dir={tmp_path / 'ck'}", f"log.dir={tmp_path / 'runs'}"])
+    assert plan.model.normalization is None
+    with open(tmp_path / "out.txt", "w") as out:
+        result = train(plan, stdout=out, progress=False)
+    stats = result.data.stats
+    assert stats is not None and plan.model.normalization == {"mean": stats["mean"], "std": stats["std"]}
+    assert load_checkpoint(tmp_path / "ck" / "last.json")["data"]["stats"] == plan.model.normalization
+    x_val, _ = result.data.val                                      # normalized by the data preparation
+    raw = x_val * stats["std"] + stats["mean"]
+    assert abs(plan.model.predict(raw) - plan.model.forward(x_val)).max() < 1e-4
