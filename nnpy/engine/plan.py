@@ -78,7 +78,9 @@ def make_plan(cfg: dict, data: DataDescription | None = None, locator: Locator |
 def compiled_model(cfg: dict, data: DataDescription, locator: Locator, load_init: bool = True,
                    metrics: list | None = None) -> Sequential:
     """The model of ``cfg`` for ``data``, weights from the seed (or ``model.init_from``), compiled
-    with its loss, optimizer, scheduler and metrics (``metrics``, or built from the config)."""
+    with its loss, optimizer, scheduler and metrics (``metrics``, or built from the config).
+    ``make_plan``'s split of the sections the model is made of (``Plan.with_config`` makes a
+    fresh model with it): each builder gets its own."""
     model = _build(cfg["model"], cfg["seed"], cfg["data"]["dataset"], data, locator)
     if load_init and cfg["model"].get("init_from"):
         _init_from(model, cfg["model"]["init_from"], locator)

@@ -9,7 +9,8 @@ from .trainer import Trainer, TrainState
 
 def read_for_resume(path, config: dict, allow_change=()) -> dict:
     """The checkpoint at ``path``, once its config agrees with the run's ``config`` (compared
-    whole, key by key) except the keys in ``allow_change`` (a key allows everything below it)."""
+    whole, key by key) except the keys in ``allow_change`` (a key allows everything below it).
+    It takes the whole config because a change in any section is refused; it reads no key."""
     payload = load_checkpoint(path)
     old = payload.get("config")
     if not isinstance(old, dict):
