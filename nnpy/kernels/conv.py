@@ -52,7 +52,10 @@ class Conv2DKernel:
         n, c = x.shape[:2]
         cols = buffers.get("cols", (c, *self.kernel, *permute((n, 1, *self.out_hw), self.axes)[1:]), dtype)
         if self._pads_while_copying(x):
-            im2col_padded(x.transpose(self.axes), self.pads, self.kernel, self.stride, cols)
+            # the kernel's own workspace is made zero-filled and written only by this geometry,
+            # so its padding positions are zero still; a shared scratch's are not
+            im2col_padded(x.transpose(self.axes), self.pads, self.kernel, self.stride, cols,
+                          padding_is_zero=buffers is self._ws)
         else:
             im2col(self._padded_input(x, dtype, buffers), self.kernel, self.stride, cols, self.axes)
         return cols

@@ -172,21 +172,26 @@ def _offset_windows(shape_chw: tuple, kernel: tuple, stride: tuple, pads: tuple,
                    slice(ir, ir + sh * (r1 - r0 - 1) + 1, sh), slice(jc, jc + sw * (c1 - c0 - 1) + 1, sw))
 
 
-def im2col_padded(xt, pads: tuple, kernel: tuple, stride: tuple, out):
+def im2col_padded(xt, pads: tuple, kernel: tuple, stride: tuple, out, padding_is_zero: bool = False):
     """``im2col`` of xt (C, H, W, N) padded by ``pads`` with zeros, without making the padded
     copy: each offset's patches are copied from the image and the positions that fall in the
     padding are zeroed. out (C, kh, kw, Ho, Wo, N), batch-inner. The same numbers as
     ``pad_into`` then ``im2col``, one pass over the image fewer (the resnet-fashion model's 3×3
-    convolutions with padding 1)."""
+    convolutions with padding 1).
+
+    ``padding_is_zero``: out's padding positions hold zeros already (a zero-filled buffer that
+    only this geometry writes, as a ``Conv2DKernel``'s own workspace is), so only the image's
+    part is copied: the zeroing is 9·4 small strided writes a convolution, ≈ 4% of a resnet step."""
     out_hw = out.shape[3:5]
 
     def part(lo, hi):
         x, cols = xt[lo:hi], out[lo:hi]
         for i, j, rows, columns, x_rows, x_cols in _offset_windows(xt.shape[:3], kernel, stride, pads, out_hw):
             window = cols[:, i, j]                                         # (c, Ho, Wo, N)
-            for border in (window[:, :rows.start], window[:, rows.stop:],
-                           window[:, rows, :columns.start], window[:, rows, columns.stop:]):
-                border.fill(0)
+            if not padding_is_zero:
+                for border in (window[:, :rows.start], window[:, rows.stop:],
+                               window[:, rows, :columns.start], window[:, rows, columns.stop:]):
+                    border.fill(0)
             xp.copyto(window[:, rows, columns], x[:, x_rows, x_cols])
     split_over_threads(len(out), part, 2 * out.nbytes)
     return out

@@ -81,7 +81,7 @@ def test_a_batch_inner_input_is_padded_while_copied_with_the_same_numbers(option
     calls = []
     for name in ("im2col_padded", "col2im_padded"):
         original = getattr(kernel_conv, name)
-        monkeypatch.setattr(kernel_conv, name, lambda *a, f=original, name=name: calls.append(name) or f(*a))
+        monkeypatch.setattr(kernel_conv, name, lambda *a, f=original, name=name, **k: calls.append(name) or f(*a, **k))
     assert np.array_equal(layer.forward(batch_inner_copy(x), training=True), y)
     assert np.array_equal(layer.backward(dy), dx) and np.array_equal(layer.grads["W"], dW)
     assert calls == ["im2col_padded", "col2im_padded"]
@@ -110,6 +110,10 @@ def test_padding_while_copying_gives_the_padded_copy_numbers(hw, kernel, stride,
     got = im2col_padded(np.ascontiguousarray(x.transpose(1, 2, 3, 0)), pads, kernel, stride,
                         np.full(expected.shape, np.nan, np.float32))
     assert np.array_equal(got, expected)
+    # into a zero-filled buffer whose padding is known to be zero: only the image is copied
+    again = im2col_padded(np.ascontiguousarray(x.transpose(1, 2, 3, 0)), pads, kernel, stride,
+                          np.zeros(expected.shape, np.float32), padding_is_zero=True)
+    assert np.array_equal(again, expected)
     dcols = rng.normal(size=expected.shape).astype(np.float32)
     image = col2im(dcols, stride, np.full((2, hp, wp, 3), np.nan, np.float32), BATCH_INNER)
     expected_dx = crop_from(image, pads, np.empty(x.shape, np.float32), BATCH_INNER)
@@ -127,3 +131,25 @@ def test_the_weight_gradient_is_dy_times_the_patches_transposed_bit_for_bit(filt
     layer.backward(dy)
     dyt = np.ascontiguousarray(dy.transpose(1, 2, 3, 0)).reshape(filters, -1)
     assert np.array_equal(layer.grads["W"].reshape(filters, -1), dyt @ layer.kernel.cols.T)
+
+
+def test_a_convolution_reusing_its_patch_buffer_gives_fresh_numbers(fast_kernels):
+    """The kernel's own patch buffer is reused from step to step and its padding is written only
+    once: a second and third batch (batch-inner, as between two convolutions) give exactly what a
+    fresh layer gives, and the padding positions of the buffer are still zero."""
+    options, shape = {"filters": 4, "kernel_size": 3, "padding": 1, "stride": 2}, (3, 7, 6)
+    layer = built(options, shape, np.float32)
+    rng = np.random.default_rng(8)
+    buffers = set()
+    for step in range(3):
+        x = batch_inner_copy(rng.normal(size=(5, *shape)).astype(np.float32))
+        fresh = built(options, shape, np.float32)
+        for name, value in layer.params.items():
+            fresh.params[name][...] = value
+        assert np.array_equal(layer.forward(x, training=True), fresh.forward(x, training=True)), step
+        buffers.add(id(layer.kernel._ws._arrays["cols"]))
+    assert len(buffers) == 1                                      # one buffer, reused
+    cols = layer.kernel._ws._arrays["cols"]                       # (C, kh, kw, Ho, Wo, N) = (3, 3, 3, 4, 3, 5)
+    assert cols.shape == (3, 3, 3, 4, 3, 5)
+    top_left = cols[:, 0, 0]                                      # offset (0, 0) reads row -1 and column -1 at (0, 0)
+    assert not top_left[:, 0].any() and not top_left[:, :, 0].any() and top_left[:, 1:, 1:].all()
