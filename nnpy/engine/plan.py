@@ -8,8 +8,9 @@
     plan.source        # the dataset (registered DataSource), its options checked: .load(limit)
     plan.augmentation  # data.augment's transforms (a Compose; empty without data.augment)
 
-``make_plan`` splits the config: the dataset gets ``data``, the model its ``model`` section (and
-the loss, optimizer, scheduler and metrics theirs); ``nnpy.engine.run.Run`` splits the rest.
+``make_plan`` splits the config: the dataset gets ``data``, the model its ``ModelRecipe`` (the
+``model`` section, the seed, the loss, optimizer, scheduler and metrics); ``nnpy.engine.run.Run``
+splits the rest.
 ``nnpy train``, ``val``, ``summary``, ``gradcheck``, ``export`` and ``nnpy.load`` all start
 here (a checkpoint's plan comes from ``nnpy.engine.checkpoint_content.plan_from_checkpoint``); the
 model, the dataset object and the augmentation are built exactly once per plan.
@@ -48,7 +49,7 @@ class Plan:
     def with_config(self, cfg: dict) -> "Plan":
         """This plan for ``cfg``, a config that differs in where it writes (a fold's
         ``checkpoint.dir``): a fresh model from the seed, the same data objects."""
-        return replace(self, config=cfg, model=compiled_model(cfg, self.data, Locator("<config>"),
+        return replace(self, config=cfg, model=compiled_model(ModelRecipe.of(cfg), self.data, Locator("<config>"),
                                                               metrics=self.model.metrics))
 
 
@@ -72,30 +73,46 @@ def make_plan(cfg: dict, data: DataDescription | None = None, locator: Locator |
     augment = augmentation(cfg["data"]["augment"], locator)
     source = data_source(cfg["data"], locator) if data is None else None
     data = data or source.describe()
-    return Plan(cfg, data, compiled_model(cfg, data, locator, load_init, metrics), source, augment)
+    return Plan(cfg, data, compiled_model(ModelRecipe.of(cfg), data, locator, load_init, metrics), source, augment)
 
 
-def compiled_model(cfg: dict, data: DataDescription, locator: Locator, load_init: bool = True,
+@dataclass(frozen=True)
+class ModelRecipe:
+    """What a compiled model is made of: its sections of a config, split out by ``of``."""
+    model: dict               # the ``model`` section: a symbol or a list of layers
+    seed: int                 # the weights' seed
+    dataset: str | None       # ``data.dataset``, named in the model's errors
+    optimizer: dict           # the ``optimizer`` section, ``train.max_grad_norm`` as its default
+    loss: dict | str
+    scheduler: dict | None
+    metrics: list             # ``train.metrics``, or ``[train.metric]``: the main one first
+
+    @classmethod
+    def of(cls, cfg: dict) -> "ModelRecipe":
+        """The recipe in a checked config (this and ``make_plan`` are where the config is split)."""
+        optimizer = dict(cfg["optimizer"]) if isinstance(cfg["optimizer"], dict) else {"type": cfg["optimizer"]}
+        if cfg["train"]["max_grad_norm"] is not None:
+            optimizer.setdefault("max_grad_norm", cfg["train"]["max_grad_norm"])
+        return cls(cfg["model"], cfg["seed"], cfg["data"]["dataset"], optimizer, cfg["loss"], cfg["scheduler"],
+                   metric_specs(cfg))
+
+
+def compiled_model(recipe: ModelRecipe, data: DataDescription, locator: Locator, load_init: bool = True,
                    metrics: list | None = None) -> Sequential:
-    """The model of ``cfg`` for ``data``, weights from the seed (or ``model.init_from``), compiled
-    with its loss, optimizer, scheduler and metrics (``metrics``, or built from the config).
-    ``make_plan``'s split of the sections the model is made of (``Plan.with_config`` makes a
-    fresh model with it): each builder gets its own."""
-    model = _build(cfg["model"], cfg["seed"], cfg["data"]["dataset"], data, locator)
-    if load_init and cfg["model"].get("init_from"):
-        _init_from(model, cfg["model"]["init_from"], locator)
-    optimizer = dict(cfg["optimizer"]) if isinstance(cfg["optimizer"], dict) else {"type": cfg["optimizer"]}
-    if cfg["train"]["max_grad_norm"] is not None:
-        optimizer.setdefault("max_grad_norm", cfg["train"]["max_grad_norm"])
+    """The model of ``recipe`` for ``data``, weights from the seed (or ``model.init_from``), compiled
+    with its loss, optimizer, scheduler and metrics (``metrics``: built already, else the recipe's)."""
+    model = _build(recipe.model, recipe.seed, recipe.dataset, data, locator)
+    if load_init and recipe.model.get("init_from"):
+        _init_from(model, recipe.model["init_from"], locator)
     parts = {}
-    for key, build, spec in (("optimizer", make_optimizer, optimizer), ("loss", make_loss, cfg["loss"]),
-                             ("scheduler", make_scheduler, cfg["scheduler"])):
+    for key, build, spec in (("optimizer", make_optimizer, recipe.optimizer), ("loss", make_loss, recipe.loss),
+                             ("scheduler", make_scheduler, recipe.scheduler)):
         try:
             parts[key] = build(spec) if spec is not None else None
         except NnpyError as exc:   # a value of the right type that the class refuses
             option = getattr(exc, "option", None)
             raise locator.error((key, option) if option else (key,), str(exc)) from None
-    model.compile(**parts, metrics=metrics or metric_specs(cfg))
+    model.compile(**parts, metrics=metrics or recipe.metrics)
     return model
 
 

@@ -184,3 +184,26 @@ def test_rnn_symbol_reads_each_row_of_every_channel():
     for h in range(4):                        # step h holds row h of channel 0, 1 and 2
         np.testing.assert_array_equal(rows[:, h], x[:, :, h, :].reshape(2, 15))
     assert [s["type"] for s in model_layers({"symbol": "rnn"}, (1, 28, 28), 10)][:2] == ["Reshape", "LSTM"]
+
+
+def test_the_model_is_made_from_its_recipe_alone():
+    """``compiled_model`` takes the model's sections (``ModelRecipe``), not the config: the recipe
+    carries train.max_grad_norm into the optimizer and the metrics' specs, and a recipe written by
+    hand makes the same model as the config's."""
+    from nnpy.engine.experiment_config import read_experiment
+    from nnpy.engine.plan import ModelRecipe, compiled_model, load_plan
+    from nnpy.io.yamlfile import Locator
+
+    overrides = [*SMALL, "train.max_grad_norm=2.5", "train.metrics=[accuracy, top_k_accuracy]"]
+    cfg, _, _ = read_experiment(MLP, overrides)
+    recipe = ModelRecipe.of(cfg)
+    assert recipe.optimizer["max_grad_norm"] == 2.5 and recipe.optimizer["type"] == cfg["optimizer"]["type"]
+    assert recipe.metrics == ["accuracy", "top_k_accuracy"] and recipe.seed == cfg["seed"]
+    plan = load_plan(MLP, overrides)
+    by_hand = ModelRecipe(model=cfg["model"], seed=cfg["seed"], dataset="mnist", optimizer=recipe.optimizer,
+                          loss=cfg["loss"], scheduler=None, metrics=["accuracy"])
+    model = compiled_model(by_hand, plan.data, Locator("<test>"))
+    assert [m.name for m in model.metrics] == ["accuracy"] and model.scheduler is None
+    assert model.optimizer.max_grad_norm == 2.5
+    made, planned = model.named_parameters(), plan.model.named_parameters()
+    assert made.keys() == planned.keys() and all(np.array_equal(made[k], planned[k]) for k in made)
