@@ -51,13 +51,15 @@ class Conv2DKernel:
         evaluation plan shares between its convolutions)."""
         n, c = x.shape[:2]
         cols = buffers.get("cols", (c, *self.kernel, *permute((n, 1, *self.out_hw), self.axes)[1:]), dtype)
+        # the kernel's own workspace is made zero-filled and written only by this geometry, so
+        # its padding positions are zero still; a shared scratch's are not
+        padding_is_zero = buffers is self._ws
         if self._pads_while_copying(x):
-            # the kernel's own workspace is made zero-filled and written only by this geometry,
-            # so its padding positions are zero still; a shared scratch's are not
             im2col_padded(x.transpose(self.axes), self.pads, self.kernel, self.stride, cols,
-                          padding_is_zero=buffers is self._ws)
+                          padding_is_zero=padding_is_zero)
         else:
-            im2col(self._padded_input(x, dtype, buffers), self.kernel, self.stride, cols, self.axes)
+            im2col(self._padded_input(x, dtype, buffers, padding_is_zero), self.kernel, self.stride, cols,
+                   self.axes)
         return cols
 
     def product(self, W, b, cols, n: int):
@@ -77,11 +79,10 @@ class Conv2DKernel:
         return (self.pads != ((0, 0), (0, 0)) and self.axes == BATCH_INNER
                 and x.transpose(BATCH_INNER).flags.c_contiguous)
 
-    def _padded_input(self, x, dtype, buffers):
+    def _padded_input(self, x, dtype, buffers, padding_is_zero: bool):
         """x in layout ``axes`` with its padding, as im2col reads it: a view of x when there is
         no padding and x's memory is laid out that way already, else a copy into a buffer whose
-        rim is zeroed each time (the rim only: cheap, and a buffer shared with other
-        convolutions works too)."""
+        rim is zeroed unless ``padding_is_zero`` (the kernel's own buffer: zero since it was made)."""
         axes = self.axes
         if self.pads == ((0, 0), (0, 0)) and x.transpose(axes).flags.c_contiguous:
             return x.transpose(axes)
@@ -89,8 +90,9 @@ class Conv2DKernel:
         (top, bottom), (left, right) = self.pads
         hp, wp = self.padded_hw
         nchw = to_nchw(xt, axes)
-        for rim in (nchw[:, :, :top], nchw[:, :, hp - bottom:], nchw[:, :, :, :left], nchw[:, :, :, wp - right:]):
-            rim.fill(0)
+        if not padding_is_zero:
+            for rim in (nchw[:, :, :top], nchw[:, :, hp - bottom:], nchw[:, :, :, :left], nchw[:, :, :, wp - right:]):
+                rim.fill(0)
         return pad_into(x, self.pads, xt, axes)
 
     def _weight_grad(self, dyt, dW):
