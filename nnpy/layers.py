@@ -5,5 +5,5 @@ nnpy's own code imports -- plus their base class ``Layer``: two paths to one set
 short one for users (the README, notebooks, plugins).
 """
 from .nn.layers import *  # noqa: F401,F403
-from .nn.layers import Chain, Graph, Residual  # noqa: F401
+from .nn.layers import Chain, Graph, Residual, TestTimeAugment  # noqa: F401
 from .nn.layer import Layer  # noqa: F401

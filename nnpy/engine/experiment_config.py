@@ -22,6 +22,7 @@ from ..io.yamlfile import Locator
 from ..nn.losses import loss_task
 from ..nn.metrics import Metric, default_metric, metric_list, unsuitable
 from ..registry import DATASETS, LOSSES, METRICS, OPTIMIZERS, SCHEDULERS, SYMBOLS, Registry
+from ..symbols import TEST_TIME_VIEWS
 from .monitor import default_monitor, monitor_names, monitor_problem
 
 
@@ -41,7 +42,8 @@ SCHEMA = Section({
     "model": Section({}, open=True, required=True,
                      doc="symbol: <name> plus its options, layers: [<layer specs>], or nodes: {<name>: <spec "
                          "with inputs>} and output: <node>; init_from: a checkpoint whose weights (same layer "
-                         "name and shape) the model starts from"),
+                         "name and shape) the model starts from; test_time_augment: {hflip: true, shift: 1} evaluates "
+                         "it on views of each input (mirrored, shifted) and averages"),
     "data": Section({
         "dataset": Field(str, default=None, doc="required to train or evaluate"),
         "root": Field(str, default=None),
@@ -207,10 +209,12 @@ def check_metrics(cfg: dict, locator: Locator) -> list[Metric]:
 def _check_model_section(model: dict, locator: Locator) -> None:
     """``model`` is ``{symbol: name, …options}``, ``{layers: [specs]}`` or ``{nodes: {name: spec
     with inputs}, output: name}`` (the layers and the graph are checked when the plan builds them),
-    each with an optional ``init_from: CKPT``."""
+    each with an optional ``init_from: CKPT`` and, but for a graph, ``test_time_augment: {hflip, shift}``."""
     if "init_from" in model and not (isinstance(model["init_from"], str) and model["init_from"]):
         raise locator.error(("model", "init_from"), f"must be the path of a checkpoint, not {model['init_from']!r}")
-    model = {k: v for k, v in model.items() if k != "init_from"}
+    if model.get("test_time_augment") is not None:
+        _check_test_time_augment(model, locator)
+    model = {k: v for k, v in model.items() if k not in ("init_from", "test_time_augment")}
     if "layers" in model:
         if not isinstance(model["layers"], list):
             raise locator.error(("model", "layers"), f"must be a list of layer specs, not {model['layers']!r:.60}")
@@ -228,6 +232,26 @@ def _check_model_section(model: dict, locator: Locator) -> None:
     else:
         raise locator.error(("model",), "give either 'symbol' (nnpy list symbols), 'layers' (a list of layer "
                                         "specs) or 'nodes' and 'output' (a graph)")
+
+
+def _check_test_time_augment(model: dict, locator: Locator) -> None:
+    """``model.test_time_augment``: ``{hflip: true|false, shift: pixels}``, at least one view
+    besides the input, around a symbol or a layer list (a graph puts a TestTimeAugment node in)."""
+    where, views = ("model", "test_time_augment"), model["test_time_augment"]
+    if "nodes" in model:
+        raise locator.error(where, "works with 'symbol' or 'layers', not with a graph ('nodes'): put a "
+                                   "TestTimeAugment layer in the graph instead")
+    if not isinstance(views, dict):
+        raise locator.error(where, f"must be {{hflip: true|false, shift: pixels}}, not {views!r:.60}")
+    for key, value in views.items():
+        if key not in TEST_TIME_VIEWS:
+            raise locator.error(where + (key,), f"is not a view: give {' or '.join(TEST_TIME_VIEWS)}")
+        if key == "hflip" and not isinstance(value, bool):
+            raise locator.error(where + (key,), f"must be true or false, not {value!r:.60}")
+        if key == "shift" and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
+            raise locator.error(where + (key,), f"must be a whole number of pixels >= 0, not {value!r:.60}")
+    if not views.get("hflip") and not views.get("shift"):
+        raise locator.error(where, "has no view besides the input: give hflip: true or shift > 0")
 
 
 def check_transforms(data_cfg: dict, locator: Locator) -> None:

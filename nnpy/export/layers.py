@@ -45,6 +45,28 @@ def chain(layer, x, g, name):
     return x
 
 
+@onnx_exporter("TestTimeAugment")
+def test_time_augment(layer, x, g, name):
+    """The mean of the layers over the views, as nnpy evaluates it: the views (the mirror image a
+    Slice with step −1 along the last axis, a shift a Gather of clipped indices) concatenated into
+    one batch of V·N, the layers, then Reshape to (V, N, …) and ReduceMean over the first axis."""
+    last = len(layer.input_shape)                   # the last axis, counting the batch axis
+    views = [x]
+    if layer.hflip:
+        views.append(g.op("Slice", [x, g.ints(f"{name}.flip.starts", [-1]), g.ints(f"{name}.flip.ends", [-2 ** 63]),
+                                    g.ints(f"{name}.flip.axes", [last]), g.ints(f"{name}.flip.steps", [-1])],
+                          f"{name}.hflip"))
+    for k, (axis, step) in enumerate(layer.moves()):
+        n = layer.input_shape[axis]
+        rows = g.ints(f"{name}.shift{k}.rows", np.clip(np.arange(n) - step, 0, n - 1))
+        views.append(g.op("Gather", [x, rows], f"{name}.shift{k}", axis=last + 1 + axis))
+    both = g.op("Concat", views, f"{name}.views", axis=0)
+    y = chain(layer, both, g, name)
+    stacked = g.op("Reshape", [y, g.ints(f"{name}.stacked_shape", [len(views), -1, *layer.output_shape])],
+                   f"{name}.stacked")
+    return g.op("ReduceMean", [stacked], name, axes=[0], keepdims=0)
+
+
 @onnx_exporter("Residual")
 def residual(layer, x, g, name):
     """Add(main(x), x or shortcut(x)), then the activation: ``<name>.main``, ``.shortcut``, ``.act``."""

@@ -12,10 +12,28 @@ from ..registry import SYMBOLS
 from . import builtin  # noqa: F401  (registers the built-in symbols)
 
 
+#: the keys of a model section's ``test_time_augment``: the views ``TestTimeAugment`` averages over
+TEST_TIME_VIEWS = ("hflip", "shift")
+
+
 def model_layers(model_cfg: dict, input_shape, outputs: int) -> list:
-    """The layer specs of ``model_cfg``: ``{"symbol": name, **options}`` or ``{"layers": [...]}``
-    (``init_from``, the weights to start from, is the plan's business: ``nnpy.engine.transfer``)."""
-    cfg = {k: v for k, v in model_cfg.items() if k != "init_from"}
+    """The layer specs of ``model_cfg``: ``{"symbol": name, **options}`` or ``{"layers": [...]}``,
+    all inside one ``TestTimeAugment`` with ``test_time_augment: {hflip: true, shift: 1}`` (evaluated
+    on views of the input, averaged; missing keys: no such view). ``init_from``, the weights to
+    start from, is the plan's business (``nnpy.engine.transfer``)."""
+    cfg = {k: v for k, v in model_cfg.items() if k not in ("init_from", "test_time_augment")}
+    views = model_cfg.get("test_time_augment")
+    layers = _layer_specs(cfg, input_shape, outputs)
+    if views is None:
+        return layers
+    if not isinstance(views, dict) or not set(views) <= set(TEST_TIME_VIEWS):
+        raise RegistryError(f"'test_time_augment' must be {{hflip: true|false, shift: pixels}}, not {views!r:.60}",
+                            option="test_time_augment")
+    return [{"type": "TestTimeAugment", "hflip": False, "shift": 0, **views, "layers": layers}]
+
+
+def _layer_specs(cfg: dict, input_shape, outputs: int) -> list:
+    """The layer specs of a ``{"symbol": name, **options}`` or ``{"layers": [...]}`` section."""
     if cfg.get("layers") is not None:
         extra = sorted(set(cfg) - {"layers"})
         if extra:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from ..autograd.dot import dot_quote
 from ..errors import NnpyError
-from ..nn.layers import Chain, Graph, Residual
+from ..nn.layers import Chain, Graph, Residual, TestTimeAugment
 from ..nn.layers.containers import INPUT
 
 
@@ -41,6 +41,8 @@ class _Drawing:
             return self.residual(layer, path, source, indent)
         if isinstance(layer, Graph):
             return self.graph(layer, path, source, indent)
+        if isinstance(layer, TestTimeAugment):
+            return self.test_time_augment(layer, path, source, indent)
         if isinstance(layer, Chain):
             for child in layer.layers:
                 source = self.layer(child, f"{path}.{child.name}", source, indent)
@@ -61,6 +63,19 @@ class _Drawing:
             ends[child.name] = self.layer(child, f"{path}.{child.name}" if path else child.name,
                                           sources if child.many_inputs else sources[0], indent)
         return ends[graph.output]
+
+    def test_time_augment(self, block, path: str, source: str, indent: str) -> str:
+        """The layers inside a cluster that says evaluation averages them over views of x."""
+        inner = indent + "  "
+        self.lines.append(f"{indent}subgraph {dot_quote('cluster_' + path)} {{")
+        views = ", ".join(["x", *(["mirrored"] if block.hflip else []),
+                           *([f"shifted ±{block.shift} px"] if block.shift else [])])
+        label = f"{block.name} (TestTimeAugment: evaluation averages over {views})"
+        self.lines.append(f"{inner}label={dot_quote(label)}; style=dashed; color=gray;")
+        for child in block.layers:
+            source = self.layer(child, f"{path}.{child.name}", source, inner)
+        self.lines.append(f"{indent}}}")
+        return source
 
     def residual(self, block, path: str, source: str, indent: str) -> str:
         inner = indent + "  "

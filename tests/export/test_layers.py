@@ -178,6 +178,19 @@ def test_residual_shortcuts(shortcut, stride, activation):
     assert_exports_exactly(model)
 
 
+@pytest.mark.parametrize("layers, input_shape, views", [
+    ([{"type": "Conv2D", "filters": 4, "kernel_size": 3, "padding": 1}, {"type": "BatchNorm"}, {"type": "ReLU"},
+      {"type": "GlobalAvgPool2D"}, {"type": "Dense", "units": 3}], (2, 6, 7), {"hflip": True, "shift": 1}),
+    ([{"type": "Conv2D", "filters": 2, "kernel_size": 3}, {"type": "Flatten"}], (1, 6, 5), {"shift": 2}),
+    ([{"type": "Conv1D", "filters": 3, "kernel_size": 3}, {"type": "Flatten"}], (2, 9), {"hflip": True})])
+def test_test_time_augment_averages_the_same_views(layers, input_shape, views):
+    model = built([{"type": "TestTimeAugment", "layers": layers, **views}], input_shape)
+    ops = op_types(model)
+    assert ops.count("Slice") == views.get("hflip", False) and ops.count("Gather") == 4 * (views.get("shift", 0) > 0)
+    assert ops[-1] == "ReduceMean"
+    assert_exports_exactly(model)
+
+
 def test_names_are_nnpy_layer_names():
     model = built([{"type": "Conv2D", "filters": 4, "kernel_size": 3, "padding": 1},
                    {"type": "Residual", "layers": [{"type": "Conv2D", "filters": 8, "kernel_size": 3, "stride": 2,

@@ -1,6 +1,6 @@
 """Every built-in layer; importing this package registers them all."""
 from .activations import *  # noqa: F401,F403
-from .containers import Chain, Graph, Residual
+from .containers import Chain, Graph, Residual, TestTimeAugment
 from .conv import *  # noqa: F401,F403
 from .dense import Dense
 from .dropout import *  # noqa: F401,F403
