@@ -100,6 +100,14 @@ def test_a_shift_needs_images_larger_than_it():
         layer.initialize((2, 5, 6), rng=np.random.default_rng(0))
 
 
+def test_an_output_that_moves_with_the_view_is_refused():
+    """A denoiser's image out would be averaged with its mirror image: a wrong answer, so an error."""
+    layer = nnpy.make_layer({"type": "TestTimeAugment", "hflip": True,
+                             "layers": [{"type": "Conv2D", "filters": 1, "kernel_size": 3, "padding": 1}]})
+    with pytest.raises(NnpyError, match=r"do not move with the input.*\(1, 5, 6\)"):
+        layer.initialize((2, 5, 6), rng=np.random.default_rng(0))
+
+
 def test_the_model_key_wraps_a_symbol_or_a_layer_list():
     layers = model_layers({"symbol": "lenet", "test_time_augment": {"hflip": True}}, (1, 28, 28), 10)
     assert len(layers) == 1 and layers[0]["type"] == "TestTimeAugment"

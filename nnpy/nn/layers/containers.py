@@ -186,10 +186,11 @@ class TestTimeAugment(Chain):
     with ``shift`` s > 0, x moved by s pixels down, up, right and left (the edge row or column
     repeated where nothing moves in) — V = 1 + hflip + 4·(s > 0). x: (N, C, H, W) images, or
     (N, C, L) sequences with ``hflip`` alone; y: what the layers f give, e.g. a classifier's
-    logits (N, K). In evaluation the V views run through f as one batch of V·N. The views are
+    logits (N, K) — an output that does not move with the view (an image or a sequence out, which
+    would, is refused). In evaluation the V views run through f as one batch of V·N. The views are
     ``data.augment``'s (``hflip``, ``shift``): a model trained on mirrored and shifted images
-    errs less this way (``configs/resnet-fashion-full.yaml``'s Fashion-MNIST model: 94.42% test
-    accuracy on the image alone, 94.64% on 6 views). The backward, after either forward, is the
+    errs less this way (``configs/resnet-fashion-full.yaml``'s Fashion-MNIST model: 94.39% test
+    accuracy on the image alone, 94.79% on 6 views). The backward, after either forward, is the
     gradient of what that forward computed.
 
     ``flops()`` counts one pass of f, as a training step makes; an evaluation makes V.
@@ -209,7 +210,12 @@ class TestTimeAugment(Chain):
     def build(self, input_shape):
         if self.shift and (len(input_shape) != 3 or self.shift >= min(input_shape[1:])):
             raise self.shape_error(f"images (C, H, W) larger than the shift ({self.shift} px)", input_shape)
-        return super().build(input_shape)
+        out = super().build(input_shape)
+        if len(out) != 1:       # an image or a sequence out would move with the view: the mean would blur it
+            raise ShapeError(f"layer '{self.name or self.type_name}' (TestTimeAugment) averages outputs that do "
+                             f"not move with the input, such as a classifier's (classes,); its layers give "
+                             f"{tuple(out)} (batch axis not shown), which each view would move")
+        return out
 
     def moves(self) -> list:
         """(axis, step) of each shifted view, in the order ``views`` makes them."""
