@@ -21,7 +21,7 @@ from ..io.schema import Field, Section, apply_schema
 from ..io.yamlfile import Locator
 from ..nn.losses import loss_task
 from ..nn.metrics import Metric, default_metric, metric_list, unsuitable
-from ..registry import DATASETS, LOSSES, METRICS, OPTIMIZERS, SCHEDULERS, SYMBOLS, Registry
+from ..registry import DATASETS, LAYERS, LOSSES, METRICS, OPTIMIZERS, SCHEDULERS, SYMBOLS, Registry
 from ..symbols import TEST_TIME_VIEWS
 from .monitor import default_monitor, monitor_names, monitor_problem
 
@@ -243,13 +243,12 @@ def _check_test_time_augment(model: dict, locator: Locator) -> None:
                                    "TestTimeAugment layer in the graph instead")
     if not isinstance(views, dict):
         raise locator.error(where, f"must be {{hflip: true|false, shift: pixels}}, not {views!r:.60}")
-    for key, value in views.items():
+    for key in views:
         if key not in TEST_TIME_VIEWS:
             raise locator.error(where + (key,), f"is not a view: give {' or '.join(TEST_TIME_VIEWS)}")
-        if key == "hflip" and not isinstance(value, bool):
-            raise locator.error(where + (key,), f"must be true or false, not {value!r:.60}")
-        if key == "shift" and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-            raise locator.error(where + (key,), f"must be a whole number of pixels >= 0, not {value!r:.60}")
+    _check_spec(LAYERS, {"type": "TestTimeAugment", **views}, where, locator)     # the options' types
+    if views.get("shift", 0) < 0:
+        raise locator.error(where + ("shift",), f"must be a whole number of pixels >= 0, not {views['shift']!r}")
     if not views.get("hflip") and not views.get("shift"):
         raise locator.error(where, "has no view besides the input: give hflip: true or shift > 0")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..nn.layers.containers import shift_source
 from . import ExportError
 
 EXPORTERS: dict = {}
@@ -58,7 +59,7 @@ def test_time_augment(layer, x, g, name):
                           f"{name}.hflip"))
     for k, (axis, step) in enumerate(layer.moves()):
         n = layer.input_shape[axis]
-        rows = g.ints(f"{name}.shift{k}.rows", np.clip(np.arange(n) - step, 0, n - 1))
+        rows = g.ints(f"{name}.shift{k}.rows", shift_source(n, step))
         views.append(g.op("Gather", [x, rows], f"{name}.shift{k}", axis=last + 1 + axis))
     both = g.op("Concat", views, f"{name}.views", axis=0)
     y = chain(layer, both, g, name)

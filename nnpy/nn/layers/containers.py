@@ -4,6 +4,7 @@ directed acyclic graph)."""
 from __future__ import annotations
 
 from collections import Counter
+from functools import partial
 
 from ... import kernels
 from ...backend import xp
@@ -158,20 +159,33 @@ class Chain(_Container):
         return {**config, **common_options(self)}
 
 
+def shift_source(n: int, step: int):
+    """Where each of n positions moved by ``step`` reads from, the edge repeated where nothing
+    moves in: clip(i − step, 0, n − 1) (int64, (n,))."""
+    return xp.clip(xp.arange(n) - step, 0, n - 1)
+
+
 def shifted(x, step: int, axis: int):
-    """x moved by ``step`` positions along ``axis`` (towards higher indices when step > 0), the
-    edge repeated where nothing moves in: y[i] = x[clip(i − step, 0, n − 1)]."""
-    n = x.shape[axis]
-    return xp.take(x, xp.clip(xp.arange(n) - step, 0, n - 1), axis=axis)
+    """x moved by ``step`` positions along ``axis`` (towards higher indices when step > 0):
+    y[i] = x[clip(i − step, 0, n − 1)]."""
+    return xp.take(x, shift_source(x.shape[axis], step), axis=axis)
 
 
 def shifted_backward(grad_y, step: int, axis: int):
     """The gradient through ``shifted``: dx[j] = Σ dy[i] over the i with clip(i − step) = j (an
     edge row receives the gradient of every row that repeats it)."""
-    n = grad_y.shape[axis]
     grad_x = xp.zeros_like(grad_y)
-    xp.add.at(grad_x, (slice(None),) * (axis % grad_y.ndim) + (xp.clip(xp.arange(n) - step, 0, n - 1),), grad_y)
+    xp.add.at(grad_x, (slice(None),) * (axis % grad_y.ndim) + (shift_source(grad_y.shape[axis], step),), grad_y)
     return grad_x
+
+
+def _same(x):
+    return x
+
+
+def _mirrored(x):
+    """x with its last axis reversed: its own adjoint."""
+    return x[..., ::-1]
 
 
 @register_layer("TestTimeAugment")
@@ -198,9 +212,7 @@ class TestTimeAugment(Chain):
     """
 
     def __init__(self, layers=(), hflip: bool = False, shift: int = 0, name: str | None = None):
-        if not isinstance(hflip, bool):
-            raise ValueError(f"hflip must be true or false, not {hflip!r}")
-        if isinstance(shift, bool) or not isinstance(shift, int) or shift < 0:
+        if shift < 0:       # the types of a spec's options are the registry's to check
             raise ValueError(f"shift must be a whole number of pixels >= 0, not {shift!r}")
         if not hflip and not shift:
             raise ValueError("give hflip: true or shift > 0: with neither, the only view is the input itself")
@@ -218,36 +230,34 @@ class TestTimeAugment(Chain):
         return out
 
     def moves(self) -> list:
-        """(axis, step) of each shifted view, in the order ``views`` makes them."""
+        """(axis, step) of each shifted view, in the order ``views`` gives them."""
         return [(axis, step) for axis in (-2, -1) for step in (self.shift, -self.shift)] if self.shift else []
 
-    def views(self, x) -> list:
-        """[x, mirror(x) with ``hflip``, x shifted down, up, right, left with ``shift``]."""
-        return [x, *([x[..., ::-1]] if self.hflip else []), *(shifted(x, step, axis) for axis, step in self.moves())]
+    def views(self) -> list:
+        """(view, its adjoint) of each view: x; mirror(x) with ``hflip``; x shifted down, up,
+        right and left with ``shift``."""
+        views = [(_same, _same)] + ([(_mirrored, _mirrored)] if self.hflip else [])
+        return views + [(partial(shifted, step=step, axis=axis), partial(shifted_backward, step=step, axis=axis))
+                        for axis, step in self.moves()]
 
     def forward(self, x, training=False):
         self._averaged = not training
         if training:
             return super().forward(x, training=True)
-        views = self.views(x)
+        views = [view(x) for view, _ in self.views()]
         ys = super().forward(xp.concatenate(views), training=False)             # (V·N, …)
         return ys.reshape(len(views), len(x), *ys.shape[1:]).mean(axis=0)
 
     def backward(self, grad_y):
         if not getattr(self, "_averaged", False):
             return super().backward(grad_y)
-        v = 1 + self.hflip + len(self.moves())
-        share = grad_y * grad_y.dtype.type(1.0 / v)
-        grad_views = super().backward(xp.concatenate([share] * v))
+        views = self.views()
+        share = grad_y * grad_y.dtype.type(1.0 / len(views))                   # ∂y/∂f(view) = 1/V
+        grad_views = super().backward(xp.concatenate([share] * len(views)))
         if grad_views is None or not self.needs_input_grad:
             return grad_views
-        grad_views = list(grad_views.reshape(v, *grad_y.shape[:1], *grad_views.shape[1:]))
-        grad_x = grad_views.pop(0).copy()
-        if self.hflip:
-            grad_x += grad_views.pop(0)[..., ::-1]
-        for (axis, step), g in zip(self.moves(), grad_views):
-            grad_x += shifted_backward(g, step, axis)
-        return grad_x
+        grad_views = grad_views.reshape(len(views), len(grad_y), *grad_views.shape[1:])
+        return sum(adjoint(g) for (_, adjoint), g in zip(views, grad_views))   # dx = Σ viewᵀ(dx_view)
 
     def get_config(self):
         return {**super().get_config(), "hflip": self.hflip, "shift": self.shift}
