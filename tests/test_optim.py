@@ -171,3 +171,51 @@ def test_scheduler_state_dict_round_trip():
     assert opt2.lr == opt.lr
     s.step(); s2.step()
     assert opt2.lr == opt.lr
+
+
+@pytest.mark.parametrize("kind", ["sgd", "rmsprop", "adam", "adamw"])
+def test_weight_decay_on_matrices_decays_weights_and_kernels_only(kind):
+    """With zero gradients only the decay moves a parameter: ``matrices`` moves the Dense and
+    Conv2D weights (2+ axes) and leaves biases and BatchNorm's gamma and beta as they were;
+    ``all`` moves gamma too (it starts at 1)."""
+    import nnpy
+    layers = [{"type": "Conv2D", "filters": 2, "kernel_size": 3}, {"type": "BatchNorm"}, {"type": "Flatten"},
+              {"type": "Dense", "units": 3}]
+    for decay_on, vectors_move in (("matrices", False), ("all", True)):
+        model = nnpy.Sequential(layers, seed=0)
+        model.build((1, 5, 5))
+        before = {k: v.copy() for k, v in model.named_parameters().items()}
+        for g in model.named_gradients().values():
+            g.fill(0)
+        spec = {"type": kind, "lr": 0.1, "weight_decay": 0.5, "weight_decay_on": decay_on}
+        make_optimizer({**spec, "momentum": 0.9} if kind == "sgd" else spec, model).step()
+        after = model.named_parameters()
+        for key in ("conv2d_1.W", "dense_1.W"):
+            assert not np.allclose(after[key], before[key]), (decay_on, key)
+        gamma_moved = not np.array_equal(after["batchnorm_1.gamma"], before["batchnorm_1.gamma"])
+        assert gamma_moved == vectors_move, decay_on
+        for key in ("dense_1.b", "batchnorm_1.beta"):      # zero: decay leaves them at 0 either way
+            np.testing.assert_array_equal(after[key], before[key])
+        if kind == "sgd":    # p ← p − lr·(wd·p)·(1 + momentum·…): the first step of momentum SGD is lr·g
+            np.testing.assert_allclose(after["dense_1.W"], before["dense_1.W"] * (1 - 0.1 * 0.5), rtol=1e-6)
+
+
+def test_weight_decay_on_matrices_with_a_parameter_split_over_threads():
+    """A parameter large enough for ``step`` to update in pieces on several threads
+    (``nnpy.kernels.split_update``) is decayed whole or not at all, as a small one."""
+    import nnpy
+    model = nnpy.Sequential([{"type": "Dense", "units": 1024}, {"type": "BatchNorm"}], seed=0)
+    model.build((2048,))
+    w, b = model.named_parameters()["dense_1.W"].copy(), model.named_parameters()["dense_1.b"].copy()
+    for g in model.named_gradients().values():
+        g.fill(0)
+    make_optimizer({"type": "sgd", "lr": 0.1, "weight_decay": 0.5, "weight_decay_on": "matrices"}, model).step()
+    np.testing.assert_allclose(model.named_parameters()["dense_1.W"], w * np.float32(1 - 0.05), rtol=1e-6)
+    np.testing.assert_array_equal(model.named_parameters()["dense_1.b"], b)
+    np.testing.assert_array_equal(model.named_parameters()["batchnorm_1.gamma"], 1)
+
+
+def test_weight_decay_on_must_be_all_or_matrices():
+    from nnpy.errors import RegistryError
+    with pytest.raises(RegistryError, match="optimizer 'sgd': weight_decay_on must be 'all' or 'matrices', not 'vectors'"):
+        make_optimizer({"type": "sgd", "weight_decay_on": "vectors"})

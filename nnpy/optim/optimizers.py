@@ -26,6 +26,9 @@ class Optimizer:
     e.g. a Layer (may be attached later with ``attach``).
     ``max_grad_norm``: if set, all gradients are scaled down together so that their
     global L2 norm is at most this value.
+    ``weight_decay_on``: ``all`` decays every parameter; ``matrices`` only those of 2 or more
+    axes -- weights, kernels, embedding tables; not biases, not BatchNorm's or LayerNorm's gamma
+    and beta (GPT-2's and nanoGPT's rule; "no bias decay" of Goyal et al. and He et al.'s tricks).
     ``elementwise``: True when ``update`` treats each weight on its own (no shapes, norms or
     sums over a parameter), so that ``step`` may hand it contiguous pieces of a parameter.
     """
@@ -33,17 +36,21 @@ class Optimizer:
     elementwise = False
 
     def __init__(self, model=None, lr: float = 0.01, weight_decay: float = 0.0,
-                 max_grad_norm: float | None = None):
+                 max_grad_norm: float | None = None, weight_decay_on: str = "all"):
         if float(lr) < 0:
             raise ValueError(f"lr must be non-negative, not {lr!r}")
         if float(weight_decay) < 0:
             raise ValueError(f"weight_decay must be non-negative, not {weight_decay!r}")
         if max_grad_norm is not None and float(max_grad_norm) <= 0:
             raise ValueError(f"max_grad_norm must be positive, not {max_grad_norm!r}")
+        if weight_decay_on not in ("all", "matrices"):
+            raise ValueError(f"weight_decay_on must be 'all' or 'matrices', not {weight_decay_on!r}")
         self.lr = float(lr)
         self.initial_lr = float(lr)
         self.weight_decay = float(weight_decay)
         self.max_grad_norm = None if max_grad_norm is None else float(max_grad_norm)
+        self.weight_decay_on = weight_decay_on
+        self._decayed_names: set | None = None      # set by step(); None: decay every parameter
         self.iterations = 0
         self.state: dict[str, dict[str, np.ndarray]] = {}
         self.last_grad_norm: float | None = None
@@ -93,6 +100,17 @@ class Optimizer:
             buf = self._buffers[key] = xp.empty(like.size, like.dtype)
         return buf[:like.size].reshape(like.shape)
 
+    def decays(self, name: str) -> bool:
+        """Whether parameter ``name`` is decayed (``weight_decay_on``)."""
+        return self._decays(self.model.named_parameters()[name])
+
+    def _decays(self, p) -> bool:
+        return bool(self.weight_decay) and (self.weight_decay_on == "all" or p.ndim >= 2)
+
+    def _decays_now(self, name: str) -> bool:
+        """Whether this step decays ``name`` (called by ``update``, which may see a piece of it)."""
+        return bool(self.weight_decay) and (self._decayed_names is None or name in self._decayed_names)
+
     def _decayed(self, p: np.ndarray, g: np.ndarray) -> np.ndarray:
         """``g + weight_decay · p`` (the L2 term) in scratch 0; the model's gradient is left as
         backward wrote it."""
@@ -113,6 +131,7 @@ class Optimizer:
         if self.model is None:
             raise RuntimeError(f"optimizer '{self.type_name}' is not attached to a model")
         params, grads = trainable_parameters(self.model)
+        self._decayed_names = {name for name, p in params.items() if self._decays(p)}
         if self.max_grad_norm is not None:
             self.last_grad_norm = self.clip_gradients(grads)
         self.iterations += 1
@@ -166,8 +185,8 @@ class SGD(Optimizer):
     elementwise = True
 
     def __init__(self, model=None, lr: float = 0.01, momentum: float = 0.0, nesterov: bool = False,
-                 weight_decay: float = 0.0, max_grad_norm: float | None = None):
-        super().__init__(model, lr, weight_decay, max_grad_norm)
+                 weight_decay: float = 0.0, max_grad_norm: float | None = None, weight_decay_on: str = "all"):
+        super().__init__(model, lr, weight_decay, max_grad_norm, weight_decay_on)
         if not 0.0 <= float(momentum) < 1.0:
             raise ValueError(f"momentum must be in [0, 1), not {momentum!r}")
         if nesterov and not momentum:
@@ -177,7 +196,7 @@ class SGD(Optimizer):
     def update(self, name, p, g):
         t = p.dtype.type
         lr, step = t(self.lr), self._scratch(p, 1)
-        if self.weight_decay:
+        if self._decays_now(name):
             g = self._decayed(p, g)
         if not self.momentum:
             p -= xp.multiply(g, lr, out=step)
@@ -203,13 +222,13 @@ class RMSprop(Optimizer):
     elementwise = True
 
     def __init__(self, model=None, lr: float = 0.001, rho: float = 0.9, epsilon: float = 1e-7,
-                 weight_decay: float = 0.0, max_grad_norm: float | None = None):
-        super().__init__(model, lr, weight_decay, max_grad_norm)
+                 weight_decay: float = 0.0, max_grad_norm: float | None = None, weight_decay_on: str = "all"):
+        super().__init__(model, lr, weight_decay, max_grad_norm, weight_decay_on)
         self.rho, self.epsilon = float(rho), float(epsilon)
 
     def update(self, name, p, g):
         t = p.dtype.type
-        if self.weight_decay:
+        if self._decays_now(name):
             g = self._decayed(p, g)
         s = self._slot(name, "square_avg", p)
         s *= t(self.rho)
@@ -238,29 +257,12 @@ class Adam(Optimizer):
     def __init__(self, model=None, lr: float = 0.001, beta1: float = 0.9, beta2: float = 0.999,
                  epsilon: float = 1e-8, weight_decay: float = 0.0, max_grad_norm: float | None = None,
                  weight_decay_on: str = "all"):
-        super().__init__(model, lr, weight_decay, max_grad_norm)
+        super().__init__(model, lr, weight_decay, max_grad_norm, weight_decay_on)
         self.beta1, self.beta2, self.epsilon = float(beta1), float(beta2), float(epsilon)
-        if weight_decay_on not in ("all", "matrices"):
-            raise ValueError(f"weight_decay_on must be 'all' or 'matrices', not {weight_decay_on!r}")
-        self.weight_decay_on = weight_decay_on
-        self._decayed_names: set | None = None      # set by step(); None: decay every parameter
-
-    def decays(self, name: str) -> bool:
-        """Whether parameter ``name`` is decayed: every one, or with ``weight_decay_on: matrices``
-        only those of 2 or more axes (weights and embedding tables; not biases, not LayerNorm's
-        gamma and beta -- GPT-2's and nanoGPT's rule)."""
-        return self._decays(self.model.named_parameters()[name])
-
-    def _decays(self, p) -> bool:
-        return bool(self.weight_decay) and (self.weight_decay_on == "all" or p.ndim >= 2)
-
-    def step(self) -> None:
-        self._decayed_names = {name for name, p in self.model.named_parameters().items() if self._decays(p)}
-        super().step()
 
     def update(self, name, p, g):
         t = p.dtype.type
-        if self.weight_decay and (self._decayed_names is None or name in self._decayed_names):
+        if self._decays_now(name):
             if self.decoupled:
                 p *= t(1 - self.lr * self.weight_decay)
             else:

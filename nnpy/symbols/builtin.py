@@ -128,13 +128,15 @@ def rnn(input_shape, outputs: int, cell: str = "LSTM", units: int = 64, num_laye
 
 @register_symbol("resnet")
 def resnet(input_shape, outputs: int, widths=(32, 64, 128), blocks=(2, 2, 2), dropout: float = 0.0,
-           stem_stride: int = 1) -> list[dict]:
+           stem_stride: int = 1, zero_init_residual: bool = False) -> list[dict]:
     """A small ResNet for 28×28 images.
 
     stem: conv w0@3×3 (stride ``stem_stride``: 2 runs the first stage on a 14×14 map,
     a quarter of the work) → BN → ReLU; stage i: ``blocks[i]`` residual blocks of two 3×3
     convs with BN (the first block of stages after the first halves the map with
     stride 2 and a 1×1 projection shortcut); global average pool → (dropout) → Dense.
+    ``zero_init_residual``: each block's last BN starts with γ = 0, so every block starts as its
+    shortcut (torchvision's option of that name; Goyal et al. 2017).
     """
     def block(filters, stride):
         return {"type": "Residual", "layers": [
@@ -142,7 +144,7 @@ def resnet(input_shape, outputs: int, widths=(32, 64, 128), blocks=(2, 2, 2), dr
              "use_bias": False},
             {"type": "BatchNorm"}, {"type": "ReLU"},
             {"type": "Conv2D", "filters": filters, "kernel_size": 3, "padding": 1, "use_bias": False},
-            {"type": "BatchNorm"}]}
+            {"type": "BatchNorm", **({"gamma_init": "zeros"} if zero_init_residual else {})}]}
 
     widths, blocks = _sizes("widths", widths), _sizes("blocks", blocks)
     if len(widths) != len(blocks):

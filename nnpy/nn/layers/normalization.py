@@ -22,19 +22,23 @@ class BatchNorm(Layer):
     statistics replace the batch's. ``params``: gamma, beta (F,) or (C,);
     ``buffers``: running_mean, running_var. Frozen (``trainable = False``), it normalizes with
     the running statistics in training too and leaves them unchanged (Keras' rule).
+    ``gamma_init``: γ's initializer, ``ones`` (y = x̂ at first); ``zeros`` makes the layer output
+    β = 0 at first -- the last BatchNorm of a residual branch so, each block starts as its
+    shortcut (Goyal et al. 2017; torchvision's ``zero_init_residual``).
     """
 
-    def __init__(self, momentum: float = 0.9, epsilon: float = 1e-5, name: str | None = None):
+    def __init__(self, momentum: float = 0.9, epsilon: float = 1e-5, gamma_init="ones", name: str | None = None):
         super().__init__(name)
         if not 0.0 <= float(momentum) < 1.0:
             raise ValueError(f"momentum must be in [0, 1), not {momentum!r}")
         self.momentum, self.epsilon = float(momentum), float(epsilon)
+        self.gamma_init = gamma_init
 
     def build(self, input_shape):
         if len(input_shape) not in (1, 3):
             raise self.shape_error("(features,) or (channels, height, width)", input_shape)
         c = input_shape[0]
-        self.add_param("gamma", (c,), "ones")
+        self.add_param("gamma", (c,), self.gamma_init)
         self.add_param("beta", (c,), "zeros")
         self.buffers = {"running_mean": xp.zeros(c, self.dtype), "running_var": xp.ones(c, self.dtype)}
         return input_shape
