@@ -48,22 +48,26 @@ def chain(layer, x, g, name):
 
 @onnx_exporter("TestTimeAugment")
 def test_time_augment(layer, x, g, name):
-    """The mean of the layers over the views, as nnpy evaluates it: the views (the mirror image a
-    Slice with step −1 along the last axis, a shift a Gather of clipped indices) concatenated into
-    one batch of V·N, the layers, then Reshape to (V, N, …) and ReduceMean over the first axis."""
+    """The mean of the layers over the views, as nnpy evaluates it: the positions (x, and each
+    shift a Gather of clipped indices) concatenated into one batch, with ``hflip`` that batch and
+    its mirror image (a Slice with step −1 along the last axis) concatenated -- the V·N views in
+    ``TestTimeAugment.views``'s order --, the layers, then Reshape to (V, N, …) and ReduceMean
+    over the first axis."""
     last = len(layer.input_shape)                   # the last axis, counting the batch axis
-    views = [x]
-    if layer.hflip:
-        views.append(g.op("Slice", [x, g.ints(f"{name}.flip.starts", [-1]), g.ints(f"{name}.flip.ends", [-2 ** 63]),
-                                    g.ints(f"{name}.flip.axes", [last]), g.ints(f"{name}.flip.steps", [-1])],
-                          f"{name}.hflip"))
+    positions = [x]
     for k, (axis, step) in enumerate(layer.moves()):
         n = layer.input_shape[axis]
         rows = g.ints(f"{name}.shift{k}.rows", shift_source(n, step))
-        views.append(g.op("Gather", [x, rows], f"{name}.shift{k}", axis=last + 1 + axis))
-    both = g.op("Concat", views, f"{name}.views", axis=0)
-    y = chain(layer, both, g, name)
-    stacked = g.op("Reshape", [y, g.ints(f"{name}.stacked_shape", [len(views), -1, *layer.output_shape])],
+        positions.append(g.op("Gather", [x, rows], f"{name}.shift{k}", axis=last + 1 + axis))
+    views = g.op("Concat", positions, f"{name}.positions", axis=0) if len(positions) > 1 else x
+    if layer.hflip:
+        mirrored = g.op("Slice", [views, g.ints(f"{name}.flip.starts", [-1]), g.ints(f"{name}.flip.ends", [-2 ** 63]),
+                                  g.ints(f"{name}.flip.axes", [last]), g.ints(f"{name}.flip.steps", [-1])],
+                        f"{name}.hflip")
+        views = g.op("Concat", [views, mirrored], f"{name}.views", axis=0)
+    y = chain(layer, views, g, name)
+    count = len(positions) * (2 if layer.hflip else 1)
+    stacked = g.op("Reshape", [y, g.ints(f"{name}.stacked_shape", [count, -1, *layer.output_shape])],
                    f"{name}.stacked")
     return g.op("ReduceMean", [stacked], name, axes=[0], keepdims=0)
 

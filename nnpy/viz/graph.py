@@ -68,8 +68,8 @@ class _Drawing:
         """The layers inside a cluster that says evaluation averages them over views of x."""
         inner = indent + "  "
         self.lines.append(f"{indent}subgraph {dot_quote('cluster_' + path)} {{")
-        views = ", ".join(["x", *(["mirrored"] if block.hflip else []),
-                           *([f"shifted ±{block.shift} px"] if block.shift else [])])
+        views = "x" + (f", shifted ±{block.shift} px" if block.shift else "") + (
+            (", each also mirrored" if block.shift else " and mirrored") if block.hflip else "")
         label = f"{block.name} (TestTimeAugment: evaluation averages over {views})"
         self.lines.append(f"{inner}label={dot_quote(label)}; style=dashed; color=gray;")
         for child in block.layers:

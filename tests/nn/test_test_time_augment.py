@@ -56,7 +56,8 @@ def test_shifted_moves_the_image_and_repeats_the_edge():
 @pytest.mark.parametrize("hflip, shift, views", [
     (True, 0, lambda x: [x, x[..., ::-1]]),
     (False, 1, lambda x: [x, moved(x, 1, 0), moved(x, -1, 0), moved(x, 0, 1), moved(x, 0, -1)]),
-    (True, 2, lambda x: [x, x[..., ::-1], moved(x, 2, 0), moved(x, -2, 0), moved(x, 0, 2), moved(x, 0, -2)])])
+    (True, 2, lambda x: [v for p in [x, moved(x, 2, 0), moved(x, -2, 0), moved(x, 0, 2), moved(x, 0, -2)]
+                         for v in (p, p[..., ::-1])])])
 def test_evaluation_is_the_mean_over_the_views(hflip, shift, views):
     tta, plain = twins(hflip, shift)
     x = inputs()
@@ -153,7 +154,8 @@ def test_a_trained_model_keeps_it_through_its_checkpoint(tmp_path, monkeypatch):
     assert [type(layer) for layer in model.layers] == [nn_layers.TestTimeAugment]
     x = np.random.default_rng(0).random((5, 1, 28, 28)).astype(np.float32)
     inner = Chain(model.layers[0].layers)        # the same layer objects, one view
-    views = [x, x[..., ::-1], moved(x, 1, 0), moved(x, -1, 0), moved(x, 0, 1), moved(x, 0, -1)]
+    positions = [x, moved(x, 1, 0), moved(x, -1, 0), moved(x, 0, 1), moved(x, 0, -1)]
+    views = positions + [p[..., ::-1] for p in positions]               # 10: each position, mirrored too
     expected = np.mean([inner.forward(model.normalize_inputs(np.ascontiguousarray(v))) for v in views], axis=0)
     np.testing.assert_allclose(model.predict(x), expected, rtol=1e-5, atol=1e-5)
     r = CliRunner().invoke(main, ["val", "--ckpt", "checkpoints/mlp/last.json", "--json"])
@@ -166,7 +168,7 @@ def test_nnpy_graph_draws_it_as_a_cluster_around_its_layers():
     model = make_model({"layers": LAYERS, "test_time_augment": {"hflip": True, "shift": 1}}, (2, 5, 6), 4,
                        rng=np.random.default_rng(0))
     dot = model_to_dot(model)
-    assert 'subgraph "cluster_testtimeaugment_1"' in dot and "mirrored, shifted ±1 px" in dot, dot
+    assert 'subgraph "cluster_testtimeaugment_1"' in dot and "x, shifted ±1 px, each also mirrored" in dot, dot
     assert '"testtimeaugment_1.conv2d_1"' in dot and '"testtimeaugment_1.dense_1"' in dot, dot
 
 

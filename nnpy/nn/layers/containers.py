@@ -188,6 +188,11 @@ def _mirrored(x):
     return x[..., ::-1]
 
 
+def _composed(outer, inner, x):
+    """outer(inner(x))."""
+    return outer(inner(x))
+
+
 @register_layer("TestTimeAugment")
 class TestTimeAugment(Chain):
     """Test-time augmentation: in evaluation, the mean of the layers' outputs over views of the
@@ -196,16 +201,16 @@ class TestTimeAugment(Chain):
         training:    y = f(x)
         evaluation:  y = (1/V) · Σ_v f(view_v(x))
 
-    The views: x itself; with ``hflip``, its mirror image x[..., ::-1] (the last axis reversed);
-    with ``shift`` s > 0, x moved by s pixels down, up, right and left (the edge row or column
-    repeated where nothing moves in) — V = 1 + hflip + 4·(s > 0). x: (N, C, H, W) images, or
-    (N, C, L) sequences with ``hflip`` alone; y: what the layers f give, e.g. a classifier's
-    logits (N, K) — an output that does not move with the view (an image or a sequence out, which
-    would, is refused). In evaluation the V views run through f as one batch of V·N. The views are
-    ``data.augment``'s (``hflip``, ``shift``): a model trained on mirrored and shifted images
-    errs less this way (``configs/resnet-fashion-full.yaml``'s Fashion-MNIST model: 94.39% test
-    accuracy on the image alone, 94.79% on 6 views). The backward, after either forward, is the
-    gradient of what that forward computed.
+    The views: the positions -- x itself and, with ``shift`` s > 0, x moved by s pixels down,
+    up, right and left (the edge row or column repeated where nothing moves in) -- each as it is
+    and, with ``hflip``, also as its mirror image [..., ::-1] (the last axis reversed): every
+    combination ``data.augment`` trains on, as ten-crop is five crops and their mirror images.
+    V = (1 + 4·(s > 0)) · (1 + hflip). x: (N, C, H, W) images, or (N, C, L) sequences with
+    ``hflip`` alone; y: what the layers f give, e.g. a classifier's logits (N, K) — an output that
+    does not move with the view (an image or a sequence out, which would, is refused). In
+    evaluation the V views run through f as one batch of V·N. A model trained on mirrored and
+    shifted images errs less this way (``configs/resnet-fashion-full.yaml``: README, Results).
+    The backward, after either forward, is the gradient of what that forward computed.
 
     ``flops()`` counts one pass of f, as a training step makes; an evaluation makes V.
     A config puts a whole model inside one with ``model: {…, test_time_augment: {hflip: true, shift: 1}}``.
@@ -234,11 +239,16 @@ class TestTimeAugment(Chain):
         return [(axis, step) for axis in (-2, -1) for step in (self.shift, -self.shift)] if self.shift else []
 
     def views(self) -> list:
-        """(view, its adjoint) of each view: x; mirror(x) with ``hflip``; x shifted down, up,
-        right and left with ``shift``."""
-        views = [(_same, _same)] + ([(_mirrored, _mirrored)] if self.hflip else [])
-        return views + [(partial(shifted, step=step, axis=axis), partial(shifted_backward, step=step, axis=axis))
-                        for axis, step in self.moves()]
+        """(view, its adjoint) of each view: the positions (x; x shifted down, up, right and left
+        with ``shift``), then with ``hflip`` the mirror image of each, in the same order."""
+        positions = [(_same, _same)] + [(partial(shifted, step=step, axis=axis),
+                                         partial(shifted_backward, step=step, axis=axis))
+                                        for axis, step in self.moves()]
+        if not self.hflip:
+            return positions
+        # mirror ∘ view, whose adjoint is viewᵀ ∘ mirror (the mirror is its own adjoint)
+        return positions + [(partial(_composed, _mirrored, view), partial(_composed, adjoint, _mirrored))
+                            for view, adjoint in positions]
 
     def forward(self, x, training=False):
         self._averaged = not training
