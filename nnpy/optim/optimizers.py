@@ -100,11 +100,8 @@ class Optimizer:
             buf = self._buffers[key] = xp.empty(like.size, like.dtype)
         return buf[:like.size].reshape(like.shape)
 
-    def decays(self, name: str) -> bool:
-        """Whether parameter ``name`` is decayed (``weight_decay_on``)."""
-        return self._decays(self.model.named_parameters()[name])
-
     def _decays(self, p) -> bool:
+        """Whether parameter ``p`` is decayed (``weight_decay``, ``weight_decay_on``)."""
         return bool(self.weight_decay) and (self.weight_decay_on == "all" or p.ndim >= 2)
 
     def _decays_now(self, name: str) -> bool:
