@@ -66,8 +66,7 @@ def test_time_augment(layer, x, g, name):
                         f"{name}.hflip")
         views = g.op("Concat", [views, mirrored], f"{name}.views", axis=0)
     y = chain(layer, views, g, name)
-    count = len(positions) * (2 if layer.hflip else 1)
-    stacked = g.op("Reshape", [y, g.ints(f"{name}.stacked_shape", [count, -1, *layer.output_shape])],
+    stacked = g.op("Reshape", [y, g.ints(f"{name}.stacked_shape", [len(layer.views()), -1, *layer.output_shape])],
                    f"{name}.stacked")
     return g.op("ReduceMean", [stacked], name, axes=[0], keepdims=0)
 

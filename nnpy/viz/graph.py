@@ -68,8 +68,9 @@ class _Drawing:
         """The layers inside a cluster that says evaluation averages them over views of x."""
         inner = indent + "  "
         self.lines.append(f"{indent}subgraph {dot_quote('cluster_' + path)} {{")
-        views = "x" + (f", shifted ±{block.shift} px" if block.shift else "") + (
-            (", each also mirrored" if block.shift else " and mirrored") if block.hflip else "")
+        views = "x" + (f", shifted ±{block.shift} px" if block.shift else "")
+        if block.hflip:
+            views += ", each also mirrored" if block.shift else " and mirrored"
         label = f"{block.name} (TestTimeAugment: evaluation averages over {views})"
         self.lines.append(f"{inner}label={dot_quote(label)}; style=dashed; color=gray;")
         for child in block.layers:
