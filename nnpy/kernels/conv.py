@@ -6,6 +6,8 @@ With K = C·kh·kw and the patch matrix ``cols`` (K, Ho·Wo·N)::
     forward   Y  = W2 @ cols        (F, Ho·Wo·N)
     backward  dW = dY @ cols.T      (F, K)   (as (cols @ dY.T).T when K > F: faster here)
               dcols = W2.T @ dY     (K, Ho·Wo·N), then col2im -> dx
+              (stride 1: dx = the convolution of dY, padded by k − 1 − p, with W flipped and
+               transposed -- im2col of dY and one product, no col2im; see ``_input_grad_by_correlation``)
 
 The columns are ordered (Ho, Wo, N): images are kept batch-inner, (C, H, W, N) in memory, and y
 and dx are (N, C, H, W) views of such arrays. The layers between two convolutions keep that
@@ -109,6 +111,38 @@ class Conv2DKernel:
         xp.matmul(self.cols, dyt.T, out=dWt)
         xp.copyto(dW, dWt.T)
 
+    def _correlates_for_input_grad(self) -> bool:
+        """dx is computed as a convolution of dY (``_input_grad_by_correlation``): stride 1, a
+        kernel larger than 1×1, padding of at most k − 1 on each side, batch-inner."""
+        (kh, kw), ((top, bottom), (left, right)) = self.kernel, self.pads
+        return (self.stride == (1, 1) and self.axes == BATCH_INNER and kh * kw > 1
+                and max(top, bottom) <= kh - 1 and max(left, right) <= kw - 1)
+
+    def _input_grad_by_correlation(self, dyt, W, n: int, c: int):
+        """dx (C, H, W, N) of a stride-1 convolution, as a convolution of dY::
+
+            dx[c, h, w] = Σ_f Σ_(i,j) W[f, c, i, j] · dY[f, h + top − i, w + left − j]
+                        = Σ_f Σ_(i,j) Wᵀ[c, f, kh−1−i, kw−1−j] · dYp[f, h + i, w + j]
+
+        with dYp = dY padded by (kh−1−top, kh−1−bottom) rows and (kw−1−left, kw−1−right) columns:
+        the patches of dYp (``im2col_padded``, into a zero-filled buffer only this writes) times the
+        flipped, transposed kernel (C, F·kh·kw) -- the same numbers as Wᵀ @ dY then ``col2im``, summed
+        in another order (float32 rounding). Measured on two threads, batch 64, against that way:
+        4.62 -> 3.99 ms for 32 channels 14×14, 2.76 -> 2.64 for 64 × 7×7, 2.63 -> 2.47 for 128 × 4×4,
+        8.41 -> 6.76 for 16 × 28×28: the product is as fast and the copy of im2col is cheaper
+        than col2im's kh·kw sums."""
+        f = W.shape[0]
+        (kh, kw), ((top, bottom), (left, right)) = self.kernel, self.pads
+        h, w = self.x_shape[2:]
+        dy_pads = ((kh - 1 - top, kh - 1 - bottom), (kw - 1 - left, kw - 1 - right))
+        patches = self._ws.get("dy_cols", (f, kh, kw, h, w, n), W.dtype)
+        im2col_padded(dyt.reshape(f, *self.out_hw, n), dy_pads, self.kernel, (1, 1), patches, padding_is_zero=True)
+        flipped = self._ws.get("W_flipped", (c, f, kh, kw), W.dtype)
+        xp.copyto(flipped, W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+        dx = xp.empty((c, h, w, n), W.dtype)
+        xp.matmul(flipped.reshape(c, -1), patches.reshape(f * kh * kw, -1), out=dx.reshape(c, -1))
+        return dx
+
     def backward(self, grad_y, W, dW, db, needs_input_grad: bool):
         """Writes dW (F, C, kh, kw) and db (F,) (None: no bias) in place; returns dx (N, C, H, W)
         in layout ``axes``, or None without ``needs_input_grad``."""
@@ -124,6 +158,8 @@ class Conv2DKernel:
             xp.matmul(dyt, self._ws.get("ones", dyt.shape[1:], W.dtype, fill=1.0), out=db)
         if not needs_input_grad:
             return None
+        if self._correlates_for_input_grad():
+            return to_nchw(self._input_grad_by_correlation(dyt, W, n, c), axes)
         dcols = self._ws.get("dcols", self.cols.shape, W.dtype)
         xp.matmul(W.reshape(f, -1).T, dyt, out=dcols)
         dcols = dcols.reshape(c, *self.kernel, *permute(grad_y.shape, axes)[1:])

@@ -69,7 +69,9 @@ def batch_inner_copy(x):
 @pytest.mark.parametrize("options,shape", [case for case in CASES if case[0].get("padding", "valid") != "valid"])
 def test_a_batch_inner_input_is_padded_while_copied_with_the_same_numbers(options, shape, monkeypatch, fast_kernels):
     """A padded convolution of a batch-inner input reads it without a padded copy (im2col_padded;
-    an NCHW input gets the padded copy): the same y, dx and dW bit for bit."""
+    an NCHW input gets the padded copy): the same y, dx and dW bit for bit. dx of a stride-1
+    convolution with padding <= k − 1 is the patches of dY padded (im2col_padded again), else
+    col2im_padded."""
     import nnpy.kernels.conv as kernel_conv
 
     layer = built(options, shape, np.float32)
@@ -84,7 +86,9 @@ def test_a_batch_inner_input_is_padded_while_copied_with_the_same_numbers(option
         monkeypatch.setattr(kernel_conv, name, lambda *a, f=original, name=name, **k: calls.append(name) or f(*a, **k))
     assert np.array_equal(layer.forward(batch_inner_copy(x), training=True), y)
     assert np.array_equal(layer.backward(dy), dx) and np.array_equal(layer.grads["W"], dW)
-    assert calls == ["im2col_padded", "col2im_padded"]
+    correlates = layer.kernel._correlates_for_input_grad()
+    assert correlates == (layer.stride == (1, 1) and all(max(p) < k for p, k in zip(layer.pads, layer.kernel_size)))
+    assert calls == ["im2col_padded", "im2col_padded" if correlates else "col2im_padded"]
 
 
 GEOMETRIES = [((5, 6), (3, 3), (1, 1), ((1, 1), (1, 1))), ((7, 7), (3, 3), (2, 2), ((1, 1), (1, 1))),
@@ -119,6 +123,30 @@ def test_padding_while_copying_gives_the_padded_copy_numbers(hw, kernel, stride,
     expected_dx = crop_from(image, pads, np.empty(x.shape, np.float32), BATCH_INNER)
     got_dx = col2im_padded(dcols, pads, stride, np.full((2, h, w, 3), np.nan, np.float32))
     assert np.array_equal(got_dx.transpose(3, 0, 1, 2), expected_dx)
+
+
+@pytest.mark.parametrize("kernel,pads", [((3, 3), ((1, 1), (1, 1))), ((2, 3), ((0, 1), (2, 0))),
+                                         ((3, 2), ((0, 0), (0, 0)))])
+def test_the_input_gradient_of_a_stride_1_convolution_is_the_flipped_kernel_over_dy(kernel, pads, fast_kernels):
+    """dx as the convolution of dY padded by k − 1 − p with the flipped, transposed kernel gives
+    Wᵀ @ dY summed back by col2im, to float32 rounding."""
+    from nnpy.kernels.conv import Conv2DKernel
+    from nnpy.kernels.im2col import col2im_padded
+
+    (h, w), n, c, f = (5, 6), 3, 4, 5
+    ho, wo = h + sum(pads[0]) - kernel[0] + 1, w + sum(pads[1]) - kernel[1] + 1
+    conv = Conv2DKernel(kernel, (1, 1), pads, (h + sum(pads[0]), w + sum(pads[1])), (ho, wo))
+    assert conv._correlates_for_input_grad()
+    rng = np.random.default_rng(7)
+    W = rng.normal(size=(f, c, *kernel)).astype(np.float32)
+    conv.forward(rng.normal(size=(n, c, h, w)).astype(np.float32), W, None)
+    dy = rng.normal(size=(n, f, ho, wo)).astype(np.float32)
+    dx = conv.backward(dy, W, np.empty_like(W), None, needs_input_grad=True)
+    dyt = np.ascontiguousarray(dy.transpose(1, 2, 3, 0)).reshape(f, -1)
+    dcols = (W.reshape(f, -1).T @ dyt).reshape(c, *kernel, ho, wo, n)
+    expected = col2im_padded(dcols, pads, (1, 1), np.empty((c, h, w, n), np.float32))
+    np.testing.assert_allclose(dx, expected.transpose(3, 0, 1, 2), rtol=1e-5, atol=1e-5)
+    assert not np.array_equal(dx, np.zeros_like(dx))
 
 
 @pytest.mark.parametrize("filters,channels", [(3, 4), (40, 1)])      # K = 36 > F = 3; K = 9 < F = 40
