@@ -19,7 +19,7 @@ from .activations import erf, gelu, gelu_backward
 from .normalization import layer_norm, layer_norm_backward
 from .attention import attention, attention_backward, causal_mask, merge_heads, split_heads
 from .normalization import (batch_norm, batch_norm_backward, batch_norm_evaluate, batch_norm_evaluate_backward,
-                            channel_rows, fold_batch_norm)
+                            channel_dots, channel_rows, channel_sums, fold_batch_norm)
 from .pooling import (avg_pool2d, avg_pool2d_backward, global_avg_pool2d, global_avg_pool2d_backward, max_pool2d,
                       max_pool2d_backward, max_pool2d_winners)
 from .pooling import (avg_pool1d, avg_pool1d_backward, global_avg_pool1d, global_avg_pool1d_backward,
@@ -35,7 +35,7 @@ from .merge import add, add_backward, concatenate, concatenate_backward, multipl
 
 __all__ = ["relu", "relu_backward", "leaky_relu", "leaky_relu_backward", "elu", "elu_backward",
            "sigmoid", "sigmoid_backward", "tanh", "tanh_backward", "conv2d", "conv2d_backward", "im2col", "col2im",
-           "dense", "dense_backward", "rows_matmul", "channel_rows", "batch_norm", "batch_norm_backward", "batch_norm_evaluate",
+           "dense", "dense_backward", "rows_matmul", "channel_rows", "channel_sums", "channel_dots", "batch_norm", "batch_norm_backward", "batch_norm_evaluate",
            "batch_norm_evaluate_backward", "max_pool2d", "max_pool2d_backward", "max_pool2d_winners", "avg_pool2d", "avg_pool2d_backward",
            "global_avg_pool2d", "global_avg_pool2d_backward", "dropout_mask", "embedding", "embedding_backward",
            "rnn_forward", "rnn_backward", "lstm_forward", "lstm_backward", "gru_forward", "gru_backward",

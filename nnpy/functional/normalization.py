@@ -20,14 +20,26 @@ def channel_rows(x):
     return rows, lambda r: r.reshape(shape)
 
 
-def batch_norm(rows, gamma, beta, epsilon: float):
+def channel_sums(rows):
+    """Σ rows over axes 0 and 2: (C,) for rows (A, C, B)."""
+    return rows.sum(axis=(0, 2))
+
+
+def channel_dots(a, b):
+    """Σ a·b over axes 0 and 2: (C,) for rows a, b (A, C, B)."""
+    return xp.einsum("acb,acb->c", a, b)
+
+
+def batch_norm(rows, gamma, beta, epsilon: float, sums=channel_sums, dots=channel_dots):
     """Training forward of rows (A, C, B): (y, mean, var, x_centered, inv_std); mean and var (C,)
     are the batch's (var biased, as np.var), x_centered = x − μ and inv_std = 1/√(σ² + ε) are what
-    the backward needs (x̂ = x_centered · inv_std is never stored)."""
+    the backward needs (x̂ = x_centered · inv_std is never stored). ``sums``, ``dots``: how the
+    per-channel sums are computed (``channel_sums``, ``channel_dots``; BatchNorm's fast mode
+    passes BLAS products, ``nnpy.kernels.normalization``)."""
     n = rows.shape[0] * rows.shape[2]
-    mean = rows.sum(axis=(0, 2)) / n
+    mean = sums(rows) / n
     x_centered = rows - mean[:, None]
-    var = xp.einsum("acb,acb->c", x_centered, x_centered) / n           # mean of squares
+    var = dots(x_centered, x_centered) / n                               # mean of squares
     inv_std = (1.0 / xp.sqrt(var + epsilon)).astype(rows.dtype)
     scale = gamma * inv_std
     y = xp.multiply(x_centered, scale[:, None])                          # y = γ·x̂ + β = x_centered·(γ/σ) + β
@@ -35,18 +47,21 @@ def batch_norm(rows, gamma, beta, epsilon: float):
     return y, mean, var, x_centered, inv_std
 
 
-def batch_norm_backward(dy, x_centered, inv_std, gamma):
+def batch_norm_backward(dy, x_centered, inv_std, gamma, out=None, sums=channel_sums, dots=channel_dots):
     """(dx, dgamma, dbeta) of the training forward, dy and dx (A, C, B):
 
         dβ = Σ dy,   dγ = Σ dy·x̂,
         dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy · x̂))     (sums and means over axes 0 and 2)
+
+    ``out``: where dx is written (dy itself may be given: the same numbers), else a new array.
+    ``sums``, ``dots`` as in ``batch_norm``.
     """
     n = dy.shape[0] * dy.shape[2]
-    dbeta = dy.sum(axis=(0, 2))
-    dgamma = xp.einsum("acb,acb->c", dy, x_centered) * inv_std
+    dbeta = sums(dy)
+    dgamma = dots(dy, x_centered) * inv_std
     scale = gamma * inv_std
     mean_dy, mean_dy_xhat = dbeta / n, dgamma / n
-    dx = xp.multiply(dy, scale[:, None])                                 # dy·(γ/σ)
+    dx = xp.multiply(dy, scale[:, None], out=out)                        # dy·(γ/σ)
     dx -= (scale * mean_dy)[:, None]                                     # − (γ/σ)·mean(dy)
     dx -= x_centered * (scale * mean_dy_xhat * inv_std)[:, None]         # − x_centered·(γ/σ)·mean(dy·x̂)/σ
     return dx, dgamma, dbeta
@@ -63,11 +78,12 @@ def batch_norm_evaluate(rows, mean, var, gamma, beta, epsilon: float):
     return y, inv_std
 
 
-def batch_norm_evaluate_backward(dy, rows, mean, inv_std, gamma):
-    """(dx, dgamma, dbeta) of the evaluation forward (the statistics are constants): dx = dy·γ/σ."""
+def batch_norm_evaluate_backward(dy, rows, mean, inv_std, gamma, out=None):
+    """(dx, dgamma, dbeta) of the evaluation forward (the statistics are constants): dx = dy·γ/σ.
+    ``out`` as in ``batch_norm_backward``."""
     dbeta = dy.sum(axis=(0, 2))
     dgamma = xp.einsum("acb,acb->c", dy, rows - mean[:, None]) * inv_std
-    return xp.multiply(dy, (gamma * inv_std)[:, None]), dgamma, dbeta
+    return xp.multiply(dy, (gamma * inv_std)[:, None], out=out), dgamma, dbeta
 
 
 def fold_batch_norm(W, b, mean, var, gamma, beta, epsilon: float):

@@ -188,6 +188,22 @@ def test_batch_norm_on_batch_inner_rows_gives_the_plain_numbers():
                                plain_unrows(F.batch_norm(plain_rows, gamma, beta, 1e-5)[0]), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("dtype,rtol", [(np.float32, 1e-5), (np.float64, 1e-12)])
+@pytest.mark.parametrize("shape", [(1, 4, 3000), (3, 4, 5)])
+def test_the_fast_channel_sums_are_the_plain_sums(shape, dtype, rtol):
+    """BatchNorm's fast sums (a GEMV with ones, BLAS's dot for batch-inner rows) against numpy's sum
+    and einsum, to the dtype's rounding; rows of several samples take the plain path."""
+    from nnpy.kernels import normalization as fast_rows
+
+    a, b = (RNG.normal(1.0, 2.0, size=shape).astype(dtype) for _ in range(2))
+    for fast, plain, args in ((fast_rows.channel_sums, F.channel_sums, (a,)),
+                              (fast_rows.channel_dots, F.channel_dots, (a, b))):
+        got, expected = fast(*args), plain(*args)
+        assert got.shape == (4,) and got.dtype == dtype
+        np.testing.assert_allclose(got, expected, rtol=rtol, atol=rtol * np.abs(expected).max())
+    np.testing.assert_allclose(F.channel_sums(a), a.astype(np.float64).sum(axis=(0, 2)), rtol=rtol * 10)
+
+
 POOL_CASES = [((2, 2), (2, 2), ((0, 0), (0, 0)), (5, 4)), ((3, 3), (2, 2), ((1, 1), (1, 1)), (7, 6)),
               ((2, 3), (1, 2), ((0, 1), (1, 1)), (5, 7))]
 

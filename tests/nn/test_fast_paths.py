@@ -13,7 +13,7 @@ from nnpy.kernels import threads as pool
 from nnpy.nn.layers import BatchNorm, Chain, Conv2D, Dense, MaxPool2D, ReLU
 from nnpy import functional as F
 from nnpy.kernels import pooling
-from nnpy.nn.layers.containers import pool_before_relu
+from nnpy.nn.layers.containers import norm_then_relu, pool_before_relu
 from nnpy.optim import make_optimizer
 
 
@@ -225,6 +225,57 @@ def test_relu_max_pool_chain_passes_the_gradient_check():
     for first_layer in (True, False):
         result = nnpy.gradcheck(spec, (2, 8, 8), batch=3, needs_input_grad=not first_layer)
         assert result.passed, str(result)
+
+
+# ---- BatchNorm then ReLU as one step -----------------------------------------------------------
+
+def test_chain_trains_a_batchnorm_and_the_relu_after_it_as_one_step():
+    layers = [Conv2D(2, 3), BatchNorm(), ReLU(), BatchNorm(), Dense(3), ReLU(), BatchNorm()]
+    steps = norm_then_relu(layers)
+    assert [type(s).__name__ for s in steps] == ["Conv2D", "NormThenReLU", "BatchNorm", "Dense", "ReLU", "BatchNorm"]
+    assert (steps[1].norm, steps[1].relu) == (layers[1], layers[2])
+
+
+@pytest.mark.parametrize("frozen_norm", [False, True])
+def test_batchnorm_then_relu_as_one_step_gives_the_same_bits(frozen_norm):
+    """The fused step (the ReLU written over the BatchNorm's output, dx over the ReLU's gradient)
+    against the layers one at a time: output, dx, every gradient and the running statistics."""
+    import copy
+
+    specs = [{"type": "Conv2D", "filters": 3, "kernel_size": 3, "padding": 1, "use_bias": False},
+             {"type": "BatchNorm"}, {"type": "ReLU"},
+             {"type": "Conv2D", "filters": 3, "kernel_size": 3, "padding": 1, "use_bias": False},
+             {"type": "BatchNorm"}, {"type": "ReLU"}, {"type": "Flatten"}, {"type": "Dense", "units": 2}]
+    rng = np.random.default_rng(0)
+    chain = Chain(specs)
+    chain.initialize((2, 6, 5), rng=np.random.default_rng(1), dtype=np.float32)
+    for bn in (chain.layers[1], chain.layers[4]):
+        bn.params["gamma"][:] = rng.normal(size=3)                # negative γ too: the mask cuts both ways
+        bn.params["beta"][:] = rng.normal(size=3)
+    chain.layers[4].trainable = not frozen_norm
+    plain = copy.deepcopy(chain)
+    x = rng.normal(size=(4, 2, 6, 5)).astype(np.float32)
+    g = rng.normal(size=(4, 2)).astype(np.float32)
+    y, dx = chain.forward(x, training=True), chain.backward(g)
+    assert sum(type(s).__name__ == "NormThenReLU" for s in chain._ran) == 2
+    h = x
+    for layer in plain.layers:                             # the listed order, one layer at a time
+        h = layer.forward(h, training=True)
+    grad = g
+    for layer in reversed(plain.layers):
+        grad = layer.backward(grad)
+
+    def state(c):
+        return [*(v.copy() for v in c.named_gradients().values()),
+                *(np.array(b) for layer in c.layers for b in getattr(layer, "buffers", {}).values())]
+    assert_identical([np.array(y), np.array(dx), *state(chain)], [np.array(h), np.array(grad), *state(plain)])
+
+
+def test_batchnorm_relu_chain_passes_the_gradient_check():
+    spec = {"type": "Chain", "layers": [{"type": "Conv2D", "filters": 3, "kernel_size": 3, "use_bias": False},
+                                        {"type": "BatchNorm"}, {"type": "ReLU"}]}     # (a bias here has dL/db = 0)
+    result = nnpy.gradcheck(spec, (2, 6, 6), batch=3)
+    assert result.passed, str(result)
 
 
 # ---- layouts between layers -------------------------------------------------------------------

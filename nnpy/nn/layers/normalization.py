@@ -54,7 +54,7 @@ class BatchNorm(Layer):
             y, self.inv_std = F.batch_norm_evaluate(rows, run["running_mean"], run["running_var"], gamma, beta,
                                                     self.epsilon)
             return self.unrows(y)
-        y, mean, var, self.x_centered, self.inv_std = F.batch_norm(rows, gamma, beta, self.epsilon)
+        y, mean, var, self.x_centered, self.inv_std = F.batch_norm(rows, gamma, beta, self.epsilon, *self.sums)
         n, m = rows.shape[0] * rows.shape[2], self.momentum
         run["running_mean"] *= m
         run["running_mean"] += (1 - m) * mean
@@ -64,18 +64,26 @@ class BatchNorm(Layer):
 
     def _rows_like(self, x):
         """How x and its gradient become channel rows: as a view of batch-inner memory in the fast
-        mode (``nnpy.kernels.normalization``), else the plain (N, C, H·W) (``F.channel_rows``)."""
+        mode (``nnpy.kernels.normalization``), else the plain (N, C, H·W) (``F.channel_rows``).
+        Sets ``self.sums``: the per-channel sums the training forward and backward use (BLAS
+        products in the fast mode)."""
         if kernels.fast():
             inner = fast_rows.batch_inner(x)
+            self.sums = (fast_rows.channel_sums, fast_rows.channel_dots)
             return lambda a: fast_rows.channel_rows(a, inner)
+        self.sums = (F.channel_sums, F.channel_dots)
         return F.channel_rows
 
-    def backward(self, grad_y):
+    def backward(self, grad_y, overwrite: bool = False):
+        """dx; ``overwrite``: grad_y is the caller's to give away, dx may be written over it
+        (a Chain's fused BatchNorm + ReLU step passes the ReLU's fresh gradient so)."""
         dy, _ = self.rows_of(grad_y)                         # rows like the forward's, whatever dy's memory
+        out = dy if overwrite else None                      # dy: grad_y's memory or a copy of it
         if self.training:
-            dx, dgamma, dbeta = F.batch_norm_backward(dy, self.x_centered, self.inv_std, self.params["gamma"])
+            dx, dgamma, dbeta = F.batch_norm_backward(dy, self.x_centered, self.inv_std, self.params["gamma"], out,
+                                                      *self.sums)
         else:   # after an evaluation forward: the running statistics are constants
             dx, dgamma, dbeta = F.batch_norm_evaluate_backward(dy, self.rows, self.buffers["running_mean"],
-                                                               self.inv_std, self.params["gamma"])
+                                                               self.inv_std, self.params["gamma"], out)
         self.grads["gamma"][...], self.grads["beta"][...] = dgamma, dbeta
         return self.unrows(dx)
