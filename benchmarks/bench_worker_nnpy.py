@@ -64,27 +64,12 @@ def build_training(model_name: str, batch: int):
     y = (rng.standard_normal((batch, 50, 1), dtype=np.float32) if model_name == "rnn"
          else rng.integers(0, 10, batch))
 
-    split = batch_split(model, loss, batch)                 # as nnpy train's Trainer.train_step decides
-
     def step():
-        if split is not None:
-            split.step(x, y)
-        else:
-            pred = model.forward(x, training=True)
-            loss.forward(pred, y)
-            model.backward(loss.backward())
+        pred = model.forward(x, training=True)
+        loss.forward(pred, y)
+        model.backward(loss.backward())
         opt.step()
     return step, model.flops() * batch * 3, model          # forward + backward = 3 × forward
-
-
-def batch_split(model, loss, batch: int):
-    """The two-thread split of a training step (nnpy/engine/batch_split.py) where ``nnpy train``
-    runs one (``train.split_batch: auto``), else None (so also in an older nnpy, --baseline)."""
-    try:
-        from nnpy.engine.batch_split import BatchSplit, split_for
-    except ImportError:
-        return None
-    return BatchSplit(model, loss) if split_for(model, loss, batch) else None
 
 
 def build_inference(file: str, batch: int):

@@ -76,11 +76,6 @@ SCHEMA = Section({
                               doc="with train.steps: validate on N batches of random samples (fixed by the seed); "
                                   "default the whole validation split"),
         "max_grad_norm": Field(float, default=None, check=_positive),
-        "split_batch": Field((bool, str), default="auto",
-                             check=lambda v: v in (True, False, "auto") or "must be auto, true or false",
-                             doc="each step's batch in two halves on a thread each (synchronized BatchNorm, "
-                                 "the same math): auto (models with Conv2D and BatchNorm), true (any model it "
-                                 "can run), false"),
         "kfold": Field(int, default=None, check=lambda k: k >= 2 or "must be at least 2",
                        doc="K-fold cross-validation on the training set; reports the mean"),
         "early_stopping": Section({

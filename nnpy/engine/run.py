@@ -163,8 +163,7 @@ class Run:
         return self.data.train_loader
 
     def make_trainer(self) -> Trainer:
-        return Trainer.for_model(self.model, timer=self.timer, eval_batch_size=self.data_section["eval_batch_size"],
-                                 split_batch=self.train_section["split_batch"])
+        return Trainer.for_model(self.model, timer=self.timer, eval_batch_size=self.data_section["eval_batch_size"])
 
     def restore(self, payload: dict | None) -> TrainState | None:
         """``--resume``: model, optimizer, scheduler, generator and loop position from ``payload``

@@ -52,7 +52,7 @@ class Timer:
 
     def phase_fields(self) -> list[str]:
         """``time per phase:``, ``data 1.2% (0.30 s)``, ``forward 41.2% (12.3 s)``, …"""
-        phases = [*PHASES, *(p for p in self.totals if p not in PHASES)]   # + allreduce under MPI, forward+backward of a step split over threads
+        phases = [*PHASES, *(p for p in self.totals if p not in PHASES)]   # + allreduce under MPI
         total = sum(self.totals[p] for p in phases) or 1e-12
         return ["time per phase:", *(f"{p} {100 * self.totals[p] / total:.1f}% ({self.totals[p]:.2f} s)"
                                      for p in phases)]

@@ -20,7 +20,6 @@ from ..autograd.layer import AutogradLayer
 from ..errors import ConfigError, NnpyError
 from ..nn.metrics import Metric, metric_list
 from ..optim.optimizers import trainable_gradients
-from .batch_split import BatchSplit, split_for
 from .callbacks import Callback  # noqa: F401  (the hooks' base class, with the callbacks; its old path)
 from .monitor import higher_is_better, monitor_names, monitor_problem
 from .timer import Timer
@@ -128,9 +127,8 @@ class Trainer:
     """
 
     def __init__(self, model, loss, optimizer, scheduler=None, metrics=("accuracy",),
-                 callbacks=(), timer: Timer | None = None, eval_batch_size: int = 256, split_batch="auto"):
+                 callbacks=(), timer: Timer | None = None, eval_batch_size: int = 256):
         self.model, self.loss, self.optimizer, self.scheduler = model, loss, optimizer, scheduler
-        self.split_batch = split_batch       # auto | True | False: engine/batch_split.py
         self.metrics: list[Metric] = metric_list(metrics)
         self.callbacks = list(callbacks)
         self.timer = timer or Timer()
@@ -161,28 +159,13 @@ class Trainer:
         metrics with the gradients); returns the batch's loss, ``{metric: value}`` and the number
         of samples they are means over (``len(xb)``). The loss includes the penalty terms layers
         added (``Layer.total_penalty``), as it is optimized."""
-        split = self._batch_split(len(xb))
-        if split is not None:                  # both halves at once, on a thread each (engine/batch_split.py)
-            with self.timer.phase("forward+backward"):
-                pred, loss = split.step(xb, yb)
-        else:
-            pred, loss = self._forward(xb, yb)
+        pred, loss = self._forward(xb, yb)
         if not math.isfinite(loss):
             raise NonFiniteError(self._non_finite_message("loss", loss, xb))
-        if split is None:
-            self._backward()
+        self._backward()
         values = self.measure(pred, yb)
         self._update()
         return loss, values, len(xb)
-
-    def _batch_split(self, batch: int):
-        """The ``BatchSplit`` a step of ``batch`` samples runs as, or None: the whole batch at once."""
-        if not split_for(self.model, self.loss, batch, self.split_batch):
-            return None
-        split = getattr(self, "_split", None)
-        if split is None or not split.fits(self.model, self.loss):
-            split = self._split = BatchSplit(self.model, self.loss)
-        return split
 
     def _forward(self, xb, yb) -> tuple[np.ndarray, float]:
         """The predictions for ``xb`` (training mode) and the loss against ``yb``, penalties included."""

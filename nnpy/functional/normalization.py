@@ -30,15 +30,13 @@ def channel_dots(a, b):
     return xp.einsum("acb,acb->c", a, b)
 
 
-def batch_norm(rows, gamma, beta, epsilon: float, sums=channel_sums, dots=channel_dots, count: int | None = None):
+def batch_norm(rows, gamma, beta, epsilon: float, sums=channel_sums, dots=channel_dots):
     """Training forward of rows (A, C, B): (y, mean, var, x_centered, inv_std); mean and var (C,)
     are the batch's (var biased, as np.var), x_centered = x − μ and inv_std = 1/√(σ² + ε) are what
     the backward needs (x̂ = x_centered · inv_std is never stored). ``sums``, ``dots``: how the
     per-channel sums are computed (``channel_sums``, ``channel_dots``; BatchNorm's fast mode
-    passes BLAS products, ``nnpy.kernels.normalization``). ``count``: the number of values the
-    sums are over (None: A·B, rows' own; a batch split in parts passes sums of all the parts and
-    their count, ``nnpy.engine.batch_split``)."""
-    n = count or rows.shape[0] * rows.shape[2]
+    passes BLAS products, ``nnpy.kernels.normalization``)."""
+    n = rows.shape[0] * rows.shape[2]
     mean = sums(rows) / n
     x_centered = rows - mean[:, None]
     var = dots(x_centered, x_centered) / n                               # mean of squares
@@ -49,17 +47,16 @@ def batch_norm(rows, gamma, beta, epsilon: float, sums=channel_sums, dots=channe
     return y, mean, var, x_centered, inv_std
 
 
-def batch_norm_backward(dy, x_centered, inv_std, gamma, out=None, sums=channel_sums, dots=channel_dots,
-                        count: int | None = None):
+def batch_norm_backward(dy, x_centered, inv_std, gamma, out=None, sums=channel_sums, dots=channel_dots):
     """(dx, dgamma, dbeta) of the training forward, dy and dx (A, C, B):
 
         dβ = Σ dy,   dγ = Σ dy·x̂,
         dx = γ/σ · (dy − mean(dy) − x̂ · mean(dy · x̂))     (sums and means over axes 0 and 2)
 
     ``out``: where dx is written (dy itself may be given: the same numbers), else a new array.
-    ``sums``, ``dots`` and ``count`` as in ``batch_norm``.
+    ``sums``, ``dots`` as in ``batch_norm``.
     """
-    n = count or dy.shape[0] * dy.shape[2]
+    n = dy.shape[0] * dy.shape[2]
     dbeta = sums(dy)
     dgamma = dots(dy, x_centered) * inv_std
     scale = gamma * inv_std

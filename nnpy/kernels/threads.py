@@ -111,8 +111,11 @@ def split_over_threads(n: int, body: Callable[[int, int], None], nbytes: int, bl
     where its threads cannot be set, ``body(0, n)`` runs alone and BLAS keeps them.
     """
     global _pool
+    from . import fast
+
     threads = min(num_threads(), n)
-    if not will_split(n, nbytes, blas_per_part):
+    if threads < 2 or nbytes < MIN_BYTES or not fast() or getattr(_state, "busy", False) or \
+            (blas_per_part and blas_threads() is None):
         body(0, n)
         return
     if _pool is None:
@@ -125,15 +128,6 @@ def split_over_threads(n: int, body: Callable[[int, int], None], nbytes: int, bl
         finally:
             for f in futures:
                 f.result()          # waits for every part; re-raises a part's exception
-
-
-def will_split(n: int, nbytes: int, blas_per_part: bool = False) -> bool:
-    """Whether ``split_over_threads`` with these arguments runs its parts on threads of their own
-    (else ``body(0, n)`` runs alone on the calling thread)."""
-    from . import fast
-
-    return (min(num_threads(), n) >= 2 and nbytes >= MIN_BYTES and fast() and not getattr(_state, "busy", False)
-            and not (blas_per_part and blas_threads() is None))
 
 
 def _openblas():

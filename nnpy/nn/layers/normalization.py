@@ -27,11 +27,6 @@ class BatchNorm(Layer):
     shortcut (Goyal et al. 2017; torchvision's ``zero_init_residual``).
     """
 
-    #: one part of a batch split over threads (``nnpy.engine.batch_split``), or None (the whole
-    #: batch): with a part, the statistics are those of all the parts (``part.total`` adds the
-    #: parts' sums, ``part.count`` counts their values) and only the first part moves the running ones
-    part = None
-
     def __init__(self, momentum: float = 0.9, epsilon: float = 1e-5, gamma_init="ones", name: str | None = None):
         super().__init__(name)
         if not 0.0 <= float(momentum) < 1.0:
@@ -59,26 +54,13 @@ class BatchNorm(Layer):
             y, self.inv_std = F.batch_norm_evaluate(rows, run["running_mean"], run["running_var"], gamma, beta,
                                                     self.epsilon)
             return self.unrows(y)
-        sums, dots, count = self.statistics_sums(rows)
-        y, mean, var, self.x_centered, self.inv_std = F.batch_norm(rows, gamma, beta, self.epsilon, sums, dots, count)
-        n, m = count or rows.shape[0] * rows.shape[2], self.momentum
-        if self.part is None or self.part.first:          # a batch split in parts: its first part moves them
-            run["running_mean"] *= m
-            run["running_mean"] += (1 - m) * mean
-            run["running_var"] *= m
-            run["running_var"] += (1 - m) * var * (n / max(n - 1, 1))     # the unbiased batch variance
+        y, mean, var, self.x_centered, self.inv_std = F.batch_norm(rows, gamma, beta, self.epsilon, *self.sums)
+        n, m = rows.shape[0] * rows.shape[2], self.momentum
+        run["running_mean"] *= m
+        run["running_mean"] += (1 - m) * mean
+        run["running_var"] *= m
+        run["running_var"] += (1 - m) * var * (n / max(n - 1, 1))     # the unbiased batch variance
         return self.unrows(y)
-
-    def statistics_sums(self, rows):
-        """(sums, dots, count) for ``F.batch_norm`` and its backward: this mode's per-channel sums,
-        and when the layer is one part of a batch split over threads (``self.part``), the sums of
-        all the parts (``part.total`` adds them up, in part order) and their count."""
-        sums, dots = self.sums
-        part = self.part
-        if part is None:
-            return sums, dots, None
-        return (lambda a: part.total(sums(a))), (lambda a, b: part.total(dots(a, b))), \
-            part.count(rows.shape[0] * rows.shape[2])
 
     def _rows_like(self, x):
         """How x and its gradient become channel rows: as a view of batch-inner memory in the fast
@@ -99,11 +81,9 @@ class BatchNorm(Layer):
         out = dy if overwrite else None                      # dy: grad_y's memory or a copy of it
         if self.training:
             dx, dgamma, dbeta = F.batch_norm_backward(dy, self.x_centered, self.inv_std, self.params["gamma"], out,
-                                                      *self.statistics_sums(dy))
+                                                      *self.sums)
         else:   # after an evaluation forward: the running statistics are constants
             dx, dgamma, dbeta = F.batch_norm_evaluate_backward(dy, self.rows, self.buffers["running_mean"],
                                                                self.inv_std, self.params["gamma"], out)
-        if self.training and self.part is not None and not self.part.first:
-            dgamma = dbeta = 0      # all parts' sums already: the first part carries them (parts' gradients are added)
         self.grads["gamma"][...], self.grads["beta"][...] = dgamma, dbeta
         return self.unrows(dx)
