@@ -113,10 +113,15 @@ class Conv2DKernel:
 
     def _correlates_for_input_grad(self) -> bool:
         """dx is computed as a convolution of dY (``_input_grad_by_correlation``): stride 1, a
-        kernel larger than 1×1, padding of at most k − 1 on each side, batch-inner."""
+        kernel larger than 1×1, padding of at most k − 1 on each side, batch-inner, and an output
+        as large as the input ('same' padding). A smaller output would make the product larger
+        than Wᵀ @ dY: it runs over the H·W input positions instead of the Ho·Wo output ones (2.25x
+        for lenet's 5×5 'valid' convolution of a 12×12 map)."""
         (kh, kw), ((top, bottom), (left, right)) = self.kernel, self.pads
+        (hp, wp), (ho, wo) = self.padded_hw, self.out_hw
         return (self.stride == (1, 1) and self.axes == BATCH_INNER and kh * kw > 1
-                and max(top, bottom) <= kh - 1 and max(left, right) <= kw - 1)
+                and max(top, bottom) <= kh - 1 and max(left, right) <= kw - 1
+                and (hp - top - bottom) * (wp - left - right) <= ho * wo)
 
     def _input_grad_by_correlation(self, dyt, W, n: int, c: int):
         """dx (C, H, W, N) of a stride-1 convolution, as a convolution of dY::

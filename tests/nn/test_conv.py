@@ -42,6 +42,7 @@ CASES = [
     ({"filters": 2, "kernel_size": 3, "stride": 1, "padding": "same"}, (1, 4, 3)),   # same, odd kernel
     ({"filters": 16, "kernel_size": 3, "stride": 2, "padding": 1}, (2, 8, 8)),       # 1 KiB sample strides
     ({"filters": 3, "kernel_size": (3, 2), "padding": (2, 1)}, (2, 4, 5)),           # stride 1, padding k − 1
+    ({"filters": 2, "kernel_size": 3, "padding": "same"}, (3, 5, 4)),                # stride 1, same size
     ({"filters": 2, "kernel_size": 2, "padding": 2}, (2, 3, 4)),                     # stride 1, padding > k − 1
 ]
 
