@@ -315,6 +315,8 @@ def print_baseline_table(rows: list[dict]) -> None:
     print("\n| model | batch | nnpy now ms/step | baseline ms/step | now/baseline |")
     print("|---|---|---|---|---|")
     for r in rows:
+        if "ratio_vs_baseline" not in r:        # a run without --baseline, in the same file
+            continue
         name = f"{r['model']} (inference)" if r["inference"] else r["model"]
         print(f"| {name} | {r['batch']} | {r['ms_per_step']:.2f}{range_note(r['ms_range'])} | "
               f"{r['baseline_ms_per_step']:.2f}{range_note(r['baseline_ms_range'])} | "

@@ -115,6 +115,23 @@ def test_a_row_is_the_median_over_rounds_with_their_range(bench_train):
     assert row["others"] == [7.0, 1.0] and row["env"]["torch"] == "2.x, 2 threads"
 
 
+def test_a_table_of_runs_with_and_without_a_baseline_prints_both(bench_train, capsys):
+    """``--table`` of a file that holds a ``--baseline`` run and a run without one (results/ keeps
+    several runs of a day in one file): every row in the main table, the baseline's rows in its own."""
+    def round_(ours):
+        return {"gemm": {"gflops": 100, "imported": []},
+                "nnpy": {"ms_per_step": ours, "flops": 2e9, "peak_mb": 50.0, "others": [3.0, 0.0],
+                         "numpy": "2.x", "blas": ["openblas"], "imported": []},
+                "torch": {"ms_per_step": 20, "others": [7.0, 1.0], "torch": "2.x", "threads": 2, "imported": []}}
+    options = type("Args", (), {"steps": 3, "warmup": 1, "gemm_size": 64})
+    plain = bench_train.summarize("resnet", 64, [round_(30)], options)
+    with_baseline = {**bench_train.summarize("resnet", 64, [round_(25)], options), "baseline_ms_per_step": 27.0,
+                     "baseline_ms_range": [26.0, 28.0], "ratio_vs_baseline": 0.926, "baseline_ratio_range": [0.9, 0.95]}
+    bench_train.print_table([with_baseline, plain])
+    out = capsys.readouterr().out
+    assert out.count("| resnet | 64 |") == 3 and "0.926" in out and "1.50" in out and "1.25" in out
+
+
 def test_a_baseline_checkout_is_timed_in_processes_of_its_own(tmp_path):
     """--baseline REPO: the other checkout's nnpy is what its processes import (NNPY_BENCH_REPO)."""
     import json
