@@ -6,8 +6,8 @@ With K = C·kh·kw and the patch matrix ``cols`` (K, Ho·Wo·N)::
     forward   Y  = W2 @ cols        (F, Ho·Wo·N)
     backward  dW = dY @ cols.T      (F, K)   (as (cols @ dY.T).T when K > F: faster here)
               dcols = W2.T @ dY     (K, Ho·Wo·N), then col2im -> dx
-              (stride 1: dx = the convolution of dY, padded by k − 1 − p, with W flipped and
-               transposed -- im2col of dY and one product, no col2im; see ``_input_grad_by_correlation``)
+              (stride-1 'same': dx = the convolution of dY, padded by k − 1 − p, with W flipped and
+               transposed -- kh products over row patches of dY, no col2im; ``_input_grad_by_correlation``)
 
 The columns are ordered (Ho, Wo, N): images are kept batch-inner, (C, H, W, N) in memory, and y
 and dx are (N, C, H, W) views of such arrays. The layers between two convolutions keep that
@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from ..backend import xp
 from .im2col import (BATCH_INNER, Workspace, col2im, col2im_padded, copy_from_nchw, crop_from, im2col,
-                     im2col_padded, pad_into, permute, to_nchw)
+                     im2col_padded, kernel_row, pad_into, permute, row_patches, to_nchw)
 from .threads import elementwise
 
 
@@ -113,39 +113,47 @@ class Conv2DKernel:
 
     def _correlates_for_input_grad(self) -> bool:
         """dx is computed as a convolution of dY (``_input_grad_by_correlation``): stride 1, a
-        kernel larger than 1×1, padding of at most k − 1 on each side, batch-inner, and an output
-        as large as the input ('same' padding). A smaller output would make the product larger
-        than Wᵀ @ dY: it runs over the H·W input positions instead of the Ho·Wo output ones (2.25x
-        for lenet's 5×5 'valid' convolution of a 12×12 map)."""
+        kernel larger than 1×1, batch-inner, and an output as large as the input ('same' padding,
+        so at most k − 1 on a side). A smaller output would make the products larger than Wᵀ @ dY:
+        they run over the H·W input positions instead of the Ho·Wo output ones (2.25x for lenet's
+        5×5 'valid' convolution of a 12×12 map)."""
         (kh, kw), ((top, bottom), (left, right)) = self.kernel, self.pads
         (hp, wp), (ho, wo) = self.padded_hw, self.out_hw
         return (self.stride == (1, 1) and self.axes == BATCH_INNER and kh * kw > 1
                 and max(top, bottom) <= kh - 1 and max(left, right) <= kw - 1
-                and (hp - top - bottom) * (wp - left - right) <= ho * wo)
+                and (hp - top - bottom, wp - left - right) == (ho, wo))
 
     def _input_grad_by_correlation(self, dyt, W, n: int, c: int):
-        """dx (C, H, W, N) of a stride-1 convolution, as a convolution of dY::
+        """dx (C, H, W, N) of a stride-1 'same' convolution, as a convolution of dY::
 
             dx[c, h, w] = Σ_f Σ_(i,j) W[f, c, i, j] · dY[f, h + top − i, w + left − j]
-                        = Σ_f Σ_(i,j) Wᵀ[c, f, kh−1−i, kw−1−j] · dYp[f, h + i, w + j]
+                        = Σ_i Σ_(f,j) Wᵀ[c, f, kh−1−i, kw−1−j] · dYp[f, h + i, w + j]
 
         with dYp = dY padded by (kh−1−top, kh−1−bottom) rows and (kw−1−left, kw−1−right) columns:
-        the patches of dYp (``im2col_padded``, into a zero-filled buffer only this writes) times the
-        flipped, transposed kernel (C, F·kh·kw) -- the same numbers as Wᵀ @ dY then ``col2im``, summed
-        in another order (float32 rounding). Measured on two threads, batch 64, against that way:
-        4.62 -> 3.99 ms for 32 channels 14×14, 2.76 -> 2.64 for 64 × 7×7, 2.63 -> 2.47 for 128 × 4×4,
-        8.41 -> 6.76 for 16 × 28×28: the product is as fast and the copy of im2col is cheaper
-        than col2im's kh·kw sums."""
+        for each kernel row i one product of the flipped, transposed kernel's row (C, F·kw) with a
+        view of dYp's row patches (``row_patches``: its kw column shifts, F·kw rows; into a
+        zero-filled buffer only this writes), the kh products added up. The same numbers as Wᵀ @ dY
+        then ``col2im``, summed in another order (float32 rounding). Measured on two threads, batch
+        64: against Wᵀ @ dY and col2im, as the full im2col of dYp and one product 4.62 -> 3.99 ms for
+        32 channels 14×14, 2.76 -> 2.64 for 64 × 7×7, 2.63 -> 2.47 for 128 × 4×4 (the copy of im2col
+        is cheaper than col2im's kh·kw sums); row patches instead of that im2col (a third of the
+        copy, kh products): 0.69-0.89 of its time at 32 channels, 0.72-0.82 at 64, 0.92-0.99 at 128.
+        (The forward and dW as kh products over row patches of x were measured too: the forward
+        0.79-0.89 at 32 channels, but dW as kh products slower than one, the pair 0.92-1.32: not taken.)"""
         f = W.shape[0]
         (kh, kw), ((top, bottom), (left, right)) = self.kernel, self.pads
         h, w = self.x_shape[2:]
         dy_pads = ((kh - 1 - top, kh - 1 - bottom), (kw - 1 - left, kw - 1 - right))
-        patches = self._ws.get("dy_cols", (f, kh, kw, h, w, n), W.dtype)
-        im2col_padded(dyt.reshape(f, *self.out_hw, n), dy_pads, self.kernel, (1, 1), patches, padding_is_zero=True)
-        flipped = self._ws.get("W_flipped", (c, f, kh, kw), W.dtype)
-        xp.copyto(flipped, W[:, :, ::-1, ::-1].transpose(1, 0, 2, 3))
+        rows = self._ws.get("dy_rows", (f, kw, h + kh - 1, w, n), W.dtype)   # dYp: H + kh − 1 rows
+        row_patches(dyt.reshape(f, *self.out_hw, n), dy_pads, kw, rows)
+        flipped = self._ws.get("W_flipped", (kh, c, f, kw), W.dtype)    # kernel row i of Wᵀ flipped: (C, F·kw)
+        xp.copyto(flipped, W[:, :, ::-1, ::-1].transpose(2, 1, 0, 3))
         dx = xp.empty((c, h, w, n), W.dtype)
-        xp.matmul(flipped.reshape(c, -1), patches.reshape(f * kh * kw, -1), out=dx.reshape(c, -1))
+        out, partial = dx.reshape(c, -1), self._ws.get("dx_partial", (c, h * w * n), W.dtype)
+        for i in range(kh):
+            xp.matmul(flipped[i].reshape(c, f * kw), kernel_row(rows, i, h), out=out if i == 0 else partial)
+            if i:
+                elementwise(xp.add, out, partial, out=out)
         return dx
 
     def backward(self, grad_y, W, dW, db, needs_input_grad: bool):

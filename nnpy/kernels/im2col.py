@@ -224,3 +224,31 @@ def _col2im_padded(cols, pads: tuple, stride: tuple, out) -> None:
             xp.copyto(window, part)
         else:
             window += part
+
+
+# --- row patches: stride-1 convolutions as kh products (batch-inner only) -----------------------
+
+def row_patches(xt, pads: tuple, kw: int, out):
+    """The kw column shifts of the padded image, for each padded row: xt (C, H, W, N) padded by
+    ``pads`` with zeros, into out (C, kw, Hp, Wo, N)::
+
+        out[c, j, r, w, n] = x_padded[c, r, w + j, n]
+
+    A stride-1 convolution is then kh products, one per kernel row i, each over a view of out
+    (rows i … i+Ho−1) of kw·C rows: the patch matrix of im2col without its kh-fold copy
+    (``Conv2DKernel``'s row path). Only the image's positions are written: the padding positions of
+    out must hold zeros already (a zero-filled buffer only this geometry writes)."""
+    (top, _), (left, _) = pads
+    _, h, w, _ = xt.shape
+    wo = out.shape[3]
+    for j in range(kw):
+        lo, hi, x0 = valid_outputs(j, left, 1, w, wo)
+        xp.copyto(out[:, j, top:top + h, lo:hi], xt[:, :, x0:x0 + hi - lo])
+    return out
+
+
+def kernel_row(rows, i: int, out_h: int):
+    """The patch matrix of kernel row i: rows (C, kw, Hp, Wo, N) at padded rows i … i+out_h−1, as a
+    (C·kw, out_h·Wo·N) view (no copy: its rows are one stride apart, Hp·Wo·N)."""
+    c, kw, _, wo, n = rows.shape
+    return rows[:, :, i:i + out_h].reshape(c * kw, out_h * wo * n)

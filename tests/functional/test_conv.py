@@ -70,8 +70,7 @@ def batch_inner_copy(x):
 def test_a_batch_inner_input_is_padded_while_copied_with_the_same_numbers(options, shape, monkeypatch, fast_kernels):
     """A padded convolution of a batch-inner input reads it without a padded copy (im2col_padded;
     an NCHW input gets the padded copy): the same y, dx and dW bit for bit. dx of a stride-1
-    convolution with padding <= k − 1 is the patches of dY padded (im2col_padded again), else
-    col2im_padded."""
+    'same' convolution comes from row patches of dY padded (row_patches), else col2im_padded."""
     import nnpy.kernels.conv as kernel_conv
 
     layer = built(options, shape, np.float32)
@@ -81,16 +80,31 @@ def test_a_batch_inner_input_is_padded_while_copied_with_the_same_numbers(option
     dy = rng.normal(size=y.shape).astype(np.float32)
     dx, dW = layer.backward(dy).copy(), layer.grads["W"].copy()
     calls = []
-    for name in ("im2col_padded", "col2im_padded"):
+    for name in ("im2col_padded", "col2im_padded", "row_patches"):
         original = getattr(kernel_conv, name)
         monkeypatch.setattr(kernel_conv, name, lambda *a, f=original, name=name, **k: calls.append(name) or f(*a, **k))
     assert np.array_equal(layer.forward(batch_inner_copy(x), training=True), y)
     assert np.array_equal(layer.backward(dy), dx) and np.array_equal(layer.grads["W"], dW)
-    correlates = layer.kernel._correlates_for_input_grad()
-    not_smaller = layer.out_hw[0] * layer.out_hw[1] >= shape[1] * shape[2]
-    assert correlates == (layer.stride == (1, 1) and not_smaller
-                          and all(max(p) < k for p, k in zip(layer.pads, layer.kernel_size)))
-    assert calls == ["im2col_padded", "im2col_padded" if correlates else "col2im_padded"]
+    same_size_stride_1 = layer.stride == (1, 1) and layer.out_hw == tuple(shape[1:])
+    assert layer.kernel._correlates_for_input_grad() == same_size_stride_1
+    assert calls == ["im2col_padded", "row_patches" if same_size_stride_1 else "col2im_padded"]
+
+
+@pytest.mark.parametrize("c,h,w,pads,kw", [(3, 5, 6, ((1, 1), (1, 1)), 3), (2, 4, 3, ((0, 1), (1, 0)), 2),
+                                           (1, 3, 4, ((2, 0), (2, 2)), 5)])
+def test_row_patches_are_the_column_shifts_of_the_padded_image_and_its_kernel_rows_views(c, h, w, pads, kw):
+    from nnpy.kernels.im2col import kernel_row, row_patches
+
+    n = 2
+    x = np.random.default_rng(8).normal(size=(c, h, w, n)).astype(np.float32)
+    padded = np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
+    hp, wo = padded.shape[1], padded.shape[2] - kw + 1
+    rows = row_patches(x, pads, kw, np.zeros((c, kw, hp, wo, n), np.float32))
+    for j in range(kw):
+        assert np.array_equal(rows[:, j], padded[:, :, j:j + wo])
+    view = kernel_row(rows, 1, hp - 1)
+    assert np.shares_memory(view, rows) and view.shape == (c * kw, (hp - 1) * wo * n)
+    assert np.array_equal(view, rows[:, :, 1:].reshape(c * kw, -1))
 
 
 GEOMETRIES = [((5, 6), (3, 3), (1, 1), ((1, 1), (1, 1))), ((7, 7), (3, 3), (2, 2), ((1, 1), (1, 1))),
@@ -128,7 +142,7 @@ def test_padding_while_copying_gives_the_padded_copy_numbers(hw, kernel, stride,
 
 
 @pytest.mark.parametrize("kernel,pads", [((3, 3), ((1, 1), (1, 1))), ((2, 3), ((0, 1), (2, 0))),
-                                         ((3, 2), ((2, 0), (0, 1)))])       # 'same' sizes, any split of the padding
+                                         ((3, 2), ((2, 0), (0, 1))), ((3, 2), ((1, 1), (0, 1)))])  # 'same' sizes
 def test_the_input_gradient_of_a_stride_1_convolution_is_the_flipped_kernel_over_dy(kernel, pads, fast_kernels):
     """dx as the convolution of dY padded by k − 1 − p with the flipped, transposed kernel gives
     Wᵀ @ dY summed back by col2im, to float32 rounding."""
@@ -184,3 +198,12 @@ def test_a_convolution_reusing_its_patch_buffer_gives_fresh_numbers(layout, fast
     assert cols.shape == (3, 3, 3, 4, 3, 5)
     top_left = cols[:, 0, 0]                                      # offset (0, 0) reads row -1 and column -1 at (0, 0)
     assert not top_left[:, 0].any() and not top_left[:, :, 0].any() and top_left[:, 1:, 1:].all()
+
+
+def test_two_same_convolutions_in_a_row_pass_the_gradient_check(fast_kernels):
+    """Both compute dx from row patches of dY (the second's dx is the first's dy): every gradient
+    against finite differences in float64."""
+    spec = {"type": "Chain", "layers": [{"type": "Conv2D", "filters": 3, "kernel_size": 3, "padding": 1},
+                                        {"type": "Conv2D", "filters": 2, "kernel_size": (2, 3), "padding": "same"}]}
+    result = nnpy.gradcheck(spec, (2, 5, 6), batch=3)
+    assert result.passed, str(result)
