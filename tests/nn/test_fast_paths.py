@@ -45,6 +45,16 @@ def run_layer(layer, x, g, training=True):
     return [np.array(y), None if dx is None else np.array(dx), *(np.array(v) for v in layer.grads.values())]
 
 
+def layer_by_layer(layers, x, g):
+    """(output, dx) of ``layers`` run in the listed order, one layer at a time (training), as a
+    Chain runs them without its fast paths."""
+    for layer in layers:
+        x = layer.forward(x, training=True)
+    for layer in reversed(layers):
+        g = layer.backward(g)
+    return x, g
+
+
 def assert_identical(a, b):
     assert len(a) == len(b)
     for u, v in zip(a, b):
@@ -210,12 +220,7 @@ def test_relu_then_max_pool_in_either_order_gives_the_same_bits(dtype):
     y, dx = chain.forward(x, training=True), chain.backward(g)
     assert chain._ran[1:3] == [chain.layers[2], chain.layers[1]]          # it did run them swapped
     fused = [np.array(y), np.array(dx), *(v.copy() for v in chain.named_gradients().values())]
-    h = x
-    for layer in chain.layers:                             # the listed order, one layer at a time
-        h = layer.forward(h, training=True)
-    grad = g
-    for layer in reversed(chain.layers):
-        grad = layer.backward(grad)
+    h, grad = layer_by_layer(chain.layers, x, g)
     assert_identical(fused, [np.array(h), np.array(grad), *(v.copy() for v in chain.named_gradients().values())])
 
 
@@ -258,12 +263,7 @@ def test_batchnorm_then_relu_as_one_step_gives_the_same_bits(frozen_norm):
     g = rng.normal(size=(4, 2)).astype(np.float32)
     y, dx = chain.forward(x, training=True), chain.backward(g)
     assert sum(type(s).__name__ == "NormThenReLU" for s in chain._ran) == 2
-    h = x
-    for layer in plain.layers:                             # the listed order, one layer at a time
-        h = layer.forward(h, training=True)
-    grad = g
-    for layer in reversed(plain.layers):
-        grad = layer.backward(grad)
+    h, grad = layer_by_layer(plain.layers, x, g)
 
     def state(c):
         return [*(v.copy() for v in c.named_gradients().values()),
