@@ -226,7 +226,7 @@ def _col2im_padded(cols, pads: tuple, stride: tuple, out) -> None:
             window += part
 
 
-# --- row patches: stride-1 convolutions as kh products (batch-inner only) -----------------------
+# --- row patches: a stride-1 convolution as kh products (batch-inner only) ----------------------
 
 def row_patches(xt, pads: tuple, kw: int, out):
     """The kw column shifts of the padded image, for each padded row: xt (C, H, W, N) padded by
@@ -235,9 +235,10 @@ def row_patches(xt, pads: tuple, kw: int, out):
         out[c, j, r, w, n] = x_padded[c, r, w + j, n]
 
     A stride-1 convolution is then kh products, one per kernel row i, each over a view of out
-    (rows i … i+Ho−1) of kw·C rows: the patch matrix of im2col without its kh-fold copy
-    (``Conv2DKernel``'s row path). Only the image's positions are written: the padding positions of
-    out must hold zeros already (a zero-filled buffer only this geometry writes)."""
+    (rows i … i+Ho−1) of kw·C rows (``kernel_row``): the patch matrix of im2col without its kh-fold
+    copy. ``Conv2DKernel`` computes dx of a stride-1 'same' convolution so, over dY's row patches.
+    Only the image's positions are written: the padding positions of out must hold zeros already
+    (a zero-filled buffer only this geometry writes)."""
     (top, _), (left, _) = pads
     _, h, w, _ = xt.shape
     wo = out.shape[3]

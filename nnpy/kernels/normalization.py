@@ -54,8 +54,8 @@ def channel_sums(rows):
 
 def channel_dots(a, b):
     """``functional.normalization.channel_dots`` (Σ a·b over axes 0 and 2); for batch-inner rows
-    (A = 1) as ``np.vecdot`` of the channel rows: BLAS's dot, 2x faster than einsum here (0.085 ->
-    0.038 ms at 32 × 12544), float32 rounding apart."""
+    (A = 1) as C products of a row (1, B) with a column (B, 1), one stacked ``matmul``: BLAS's dot,
+    2x faster than einsum here (0.085 -> 0.040 ms at 32 × 12544), float32 rounding apart."""
     if a.shape[0] != 1:
         return plain_channel_dots(a, b)
-    return xp.vecdot(a[0], b[0])
+    return xp.matmul(a[0][:, None, :], b[0][:, :, None])[:, 0, 0]
