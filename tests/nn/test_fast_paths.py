@@ -241,6 +241,23 @@ def test_chain_trains_a_batchnorm_and_the_relu_after_it_as_one_step():
     assert (steps[1].norm, steps[1].relu) == (layers[1], layers[2])
 
 
+def test_a_profiled_relu_runs_as_itself():
+    """``nnpy train --profile`` wraps every leaf layer's forward and backward: the pair then runs
+    as two layers, so that the ReLU's stopwatch sees its forward."""
+    from nnpy.engine.timer import Timer
+
+    chain = Chain([{"type": "Conv2D", "filters": 2, "kernel_size": 3}, {"type": "BatchNorm"}, {"type": "ReLU"}])
+    chain.initialize((1, 5, 5), rng=np.random.default_rng(0))
+    timer = Timer()
+    timer.profile_layers(chain)
+    chain.backward(np.ones_like(chain.forward(np.ones((2, 1, 5, 5), np.float32), training=True)))
+    assert not any(type(s).__name__ == "NormThenReLU" for s in chain._ran)
+    assert any(key.endswith("(ReLU).forward") for key in timer.layer_totals)
+    timer.unwrap()
+    chain.forward(np.ones((2, 1, 5, 5), np.float32), training=True)
+    assert any(type(s).__name__ == "NormThenReLU" for s in chain._ran)
+
+
 @pytest.mark.parametrize("frozen_norm", [False, True])
 def test_batchnorm_then_relu_as_one_step_gives_the_same_bits(frozen_norm):
     """The fused step (the ReLU written over the BatchNorm's output, dx over the ReLU's gradient)

@@ -94,10 +94,13 @@ class NormThenReLU:
 
 
 def norm_then_relu(layers: list) -> list:
-    """``layers`` with each BatchNorm directly followed by a ReLU as one ``NormThenReLU`` step."""
+    """``layers`` with each BatchNorm directly followed by a ReLU as one ``NormThenReLU`` step
+    (not a ReLU whose forward is wrapped, as ``nnpy train --profile``'s stopwatches do: the step
+    never calls it, and the profile would show no time for it)."""
     steps, i = [], 0
     while i < len(layers):
-        if i + 1 < len(layers) and type(layers[i]) is BatchNorm and type(layers[i + 1]) is ReLU:
+        if (i + 1 < len(layers) and type(layers[i]) is BatchNorm and type(layers[i + 1]) is ReLU
+                and "forward" not in vars(layers[i + 1])):
             steps.append(NormThenReLU(layers[i], layers[i + 1]))
             i += 2
         else:
