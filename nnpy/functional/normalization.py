@@ -81,8 +81,8 @@ def batch_norm_evaluate(rows, mean, var, gamma, beta, epsilon: float):
 def batch_norm_evaluate_backward(dy, rows, mean, inv_std, gamma, out=None):
     """(dx, dgamma, dbeta) of the evaluation forward (the statistics are constants): dx = dy·γ/σ.
     ``out`` as in ``batch_norm_backward``."""
-    dbeta = dy.sum(axis=(0, 2))
-    dgamma = xp.einsum("acb,acb->c", dy, rows - mean[:, None]) * inv_std
+    dbeta = channel_sums(dy)
+    dgamma = channel_dots(dy, rows - mean[:, None]) * inv_std
     return xp.multiply(dy, (gamma * inv_std)[:, None], out=out), dgamma, dbeta
 
 

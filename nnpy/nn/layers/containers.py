@@ -160,8 +160,13 @@ class Chain(_Container):
         return shape
 
     def forward(self, x, training=False):
-        # backward retraces this order; fast mode swaps ReLU-then-MaxPool (same numbers, less work)
-        self._ran = pool_before_relu(self.layers) if kernels.fast() else self.layers
+        # backward retraces this order; fast mode swaps ReLU-then-MaxPool and, in training, runs
+        # BatchNorm + ReLU pairs as one step each (same numbers, less work)
+        self._ran = self.layers
+        if kernels.fast():
+            self._ran = pool_before_relu(self._ran)
+            if training:
+                self._ran = norm_then_relu(self._ran)
         self._evaluated = None
         if not training and kernels.fast():
             plan = self._evaluation_plan()
@@ -171,8 +176,6 @@ class Chain(_Container):
         return self._forward_layers(x, training)
 
     def _forward_layers(self, x, training):
-        if training and kernels.fast():    # BatchNorm + ReLU pairs as one step each (NormThenReLU)
-            self._ran = norm_then_relu(self._ran)
         for layer in self._ran:
             x = layer.forward(x, training)
         return x
