@@ -6,6 +6,7 @@ library in a process of its own.
     python benchmarks/bench_train.py --inference mnist.json --batch 256 [--vs-torch]
     python benchmarks/bench_train.py --all [--rounds 3]     # every row of TARGETS vs PyTorch, a markdown table
     python benchmarks/bench_train.py --table rows.jsonl     # the table of rows saved with --json
+    python benchmarks/bench_train.py --table a.jsonl b.jsonl --pool   # several runs' rounds as one table
     python benchmarks/bench_train.py --all --baseline ../old-checkout   # also this nnpy ÷ an older one
 
 Training data is random but MNIST-shaped (rnn: sequences of length 50 with 1 feature, a tanh
@@ -214,27 +215,66 @@ COMPARED = {"torch": ("torch_ms_per_step", "torch_ms_range", "ratio_vs_torch", "
 
 
 def summarize(name: str, batch: int, runs: list[dict], args) -> dict:
-    """A row of the table from its rounds (each ``one_round``'s result)."""
-    ours = [r["nnpy"]["ms_per_step"] for r in runs]
-    gemms = [r["gemm"]["gflops"] for r in runs]
-    ms, gemm = statistics.median(ours), statistics.median(gemms)
-    gflops = runs[0]["nnpy"]["flops"] / ms / 1e6
-    row = {"model": name, "inference": name.endswith(".json"), "batch": batch,
-           "ms_per_step": round(ms, 3), "ms_range": spread(ours),
-           "samples_per_s": round(batch / ms * 1000, 1), "gflops": round(gflops, 2),
-           "gemm_gflops": round(gemm, 1), "gemm_range": spread(gemms, 1), "efficiency": round(gflops / gemm, 3),
+    """A row of the table from its rounds (each ``one_round``'s result). ``per_round`` keeps each
+    round's figures (ms per step by kind of process, the GEMM's GFLOP/s), so that rows of several
+    runs can be pooled later (``pool``)."""
+    per_round = {"nnpy": [r["nnpy"]["ms_per_step"] for r in runs], "gemm": [r["gemm"]["gflops"] for r in runs]}
+    per_round.update({kind: [r[kind]["ms_per_step"] for r in runs] for kind in COMPARED if kind in runs[0]})
+    row = {"model": name, "inference": name.endswith(".json"), "batch": batch, "flops": runs[0]["nnpy"]["flops"],
            "peak_mb": max(r["nnpy"]["peak_mb"] for r in runs), "others": worst_others(runs),
            "method": {"rounds": len(runs), "steps": args.steps, "warmup": args.warmup, "gemm_size": args.gemm_size},
            "env": environment(runs[0]),
            "imported": {kind: runs[0][kind]["imported"] for kind in runs[0]}}
+    row["imported"]["parent"] = imported_modules()
+    return {**row, **figures(row["flops"], batch, per_round)}
+
+
+def figures(flops: float, batch: int, per_round: dict) -> dict:
+    """A row's figures from its rounds: medians over them, their ranges, nnpy ÷ each other kind."""
+    ours, gemms = per_round["nnpy"], per_round["gemm"]
+    ms, gemm = statistics.median(ours), statistics.median(gemms)
+    gflops = flops / ms / 1e6
+    row = {"ms_per_step": round(ms, 3), "ms_range": spread(ours), "samples_per_s": round(batch / ms * 1000, 1),
+           "gflops": round(gflops, 2), "gemm_gflops": round(gemm, 1), "gemm_range": spread(gemms, 1),
+           "efficiency": round(gflops / gemm, 3), "per_round": per_round}
     for kind, keys in COMPARED.items():                 # PyTorch's processes, --baseline's
-        if kind in runs[0]:
-            theirs = [r[kind]["ms_per_step"] for r in runs]
+        if kind in per_round:
+            theirs = per_round[kind]
             row.update(zip(keys, (round(statistics.median(theirs), 3), spread(theirs),
                                   round(ms / statistics.median(theirs), 3),
                                   spread([a / b for a, b in zip(ours, theirs)]))))
-    row["imported"]["parent"] = imported_modules()
     return row
+
+
+def pool(rows: list[dict]) -> list[dict]:
+    """Rows of the same model and batch from several runs (``--table A B --pool``) as one row
+    over all their rounds: on a noisy machine one run's few rounds can land on either side of a
+    target, the median of many is steadier. Only rows that kept their rounds (``per_round``) and
+    were measured on the same set-up pool; a row alone stays as it is."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        groups.setdefault((r["model"], r["batch"]), []).append(r)
+    pooled = []
+    for (name, batch), group in groups.items():
+        if len(group) == 1:
+            pooled.append(group[0])
+            continue
+        if any("per_round" not in r for r in group):
+            raise SystemExit(f"bench_train: --pool: a row of {name} (batch {batch}) has no per-round "
+                             f"figures (measured before they were kept): leave its file out")
+        if any(r["env"] != group[0]["env"] or r["method"]["steps"] != group[0]["method"]["steps"] for r in group):
+            raise SystemExit(f"bench_train: --pool: the rows of {name} (batch {batch}) were measured on "
+                             f"different set-ups (CPU, libraries, threads or steps): pool like with like")
+        kinds = [k for k in group[0]["per_round"] if all(k in r["per_round"] for r in group)]
+        per_round = {k: [v for r in group for v in r["per_round"][k]] for k in kinds}
+        shares = [r["others"] for r in group if r.get("others")]
+        row = {"model": name, "inference": group[0]["inference"], "batch": batch, "flops": group[0]["flops"],
+               "peak_mb": max(r["peak_mb"] for r in group),
+               "others": [max(o for o, _ in shares), max(s for _, s in shares)] if shares else None,
+               "method": {**group[0]["method"], "rounds": len(per_round["nnpy"]), "runs": len(group)},
+               "env": group[0]["env"], "imported": group[0]["imported"]}
+        pooled.append({**row, **figures(row["flops"], batch, per_round)})
+    return pooled
 
 
 def torch_installed() -> bool:
@@ -279,7 +319,8 @@ def print_header(rows: list[dict]) -> None:
         print("environment: " + (", ".join(f"{k}={v}" for k, v in env["vars"].items())
                                  or f"none of {', '.join(THREAD_VARS)} set"))
     m = rows[0]["method"]
-    print(f"method: each library in a process of its own, {m['rounds']} round(s) alternating which goes "
+    pooled = f" (pooled from {m['runs']} runs)" if m.get("runs") else ""
+    print(f"method: each library in a process of its own, {m['rounds']} round(s){pooled} alternating which goes "
           f"first; in each process {m['warmup']} warm-up steps, then the median of {m['steps']}; a cell is "
           f"the median over the rounds (min–max of the rounds in brackets)")
     gemms = [g for r in rows for g in r["gemm_range"]]
@@ -339,7 +380,9 @@ def main(argv=None) -> list[dict]:
     p.add_argument("--inference", metavar="FILE", help="a file of data/trained_models: time nnpy val's forward")
     p.add_argument("--all", action="store_true", help="every model and batch of the targets, vs PyTorch")
     p.add_argument("--rounds", type=int, default=3, help="fresh processes per library and row (default 3)")
-    p.add_argument("--table", metavar="JSONL", help="print the table of rows saved with --json, one a line")
+    p.add_argument("--table", metavar="JSONL", nargs="+", help="print the table of rows saved with --json, one a line")
+    p.add_argument("--pool", action="store_true", help="(--table) the rows of one model and batch from several "
+                   "runs as one row over all their rounds")
     p.add_argument("--batch", type=int, default=64)
     p.add_argument("--steps", type=int, default=30, help="timed steps in each process")
     p.add_argument("--warmup", type=int, default=5, help="untimed steps in each process before them")
@@ -355,9 +398,14 @@ def main(argv=None) -> list[dict]:
     if args.worker:
         run_as_worker(args)
         return []
+    if args.pool and not args.table:
+        p.error("--pool goes with --table")
     if args.table:
-        with open(args.table) as f:
-            print_table([json.loads(line) for line in f if line.strip()])
+        rows = []
+        for name in args.table:
+            with open(name) as f:
+                rows += [json.loads(line) for line in f if line.strip()]
+        print_table(pool(rows) if args.pool else rows)
         return []
     if args.all:
         args.vs_torch = True

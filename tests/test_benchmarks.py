@@ -166,3 +166,48 @@ def test_the_generation_benchmark_times_each_library_in_a_process_without_the_ot
     report, imported_other = done.stdout.splitlines()[-2:]
     assert json.loads(report)["lib"] == lib and json.loads(report)["chars_per_s"] > 0
     assert imported_other == "False"
+
+
+def _round(ours, theirs, gemm=100.0, blas="openblas"):
+    return {"gemm": {"gflops": gemm, "imported": []},
+            "nnpy": {"ms_per_step": ours, "flops": 2e9, "peak_mb": 50.0, "others": [3.0, 0.0],
+                     "numpy": "2.x", "blas": [blas], "imported": []},
+            "torch": {"ms_per_step": theirs, "others": [7.0, 1.0], "torch": "2.x", "threads": 2, "imported": []}}
+
+
+def test_pooled_runs_are_one_row_over_all_their_rounds(bench_train, tmp_path, capsys):
+    """``--table A B --pool``: the rows of one model and batch from two runs become one row whose
+    medians and ranges are over the rounds of both (here 5: ours 10 20 30 40 50, theirs 20 each)."""
+    options = type("Args", (), {"steps": 3, "warmup": 1, "gemm_size": 64})
+    first = bench_train.summarize("resnet", 64, [_round(10, 20), _round(50, 20, 120)], options)
+    second = bench_train.summarize("resnet", 64, [_round(30, 20), _round(20, 20), _round(40, 20, 80)], options)
+    mlp = bench_train.summarize("mlp", 64, [_round(3, 4)], options)
+    assert first["ratio_vs_torch"] == 1.5 and second["ratio_vs_torch"] == 1.5      # medians 30 and 30
+    pooled = bench_train.pool([first, mlp, second])
+    assert [r["model"] for r in pooled] == ["resnet", "mlp"] and pooled[1] == mlp     # alone: as it was
+    row = pooled[0]
+    assert (row["ms_per_step"], row["ms_range"], row["method"]["rounds"], row["method"]["runs"]) == (30, [10, 50], 5, 2)
+    assert (row["ratio_vs_torch"], row["ratio_range"]) == (1.5, [0.5, 2.5])
+    assert (row["gemm_gflops"], row["gemm_range"]) == (100, [80, 120])
+    files = []
+    for i, rows in enumerate(([first, mlp], [second])):
+        files.append(tmp_path / f"run{i}.jsonl")
+        files[-1].write_text("".join(json.dumps(r) + "\n" for r in rows))
+    bench_train.main(["--table", *map(str, files), "--pool"])
+    out = capsys.readouterr().out
+    assert "5 round(s) (pooled from 2 runs)" in out
+    assert out.count("| resnet | 64 |") == 1 and "| mlp | 64 |" in out
+    bench_train.main(["--table", *map(str, files)])                    # unpooled: each run's row
+    assert capsys.readouterr().out.count("| resnet | 64 |") == 2
+
+
+def test_rows_that_cannot_be_pooled_are_refused_in_one_line(bench_train):
+    """Rows saved before the rounds were kept, or measured on another set-up, are not pooled."""
+    options = type("Args", (), {"steps": 3, "warmup": 1, "gemm_size": 64})
+    row = bench_train.summarize("resnet", 64, [_round(10, 20)], options)
+    old = {k: v for k, v in row.items() if k != "per_round"}
+    with pytest.raises(SystemExit, match="resnet .batch 64. has no per-round figures"):
+        bench_train.pool([row, old])
+    other_blas = bench_train.summarize("resnet", 64, [_round(10, 20, blas="mkl")], options)
+    with pytest.raises(SystemExit, match="different set-ups"):
+        bench_train.pool([row, other_blas])
