@@ -146,3 +146,32 @@ def test_user_defined_layer_through_the_registry():
     finally:
         from nnpy.registry import LAYERS, _norm
         del LAYERS._items["TestScale"], LAYERS._keys[_norm("TestScale")]
+
+
+def test_layers_with_no_parameter_below_them_compute_no_input_gradient():
+    """A Chain hands dL/dx only to layers that have a parameter below them (or a caller that wants
+    it): the Dense after a Flatten skips dy @ Wᵀ (the MLP's largest product at its input), with the
+    same parameter gradients; inside a Residual every layer still gives dx."""
+    spec = [{"type": "Flatten"}, {"type": "Dropout", "rate": 0.5}, {"type": "Dense", "units": 5},
+            {"type": "ReLU"}, {"type": "Dense", "units": 3}]
+    model = nnpy.Sequential(spec, seed=0)
+    model.build((2, 3, 3))
+    assert [layer.needs_input_grad for layer in model.layers] == [False, False, False, True, True]
+    x = np.random.default_rng(1).normal(size=(4, 2, 3, 3)).astype(np.float32)
+    g = np.random.default_rng(2).normal(size=(4, 3)).astype(np.float32)
+
+    def gradients(first_dense_gives_dx: bool):
+        model.layers[2].needs_input_grad = first_dense_gives_dx
+        model.set_rng(np.random.default_rng(3))                 # the same dropout mask each time
+        model.forward(x, training=True)
+        dx = model.backward(g)
+        return dx, {k: v.copy() for k, v in model.named_gradients().items()}
+
+    (skipped, grads), (_, grads_with_dx) = gradients(False), gradients(True)
+    assert skipped is None and grads.keys() == grads_with_dx.keys()
+    for k in grads:
+        np.testing.assert_array_equal(grads[k], grads_with_dx[k])
+    block = nnpy.make_layer({"type": "Residual", "layers": [{"type": "Flatten"}, {"type": "Dense", "units": 18},
+                                                          {"type": "Reshape", "target_shape": [2, 3, 3]}]})
+    block.initialize((2, 3, 3), np.random.default_rng(0))
+    assert all(layer.needs_input_grad for layer in block.main.layers)

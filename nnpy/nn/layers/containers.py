@@ -150,13 +150,18 @@ class Chain(_Container):
     def build(self, input_shape):
         self._name_children(self.layers)
         shape = input_shape
+        # a layer computes dL/dx only if something below it uses it: a parameter of an earlier
+        # layer, or whoever feeds the Chain. Layers without parameters before the first one that
+        # has some (a Flatten) need none: the MLP's first Dense skips dy @ Wᵀ.
+        wanted = self.needs_input_grad
         for i, layer in enumerate(self.layers):
-            layer.needs_input_grad = self.needs_input_grad if i == 0 else True
+            layer.needs_input_grad = wanted
             try:
                 shape = layer.initialize(shape, self.rng, self.dtype)
             except ShapeError as exc:
                 exc.layer_index = i  # the outermost Chain sets it last: a config can point at it
                 raise
+            wanted = wanted or bool(layer.named_parameters())
         return shape
 
     def forward(self, x, training=False):
