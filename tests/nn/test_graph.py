@@ -168,3 +168,28 @@ def test_functional_api_mistakes():
         nnpy.Model(x, Add()([Dense(2)(x), Dense(2)(nnpy.Input((3,)))]))
     assert isinstance(Tanh()(x), nnpy.nn.placeholders.Placeholder)   # a call on a placeholder records
     assert Tanh()(np.zeros((1, 3))).shape == (1, 3)            # a call on an array computes
+
+
+def test_graph_nodes_with_no_parameter_below_them_compute_no_input_gradient():
+    """As in a Chain: the Dense reading a Flatten of the input gives no dL/dx, the Flatten then gets
+    no gradient and is skipped, and the parameters' gradients are those with dx computed."""
+    nodes = {"flat": {"type": "Flatten", "inputs": "input"}, "d": {"type": "Dense", "units": 4},
+             "r": {"type": "ReLU"}, "out": {"type": "Dense", "units": 2}}
+    graph = Graph(nodes, output="out")
+    graph.needs_input_grad = False                      # a model's first layer: nobody wants dL/d(input)
+    graph.initialize((2, 3), rng=np.random.default_rng(0))
+    assert [layer.needs_input_grad for layer in graph.layers] == [False, False, True, True]
+    x = np.random.default_rng(1).normal(size=(5, 2, 3)).astype(np.float32)
+    g = np.random.default_rng(2).normal(size=(5, 2)).astype(np.float32)
+    grads = []
+    for dense_gives_dx in (False, True):
+        graph.nodes["d"].needs_input_grad = dense_gives_dx
+        graph.forward(x, training=True)
+        dx = graph.backward(g)
+        assert (dx is None) == (not dense_gives_dx)
+        grads.append({k: v.copy() for k, v in graph.named_gradients().items()})
+    for k in grads[0]:
+        np.testing.assert_array_equal(grads[0][k], grads[1][k])
+    graph.needs_input_grad = True                       # a caller that wants dL/dx: every node gives it
+    graph.initialize((2, 3), rng=np.random.default_rng(0))
+    assert all(layer.needs_input_grad for layer in graph.layers)

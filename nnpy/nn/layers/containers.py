@@ -561,14 +561,18 @@ class Graph(_Container):
 
     def build(self, input_shape):
         shapes = {INPUT: tuple(input_shape)}
+        # as in a Chain: a node computes dL/dx only if one of the nodes it reads wants its
+        # gradient -- it has parameters or needs dL/dx itself (the input: if the caller wants it)
+        wanted = {INPUT: self.needs_input_grad}
         for node in self.order:
             layer = self.nodes[node]
-            layer.needs_input_grad = self.needs_input_grad or any(n != INPUT for n in self.inputs[node])
+            layer.needs_input_grad = any(wanted[n] for n in self.inputs[node])
             try:
                 shapes[node] = layer.initialize(self._arguments(layer, shapes), self.rng, self.dtype)
             except NnpyError as exc:
                 exc.node = node   # the outermost graph sets it last: a config can point at it
                 raise
+            wanted[node] = layer.needs_input_grad or bool(layer.named_parameters())
         return shapes[self.output]
 
     def forward(self, x, training=False):
@@ -583,6 +587,8 @@ class Graph(_Container):
         their gradients (layers never change ``grad_y`` in place, so one array may go to several)."""
         grads = {self.output: grad_y}
         for node in reversed(self.order):
+            if node not in grads:         # nothing below it trains: no gradient reached it
+                continue
             layer = self.nodes[node]
             grad_x = layer.backward(grads.pop(node))
             for name, grad in zip(self.inputs[node], grad_x if layer.many_inputs else [grad_x]):
