@@ -403,8 +403,14 @@ def main(argv=None) -> list[dict]:
     if args.table:
         rows = []
         for name in args.table:
-            with open(name) as f:
-                rows += [json.loads(line) for line in f if line.strip()]
+            try:
+                with open(name) as f:
+                    lines = [line for line in f if line.strip()]
+                rows += [json.loads(line) for line in lines]
+            except (OSError, ValueError) as exc:
+                raise SystemExit(f"bench_train: --table {name}: {exc}")
+            if not lines:
+                raise SystemExit(f"bench_train: --table {name}: no rows (a run still writing it, or one that failed?)")
         print_table(pool(rows) if args.pool else rows)
         return []
     if args.all:

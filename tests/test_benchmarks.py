@@ -211,3 +211,11 @@ def test_rows_that_cannot_be_pooled_are_refused_in_one_line(bench_train):
     other_blas = bench_train.summarize("resnet", 64, [_round(10, 20, blas="mkl")], options)
     with pytest.raises(SystemExit, match="different set-ups"):
         bench_train.pool([row, other_blas])
+
+
+def test_a_table_of_an_empty_or_unreadable_file_is_one_line(bench_train, tmp_path):
+    (tmp_path / "empty.jsonl").write_text("")
+    (tmp_path / "torn.jsonl").write_text('{"model": "mlp", "bat\n')
+    for name, words in (("empty.jsonl", "no rows"), ("torn.jsonl", "torn.jsonl: "), ("absent.jsonl", "No such file")):
+        with pytest.raises(SystemExit, match=words):
+            bench_train.main(["--table", str(tmp_path / name)])
