@@ -31,9 +31,11 @@ runs, one after the other, fresh processes of ``--worker``:
 
 nnpy and torch swap which goes first from one round to the next. A row reports the median over
 the rounds of each process's median step, and the range (min–max) of those per-round medians;
-nnpy/torch is the ratio of the two medians, its range that of the rounds' ratios. Each worker
-is a standalone run: ``python benchmarks/bench_train.py --worker torch --model mlp --batch 64``
-prints (as JSON) what a round of ``--model mlp --batch 64 --vs-torch`` gets from it.
+nnpy/torch is the ratio of the two medians (the targets are on it), its range that of the rounds'
+ratios; the next column is the median of those ratios (a round's two processes run back to back,
+so a slow minute of the machine slows both). Each worker is a standalone run:
+``python benchmarks/bench_train.py --worker torch --model mlp --batch 64`` prints (as JSON) what a
+round of ``--model mlp --batch 64 --vs-torch`` gets from it.
 """
 from __future__ import annotations
 
@@ -243,6 +245,10 @@ def figures(flops: float, batch: int, per_round: dict) -> dict:
             row.update(zip(keys, (round(statistics.median(theirs), 3), spread(theirs),
                                   round(ms / statistics.median(theirs), 3),
                                   spread([a / b for a, b in zip(ours, theirs)]))))
+    if "torch" in per_round:
+        # each round's two processes ran back to back, so a slow minute of the machine slows both:
+        # the median of the rounds' own ratios, beside the ratio of the medians (the target's)
+        row["ratio_paired"] = round(statistics.median(a / b for a, b in zip(ours, per_round["torch"])), 3)
     return row
 
 
@@ -337,8 +343,9 @@ def print_table(rows: list[dict]) -> None:
     print_header(rows)
     if any("ratio_vs_baseline" in r for r in rows):
         print_baseline_table(rows)
-    print("\n| model | batch | nnpy ms/step | samples/s | GFLOP/s | % of GEMM | PyTorch ms/step | nnpy/torch | target |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("\n| model | batch | nnpy ms/step | samples/s | GFLOP/s | % of GEMM | PyTorch ms/step | nnpy/torch | "
+          "rounds' ratios: median | target |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         target = TARGETS.get((r["model"], r["batch"]))
         ratio = r.get("ratio_vs_torch")
@@ -346,8 +353,9 @@ def print_table(rows: list[dict]) -> None:
         name = f"{r['model']} (inference)" if r["inference"] else r["model"]
         theirs = "n/a" if ratio is None else f"{r['torch_ms_per_step']:.2f}{range_note(r['torch_ms_range'])}"
         ratio_text = "n/a" if ratio is None else f"{ratio:.2f}{ok}{range_note(r['ratio_range'])}"
+        paired = f"{r['ratio_paired']:.2f}" if "ratio_paired" in r else "–"
         print(f"| {name} | {r['batch']} | {r['ms_per_step']:.2f}{range_note(r['ms_range'])} | {r['samples_per_s']:.0f} | "
-              f"{r['gflops']:.1f} | {100 * r['efficiency']:.0f}% | {theirs} | {ratio_text} | "
+              f"{r['gflops']:.1f} | {100 * r['efficiency']:.0f}% | {theirs} | {ratio_text} | {paired} | "
               f"{'' if target is None else f'≤ {target}'} |")
 
 

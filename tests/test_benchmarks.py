@@ -111,6 +111,7 @@ def test_a_row_is_the_median_over_rounds_with_their_range(bench_train):
     assert (row["ms_per_step"], row["ms_range"]) == (20, [10, 30])
     assert (row["torch_ms_per_step"], row["torch_ms_range"]) == (20, [20, 40])
     assert (row["ratio_vs_torch"], row["ratio_range"]) == (1.0, [0.5, 1.5])   # per-round ratios 0.5, 1.5, 0.5
+    assert row["ratio_paired"] == 0.5                                           # their median
     assert row["gflops"] == 100.0 and row["efficiency"] == 1.0                 # 2 GFLOP in 20 ms; GEMM median 100
     assert row["others"] == [7.0, 1.0] and row["env"]["torch"] == "2.x, 2 threads"
 
