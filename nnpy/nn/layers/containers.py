@@ -151,8 +151,8 @@ class Chain(_Container):
         self._name_children(self.layers)
         shape = input_shape
         # a layer computes dL/dx only if something below it uses it: a parameter of an earlier
-        # layer, or whoever feeds the Chain. Layers without parameters before the first one that
-        # has some (a Flatten) need none: the MLP's first Dense skips dy @ Wᵀ.
+        # layer, or whoever feeds the Chain. So neither a Flatten in front nor the first layer
+        # with parameters after it computes one (the MLP's first Dense skips dy @ Wᵀ).
         wanted = self.needs_input_grad
         for i, layer in enumerate(self.layers):
             layer.needs_input_grad = wanted
