@@ -206,7 +206,12 @@ def spread(values: list[float], digits: int = 3) -> list[float]:
 
 def worst_others(runs: list[dict]) -> list[float] | None:
     """The largest CPU share of other processes, and of the hypervisor, over the timing processes."""
-    shares = [r[k]["others"] for r in runs for k in ("nnpy", "torch") if k in r and r[k]["others"]]
+    return worst_share([r[k]["others"] for r in runs for k in ("nnpy", "torch") if k in r])
+
+
+def worst_share(shares: list) -> list[float] | None:
+    """[the largest share of other processes, the largest stolen] of (others, stolen) pairs (None: unknown)."""
+    shares = [s for s in shares if s]
     return [max(o for o, _ in shares), max(s for _, s in shares)] if shares else None
 
 
@@ -242,13 +247,13 @@ def figures(flops: float, batch: int, per_round: dict) -> dict:
     for kind, keys in COMPARED.items():                 # PyTorch's processes, --baseline's
         if kind in per_round:
             theirs = per_round[kind]
+            ratios = [a / b for a, b in zip(ours, theirs)]
             row.update(zip(keys, (round(statistics.median(theirs), 3), spread(theirs),
-                                  round(ms / statistics.median(theirs), 3),
-                                  spread([a / b for a, b in zip(ours, theirs)]))))
-    if "torch" in per_round:
-        # each round's two processes ran back to back, so a slow minute of the machine slows both:
-        # the median of the rounds' own ratios, beside the ratio of the medians (the target's)
-        row["ratio_paired"] = round(statistics.median(a / b for a, b in zip(ours, per_round["torch"])), 3)
+                                  round(ms / statistics.median(theirs), 3), spread(ratios))))
+            if kind == "torch":
+                # each round's two processes ran back to back, so a slow minute of the machine slows
+                # both: the median of the rounds' own ratios, beside the ratio of the medians (the target's)
+                row["ratio_paired"] = round(statistics.median(ratios), 3)
     return row
 
 
@@ -273,10 +278,9 @@ def pool(rows: list[dict]) -> list[dict]:
                              f"different set-ups (CPU, libraries, threads or steps): pool like with like")
         kinds = [k for k in group[0]["per_round"] if all(k in r["per_round"] for r in group)]
         per_round = {k: [v for r in group for v in r["per_round"][k]] for k in kinds}
-        shares = [r["others"] for r in group if r.get("others")]
         row = {"model": name, "inference": group[0]["inference"], "batch": batch, "flops": group[0]["flops"],
                "peak_mb": max(r["peak_mb"] for r in group),
-               "others": [max(o for o, _ in shares), max(s for _, s in shares)] if shares else None,
+               "others": worst_share([r.get("others") for r in group]),
                "method": {**group[0]["method"], "rounds": len(per_round["nnpy"]), "runs": len(group)},
                "env": group[0]["env"], "imported": group[0]["imported"]}
         pooled.append({**row, **figures(row["flops"], batch, per_round)})

@@ -109,6 +109,14 @@ def norm_then_relu(layers: list) -> list:
     return steps
 
 
+def uses_output_gradient(layer) -> bool:
+    """Whether dL/d(layer's output) is used: the layer has parameters, or needs dL/dx itself. A
+    Chain or Graph gives dL/dx only to layers whose input comes from such a layer (or from a caller
+    that wants it): neither a Flatten in front nor the first layer with parameters after it computes
+    one (the MLP's first Dense skips dy @ Wᵀ)."""
+    return layer.needs_input_grad or bool(layer.named_parameters())
+
+
 def first_trained(layers: list) -> int:
     """The index of the first layer with a parameter an optimizer updates (len(layers): none)."""
     for i, layer in enumerate(layers):
@@ -150,10 +158,7 @@ class Chain(_Container):
     def build(self, input_shape):
         self._name_children(self.layers)
         shape = input_shape
-        # a layer computes dL/dx only if something below it uses it: a parameter of an earlier
-        # layer, or whoever feeds the Chain. So neither a Flatten in front nor the first layer
-        # with parameters after it computes one (the MLP's first Dense skips dy @ Wᵀ).
-        wanted = self.needs_input_grad
+        wanted = self.needs_input_grad                   # dL/dx of the next layer is used below it
         for i, layer in enumerate(self.layers):
             layer.needs_input_grad = wanted
             try:
@@ -161,7 +166,7 @@ class Chain(_Container):
             except ShapeError as exc:
                 exc.layer_index = i  # the outermost Chain sets it last: a config can point at it
                 raise
-            wanted = wanted or bool(layer.named_parameters())
+            wanted = uses_output_gradient(layer)
         return shape
 
     def forward(self, x, training=False):
@@ -561,9 +566,7 @@ class Graph(_Container):
 
     def build(self, input_shape):
         shapes = {INPUT: tuple(input_shape)}
-        # as in a Chain: a node computes dL/dx only if one of the nodes it reads wants its
-        # gradient -- it has parameters or needs dL/dx itself (the input: if the caller wants it)
-        wanted = {INPUT: self.needs_input_grad}
+        wanted = {INPUT: self.needs_input_grad}          # as in a Chain: ``uses_output_gradient``
         for node in self.order:
             layer = self.nodes[node]
             layer.needs_input_grad = any(wanted[n] for n in self.inputs[node])
@@ -572,7 +575,7 @@ class Graph(_Container):
             except NnpyError as exc:
                 exc.node = node   # the outermost graph sets it last: a config can point at it
                 raise
-            wanted[node] = layer.needs_input_grad or bool(layer.named_parameters())
+            wanted[node] = uses_output_gradient(layer)
         return shapes[self.output]
 
     def forward(self, x, training=False):
