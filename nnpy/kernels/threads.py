@@ -33,12 +33,12 @@ BLAS uses), else the number of CPUs this process may run on (at most 4).
 from __future__ import annotations
 
 import contextlib
-import ctypes
-import itertools
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
+
+from .blas import openblas_function
 
 #: passes over fewer bytes than this (all operands together) run on the calling thread
 MIN_BYTES = 16 << 20
@@ -132,24 +132,10 @@ def split_over_threads(n: int, body: Callable[[int, int], None], nbytes: int, bl
 
 def _openblas():
     """(get, set) of the thread count of the OpenBLAS numpy loaded, or None (another BLAS, not
-    Linux, or not found): its library among the process's mapped files, its functions under the
-    names OpenBLAS builds use (``openblas_set_num_threads``, numpy's ``scipy_…64_``)."""
-    try:
-        with open("/proc/self/maps") as maps:
-            paths = sorted({line.split()[-1] for line in maps if "openblas" in line.rsplit("/", 1)[-1].lower()})
-    except OSError:
-        return None
-    for path in paths:
-        try:
-            lib = ctypes.CDLL(path)
-        except OSError:
-            continue
-        for prefix, suffix in itertools.product(("", "scipy_"), ("", "64_", "_64")):
-            get = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}", None)
-            put = getattr(lib, f"{prefix}openblas_set_num_threads{suffix}", None)
-            if get is not None and put is not None:
-                return get, put
-    return None
+    Linux, or not found): ``openblas_get_num_threads``/``openblas_set_num_threads`` under the
+    names its builds use (``nnpy.kernels.blas``)."""
+    get, put = openblas_function("openblas_get_num_threads"), openblas_function("openblas_set_num_threads")
+    return None if get is None or put is None else (get[0], put[0])
 
 
 _blas = []      # [(get, set) or None], found once

@@ -69,8 +69,9 @@ def batch_inner_copy(x):
 @pytest.mark.parametrize("options,shape", [case for case in CASES if case[0].get("padding", "valid") != "valid"])
 def test_a_batch_inner_input_is_padded_while_copied_with_the_same_numbers(options, shape, monkeypatch, fast_kernels):
     """A padded convolution of a batch-inner input reads it without a padded copy (im2col_padded;
-    an NCHW input gets the padded copy): the same y, dx and dW bit for bit. dx of a stride-1
-    'same' convolution comes from row patches of dY padded (row_patches), else col2im_padded."""
+    an NCHW input gets the padded copy): the same y, dx and dW bit for bit. A stride-1 'same'
+    convolution runs on row patches instead, of x (forward, dW) and of dY padded (dx); else dx
+    comes from col2im_padded."""
     import nnpy.kernels.conv as kernel_conv
 
     layer = built(options, shape, np.float32)
@@ -86,8 +87,8 @@ def test_a_batch_inner_input_is_padded_while_copied_with_the_same_numbers(option
     assert np.array_equal(layer.forward(batch_inner_copy(x), training=True), y)
     assert np.array_equal(layer.backward(dy), dx) and np.array_equal(layer.grads["W"], dW)
     same_size_stride_1 = layer.stride == (1, 1) and layer.out_hw == tuple(shape[1:])
-    assert layer.kernel._correlates_for_input_grad() == same_size_stride_1
-    assert calls == ["im2col_padded", "row_patches" if same_size_stride_1 else "col2im_padded"]
+    assert layer.kernel._by_row_patches() == same_size_stride_1
+    assert calls == (["row_patches", "row_patches"] if same_size_stride_1 else ["im2col_padded", "col2im_padded"])
 
 
 @pytest.mark.parametrize("c,h,w,pads,kw", [(3, 5, 6, ((1, 1), (1, 1)), 3), (2, 4, 3, ((0, 1), (1, 0)), 2),
@@ -152,7 +153,7 @@ def test_the_input_gradient_of_a_stride_1_convolution_is_the_flipped_kernel_over
     (h, w), n, c, f = (5, 6), 3, 4, 5
     ho, wo = h + sum(pads[0]) - kernel[0] + 1, w + sum(pads[1]) - kernel[1] + 1
     conv = Conv2DKernel(kernel, (1, 1), pads, (h + sum(pads[0]), w + sum(pads[1])), (ho, wo))
-    assert conv._correlates_for_input_grad()
+    assert conv._by_row_patches()
     rng = np.random.default_rng(7)
     W = rng.normal(size=(f, c, *kernel)).astype(np.float32)
     conv.forward(rng.normal(size=(n, c, h, w)).astype(np.float32), W, None)
@@ -168,7 +169,7 @@ def test_the_input_gradient_of_a_stride_1_convolution_is_the_flipped_kernel_over
 @pytest.mark.parametrize("filters,channels", [(3, 4), (40, 1)])      # K = 36 > F = 3; K = 9 < F = 40
 def test_the_weight_gradient_is_dy_times_the_patches_transposed_bit_for_bit(filters, channels, fast_kernels):
     """dW = dY @ colsᵀ, computed as (cols @ dYᵀ)ᵀ when K > F: the same numbers."""
-    layer = built({"filters": filters, "kernel_size": 3, "padding": 1}, (channels, 6, 5), np.float32)
+    layer = built({"filters": filters, "kernel_size": 3, "padding": 1, "stride": 2}, (channels, 6, 5), np.float32)
     rng = np.random.default_rng(6)
     y = layer.forward(rng.normal(size=(7, channels, 6, 5)).astype(np.float32), training=True)
     dy = rng.normal(size=y.shape).astype(np.float32)
@@ -182,7 +183,7 @@ def test_a_convolution_reusing_its_patch_buffer_gives_fresh_numbers(layout, fast
     """The kernel's own patch buffer is reused from step to step and its padding is written only
     once: a second and third batch (batch-inner, as between two convolutions) give exactly what a
     fresh layer gives, and the padding positions of the buffer are still zero."""
-    options, shape = {"filters": 4, "kernel_size": 3, "padding": 1, "stride": 2}, (3, 7, 6)
+    options, shape = {"filters": 4, "kernel_size": 3, "padding": 1, "stride": 2}, (3, 7, 6)   # not by row patches
     layer = built(options, shape, np.float32)
     rng = np.random.default_rng(8)
     buffers = set()

@@ -1,0 +1,90 @@
+"""blas.matmul (out = a @ b, or out += a @ b through BLAS's β = 1) against numpy's product, on the
+operand layouts the convolution kernels pass: strided rows, transposed views, float32 and float64;
+and the numpy fallback it takes where BLAS cannot be called."""
+import numpy as np
+import pytest
+
+from nnpy.kernels import blas
+from nnpy.kernels.im2col import kernel_row
+
+
+def operands(dtype, m=7, k=9, n=11):
+    rng = np.random.default_rng(0)
+    return (rng.normal(size=(m, k)).astype(dtype), rng.normal(size=(k, n)).astype(dtype),
+            rng.normal(size=(m, n)).astype(dtype))
+
+
+def layouts(a, b):
+    """The same a and b as contiguous arrays, transposed views, and views with strided rows."""
+    yield "contiguous", a, b
+    yield "transposed", np.ascontiguousarray(a.T).T, np.ascontiguousarray(b.T).T
+    wide_a, wide_b = np.zeros((a.shape[0], a.shape[1] + 5), a.dtype), np.zeros((b.shape[0], b.shape[1] + 3), b.dtype)
+    wide_a[:, 2:2 + a.shape[1]], wide_b[:, 1:1 + b.shape[1]] = a, b
+    yield "strided rows", wide_a[:, 2:2 + a.shape[1]], wide_b[:, 1:1 + b.shape[1]]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_matmul_is_numpys_product_added_or_not_for_every_operand_layout(dtype, accumulate):
+    a, b, c = operands(dtype)
+    tolerance = 1e-5 if dtype == np.float32 else 1e-12
+    for name, a_view, b_view in layouts(a, b):
+        out = c.copy()
+        assert blas.matmul(a_view, b_view, out, accumulate=accumulate) is out
+        expected = a @ b + c if accumulate else a @ b
+        np.testing.assert_allclose(out, expected, rtol=tolerance, atol=tolerance, err_msg=name)
+
+
+def test_matmul_writes_into_an_output_with_strided_rows_only_its_own_elements():
+    a, b, _ = operands(np.float32)
+    wide = np.full((7, 15), 3.0, np.float32)
+    blas.matmul(a, b, wide[:, 2:13], accumulate=True)
+    np.testing.assert_allclose(wide[:, 2:13], a @ b + 3.0, rtol=1e-5, atol=1e-5)
+    assert (wide[:, :2] == 3.0).all() and (wide[:, 13:] == 3.0).all()
+
+
+def test_kernel_rows_of_row_patches_are_taken_as_they_are():
+    """The products of the convolution kernels: a kernel row of row patches (C·kw rows a padded
+    image's stride apart) and its transpose."""
+    rows = np.random.default_rng(1).normal(size=(3, 2, 6, 4, 5)).astype(np.float32)   # (C, kw, Hp, Wo, N)
+    view = kernel_row(rows, 1, 4)                                                     # (6, 80), rows strided
+    weights = np.random.default_rng(2).normal(size=(4, 6)).astype(np.float32)
+    out = np.ones((4, 80), np.float32)
+    np.testing.assert_allclose(blas.matmul(weights, view, out, accumulate=True), weights @ view + 1, rtol=1e-5,
+                               atol=1e-5)
+    dy = np.random.default_rng(3).normal(size=(4, 80)).astype(np.float32)
+    np.testing.assert_allclose(blas.matmul(view, dy.T, np.empty((6, 4), np.float32)), view @ dy.T, rtol=1e-5,
+                               atol=1e-5)
+
+
+def test_numpys_openblas_is_called_where_numpy_uses_openblas():
+    """In numpy's wheels (OpenBLAS) the products run in BLAS with β = 1; elsewhere the fallback runs."""
+    uses_openblas = "openblas" in str(np.show_config(mode="dicts")["Build Dependencies"]["blas"]).lower()
+    assert (blas._blas_gemm(np.dtype(np.float32)) is not None) == uses_openblas
+    assert (blas._blas_gemm(np.dtype(np.float64)) is not None) == uses_openblas
+
+
+@pytest.mark.parametrize("case", ["no BLAS", "overlapping", "a column of one", "gathered rows", "int"])
+def test_the_numpy_fallback_gives_the_same_sum(case, monkeypatch):
+    a, b, c = operands(np.float32)
+    if case == "no BLAS":
+        monkeypatch.setattr(blas, "_gemm", {"f": None})
+    elif case == "overlapping":                # out shares memory with b: BLAS would read what it writes
+        b = np.random.default_rng(4).normal(size=(9, 9)).astype(np.float32)
+        a, c = a, b[:7]
+    elif case == "a column of one":
+        a, c = a[:, :1], c[:, :]
+        b = b[:1]
+    elif case == "gathered rows":              # neither axis contiguous
+        a = np.random.default_rng(5).normal(size=(14, 18)).astype(np.float32)[::2, ::2]
+    else:
+        a, b, c = (v.round().astype(np.int64) for v in (a, b, c))
+    expected = a @ b + c
+    out = c.copy() if case != "overlapping" else c
+    np.testing.assert_allclose(blas.matmul(a, b, out, accumulate=True), expected, rtol=1e-5, atol=1e-5)
+
+
+def test_mismatched_shapes_are_refused():
+    a, b, _ = operands(np.float32)
+    with pytest.raises(ValueError, match="do not match"):
+        blas.matmul(a, b, np.empty((7, 10), np.float32))
