@@ -167,7 +167,7 @@ class Conv2DKernel:
     def _weight_grad_by_row_patches(self, dyt, dW):
         """dW (F, C, kh, kw): for each kernel row i, dW[:, :, i] (F, C·kw) = dY (F, M) @ rows_iᵀ,
         computed as its transpose rows_i @ dYᵀ (C·kw, F) into a scratch (kh, C, kw, F) and copied
-        (that way 1.36x faster at 32 channels, 1.4-1.6x at 64 and 128, as for ``_weight_grad``)."""
+        (that way 1.23-1.40x faster alone at 32, 64 and 128 channels, as for ``_weight_grad``)."""
         f, c, kh, kw = dW.shape
         ho = self.out_hw[0]
         dWt = self._ws.get("dWt_rows", (kh, c, kw, f), dW.dtype)
@@ -185,14 +185,14 @@ class Conv2DKernel:
         for each kernel row i one product of the flipped, transposed kernel's row (C, F·kw) with a
         view of dYp's row patches (``row_patches``: its kw column shifts, F·kw rows; into a
         zero-filled buffer only this writes), the kh products added up in dx by BLAS (against a
-        scratch product and an add pass per row: 0.954 of the resnet-fashion model's training step).
-        The same numbers as Wᵀ @ dY then ``col2im``, summed in another order (float32 rounding). Measured on two threads, batch
-        64: against Wᵀ @ dY and col2im, as the full im2col of dYp and one product 4.62 -> 3.99 ms for
-        32 channels 14×14, 2.76 -> 2.64 for 64 × 7×7, 2.63 -> 2.47 for 128 × 4×4 (the copy of im2col
-        is cheaper than col2im's kh·kw sums); row patches instead of that im2col (a third of the
-        copy, kh products): 0.69-0.89 of its time at 32 channels, 0.72-0.82 at 64, 0.92-0.99 at 128.
-        (The forward and dW as kh products over row patches of x were measured too: the forward
-        0.79-0.89 at 32 channels, but dW as kh products slower than one, the pair 0.92-1.32: not taken.)"""
+        scratch product and an add pass per row: 0.954 of the resnet-fashion model's training
+        step). The same numbers as Wᵀ @ dY then ``col2im``, summed in another order (float32
+        rounding). Measured on two threads, batch 64: against Wᵀ @ dY and col2im, as the full
+        im2col of dYp and one product 4.62 -> 3.99 ms for 32 channels 14×14, 2.76 -> 2.64 for
+        64 × 7×7, 2.63 -> 2.47 for 128 × 4×4 (the copy of im2col is cheaper than col2im's kh·kw
+        sums); row patches instead of that im2col (a third of the copy, kh products): 0.69-0.89 of
+        its time at 32 channels, 0.72-0.82 at 64, 0.92-0.99 at 128. (The forward and dW over row
+        patches of x, ``_forward_by_row_patches``, paid only once the kh sums were BLAS's.)"""
         f = W.shape[0]
         (kh, kw), ((top, bottom), (left, right)) = self.kernel, self.pads
         h, w = self.x_shape[2:]

@@ -58,10 +58,12 @@ def test_kernel_rows_of_row_patches_are_taken_as_they_are():
 
 
 def test_numpys_openblas_is_called_where_numpy_uses_openblas():
-    """In numpy's wheels (OpenBLAS) the products run in BLAS with β = 1; elsewhere the fallback runs."""
-    uses_openblas = "openblas" in str(np.show_config(mode="dicts")["Build Dependencies"]["blas"]).lower()
+    """Where numpy loaded an OpenBLAS (numpy's wheels) its GEMMs are found and the products run in
+    BLAS with β = 1; elsewhere the numpy fallback runs."""
+    uses_openblas = bool(blas.openblas_libraries())
     assert (blas._blas_gemm(np.dtype(np.float32)) is not None) == uses_openblas
     assert (blas._blas_gemm(np.dtype(np.float64)) is not None) == uses_openblas
+    assert blas._blas_gemm(np.dtype(np.int64)) is None
 
 
 @pytest.mark.parametrize("case", ["no BLAS", "overlapping", "a column of one", "gathered rows", "int"])

@@ -208,3 +208,30 @@ def test_two_same_convolutions_in_a_row_pass_the_gradient_check(fast_kernels):
                                         {"type": "Conv2D", "filters": 2, "kernel_size": (2, 3), "padding": "same"}]}
     result = nnpy.gradcheck(spec, (2, 5, 6), batch=3)
     assert result.passed, str(result)
+
+
+@pytest.mark.parametrize("dtype,tolerance", [(np.float32, 1e-5), (np.float64, 1e-11)])
+@pytest.mark.parametrize("use_bias", [False, True])
+@pytest.mark.parametrize("kernel,batch", [(3, 4), ((2, 3), 1)])
+def test_a_stride_1_same_convolution_on_row_patches_gives_the_plain_numbers(kernel, batch, use_bias, dtype, tolerance,
+                                                                            fast_kernels):
+    """Forward (the kh products summed in y, onto the bias when there is one), dW (kh products)
+    and dx over row patches, no patch matrix made: the plain convolution's numbers, in float32
+    and float64 (BLAS's sgemm and dgemm)."""
+    layer = built({"filters": 5, "kernel_size": kernel, "padding": "same", "use_bias": use_bias}, (3, 6, 5), dtype)
+    assert layer.kernel._by_row_patches()
+    W, b = layer.params["W"], layer.params.get("b")
+    rng = np.random.default_rng(9)
+    if use_bias:
+        b[...] = rng.normal(size=b.shape)
+    x = batch_inner_copy(rng.normal(size=(batch, 3, 6, 5)).astype(dtype))
+    y = layer.forward(x, training=True)
+    dy = rng.normal(size=y.shape).astype(dtype)
+    dx = layer.backward(dy)
+    assert "cols" not in layer.kernel._ws._arrays and y.dtype == dtype
+    dx_plain, dW_plain, db_plain = F.conv2d_backward(x, W, dy, layer.stride, layer.pads)
+    np.testing.assert_allclose(y, F.conv2d(x, W, b, layer.stride, layer.pads), rtol=tolerance, atol=tolerance)
+    np.testing.assert_allclose(dx, dx_plain, rtol=tolerance, atol=tolerance)
+    np.testing.assert_allclose(layer.grads["W"], dW_plain, rtol=tolerance, atol=tolerance)
+    if use_bias:
+        np.testing.assert_allclose(layer.grads["b"], db_plain, rtol=tolerance, atol=tolerance)
