@@ -73,10 +73,9 @@ def test_the_numpy_fallback_gives_the_same_sum(case, monkeypatch):
         monkeypatch.setattr(blas, "_gemm", {"f": None})
     elif case == "overlapping":                # out shares memory with b: BLAS would read what it writes
         b = np.random.default_rng(4).normal(size=(9, 9)).astype(np.float32)
-        a, c = a, b[:7]
+        c = b[:7]
     elif case == "a column of one":
-        a, c = a[:, :1], c[:, :]
-        b = b[:1]
+        a, b = a[:, :1], b[:1]
     elif case == "gathered rows":              # neither axis contiguous
         a = np.random.default_rng(5).normal(size=(14, 18)).astype(np.float32)[::2, ::2]
     else:
