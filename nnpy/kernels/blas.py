@@ -21,6 +21,7 @@ is made with numpy: ``out += a @ b``. Both are tested against numpy in tests/fun
 from __future__ import annotations
 
 import ctypes
+import functools
 import itertools
 
 from ..backend import xp
@@ -28,21 +29,23 @@ from ..backend import xp
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 
 
-def openblas_libraries() -> list:
+@functools.lru_cache(maxsize=1)
+def openblas_libraries() -> tuple:
     """The OpenBLAS libraries this process has mapped (numpy's, if it uses one), as ctypes
-    libraries; none where they cannot be listed (not Linux)."""
+    libraries; none where they cannot be listed (not Linux). Read once: numpy, imported by
+    ``nnpy.backend``, has loaded its BLAS before anything asks."""
     try:
         with open("/proc/self/maps") as maps:
             paths = sorted({line.split()[-1] for line in maps if "openblas" in line.rsplit("/", 1)[-1].lower()})
     except OSError:
-        return []
+        return ()
     libraries = []
     for path in paths:
         try:
             libraries.append(ctypes.CDLL(path))      # a CDLL call releases the GIL while it runs
         except OSError:
             continue
-    return libraries
+    return tuple(libraries)
 
 
 def openblas_function(name: str):
