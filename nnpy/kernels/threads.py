@@ -29,6 +29,15 @@ thread until ``set_num_threads`` is called — the ``nnpy`` command line calls `
 a script or notebook may too (``nnpy.set_num_threads()``) — or ``NNPY_NUM_THREADS`` is set.
 ``set_num_threads()`` without a count takes ``NNPY_NUM_THREADS``, else ``OMP_NUM_THREADS`` (what
 BLAS uses), else the number of CPUs this process may run on (at most 4).
+
+The pool's threads share the cores with OpenBLAS's, and OpenBLAS's idle workers do not sleep:
+after each product they spin, waiting for the next one, for 2^28 clock ticks (0.1 s at 2.6 GHz) —
+through every pass between the products. A pass split over two threads then runs three threads on
+two cores. So ``set_num_threads(n ≥ 2)`` also asks OpenBLAS's workers to sleep after 2^20 ticks
+(``BLAS_IDLE_SPIN``: 0.4 ms; ``blas_idle_spin``): lenet's training step at batch 64 took 0.87 and
+0.89 of its time (toggled in one process), at batch 128 0.90; the MLP's, whose products follow each
+other closely, 1.01 (at 2^16 ticks 1.04: its workers fell asleep between products); alexnet's
+0.98. ``OPENBLAS_THREAD_TIMEOUT``, when set, is left as the user set it.
 """
 from __future__ import annotations
 
@@ -42,6 +51,9 @@ from .blas import openblas_function
 
 #: passes over fewer bytes than this (all operands together) run on the calling thread
 MIN_BYTES = 16 << 20
+#: with the pool on, OpenBLAS's idle workers sleep after 2**BLAS_IDLE_SPIN clock ticks (the module
+#: docstring); OpenBLAS's own default, 28, comes back with ``set_num_threads(1)``
+BLAS_IDLE_SPIN, OPENBLAS_IDLE_SPIN = 20, 28
 
 _state = threading.local()   # .busy: this thread is running a part already (no nesting)
 _pool: ThreadPoolExecutor | None = None
@@ -81,6 +93,7 @@ def set_num_threads(n: int | None = None) -> None:
         _pool.shutdown(wait=True)
         _pool = None
     _threads = n
+    blas_idle_spin(BLAS_IDLE_SPIN if n > 1 else OPENBLAS_IDLE_SPIN)
 
 
 def _forget_pool_after_fork() -> None:
@@ -159,6 +172,30 @@ def single_threaded_blas():
         yield
     finally:
         put(before)
+
+
+def blas_idle_spin(exponent: int) -> bool:
+    """Let OpenBLAS's idle worker threads spin for 2**exponent clock ticks (4 … 30) before they
+    sleep; False where nnpy cannot (another BLAS, or ``OPENBLAS_THREAD_TIMEOUT`` set by the user).
+
+    OpenBLAS reads ``OPENBLAS_THREAD_TIMEOUT`` when it loads and when it starts its workers: nnpy
+    sets the variable, has OpenBLAS read its environment again (``openblas_read_env``) and stops
+    the workers (``blas_thread_shutdown_``, what OpenBLAS itself does before a fork); the next
+    product starts them with the new setting. The variable is removed again, so that child
+    processes start as they would have. Call it while no other thread runs a product.
+    """
+    if os.environ.get("OPENBLAS_THREAD_TIMEOUT", "").strip():
+        return False
+    read_env, stop_workers = openblas_function("openblas_read_env"), openblas_function("blas_thread_shutdown_")
+    if read_env is None or stop_workers is None:
+        return False
+    os.environ["OPENBLAS_THREAD_TIMEOUT"] = str(exponent)
+    try:
+        read_env[0]()
+    finally:
+        del os.environ["OPENBLAS_THREAD_TIMEOUT"]
+    stop_workers[0]()
+    return True
 
 
 def outer_axis(a) -> int:

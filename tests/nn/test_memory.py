@@ -103,3 +103,58 @@ def test_the_command_line_starts_the_thread_pool(monkeypatch):
     result = CliRunner().invoke(cli.main, ["list", "optimizers"])
     assert result.exit_code == 0, result.output
     assert calls == [None]
+
+
+# After a product, how many of this process's threads are running (state R in /proc): this
+# thread, plus OpenBLAS's worker while it still spins waiting for the next product.
+IDLE_WORKERS = """
+import glob, os, sys, time
+import numpy as np
+import nnpy
+from nnpy.kernels.blas import openblas_function
+
+def running_after_a_product():
+    a = np.ones((1024, 1024), np.float32)
+    product = a @ a                              # large enough to run on OpenBLAS's two threads
+    time.sleep(0.02)                             # 2**20 ticks are < 1 ms; OpenBLAS's default 2**28, > 50 ms
+    states = []
+    for path in glob.glob("/proc/self/task/*/stat"):
+        with open(path) as f:
+            states.append(f.read().rsplit(")", 1)[1].split()[0])
+    return states.count("R"), float(product[0, 0])
+
+before = running_after_a_product()
+nnpy.set_num_threads(2)
+after = running_after_a_product()
+print(before[0], after[0], before[1], after[1], openblas_function("openblas_thread_timeout")[0]())
+"""
+
+
+def idle_workers(timeout: str | None) -> list:
+    env = {**os.environ, "PYTHONPATH": ROOT, "OPENBLAS_NUM_THREADS": "2"}
+    for name in ("NNPY_NUM_THREADS", "NNPY_REFERENCE", "OPENBLAS_THREAD_TIMEOUT"):
+        env.pop(name, None)
+    if timeout is not None:
+        env["OPENBLAS_THREAD_TIMEOUT"] = timeout
+    out = subprocess.run([sys.executable, "-c", IDLE_WORKERS], env=env, capture_output=True, text=True, check=True)
+    return out.stdout.split()
+
+
+def _has_openblas_workers() -> bool:
+    from nnpy.kernels.blas import openblas_function
+    return sys.platform.startswith("linux") and openblas_function("openblas_read_env") is not None
+
+
+@pytest.mark.skipif(not _has_openblas_workers(), reason="numpy's BLAS is not an OpenBLAS nnpy can reach")
+def test_the_thread_pool_lets_openblas_workers_sleep_between_products():
+    before, after, product_before, product_after, spin = idle_workers(None)
+    assert before == "2", "OpenBLAS's idle worker spins by default: this thread and it"
+    assert after == "1", "with nnpy's pool on, OpenBLAS's idle worker sleeps"
+    assert product_before == product_after == "1024.0"         # the workers restarted compute as before
+    assert spin == "20"
+
+
+@pytest.mark.skipif(not _has_openblas_workers(), reason="numpy's BLAS is not an OpenBLAS nnpy can reach")
+def test_a_users_openblas_thread_timeout_is_left_alone():
+    before, after, _, _, spin = idle_workers("26")
+    assert (before, after, spin) == ("2", "2", "26")
