@@ -37,7 +37,7 @@ two cores. So ``set_num_threads(n ≥ 2)`` also asks OpenBLAS's workers to sleep
 (``BLAS_IDLE_SPIN``: 0.4 ms; ``blas_idle_spin``): lenet's training step at batch 64 took 0.87 and
 0.89 of its time (toggled in one process), at batch 128 0.90; the MLP's, whose products follow each
 other closely, 1.01 (at 2^16 ticks 1.04: its workers fell asleep between products); alexnet's
-0.98. ``OPENBLAS_THREAD_TIMEOUT``, when set, is left as the user set it.
+and resnet's 0.98-1.01. ``OPENBLAS_THREAD_TIMEOUT``, when set, is left as the user set it.
 """
 from __future__ import annotations
 
