@@ -1,4 +1,5 @@
-"""A matrix product that adds into its output, ``out += a @ b``, and the OpenBLAS numpy loaded.
+"""A matrix product that adds into its output, ``out += a @ b``, the one-pass update
+``y ← α·x + β·y`` (``axpby``), and the OpenBLAS numpy loaded.
 
 numpy's ``matmul`` computes ``out = a @ b``: it calls BLAS's GEMM, C ← α·A·B + β·C, with β = 0
 (OpenBLAS then zeroes C before its kernel adds the product in). A sum of products, such as a
@@ -118,3 +119,45 @@ def matmul(a, b, out, accumulate: bool = False):
     function(_ROW_MAJOR, trans_a, trans_b, m, n, k, 1.0, a.ctypes.data, lda, b.ctypes.data, ldb,
              1.0 if accumulate else 0.0, out.ctypes.data, ldc)
     return out
+
+
+# --- y ← α·x + β·y in one pass: an optimizer's update -----------------------------------------
+
+_axpby: dict = {}    # dtype char -> the ctypes ?axpby, or None (not found); looked up once
+
+
+def _blas_axpby(dtype):
+    """OpenBLAS's cblas ?axpby for float32 ('f') or float64 ('d'), with its argument types, or None."""
+    if dtype.char not in _axpby:
+        found = openblas_function({"f": "cblas_saxpby", "d": "cblas_daxpby"}[dtype.char]) if dtype.char in "fd" else None
+        if found is not None:
+            function, wide = found
+            integer = ctypes.c_int64 if wide else ctypes.c_int32
+            scalar = ctypes.c_float if dtype.char == "f" else ctypes.c_double
+            function.argtypes = [integer, scalar, ctypes.c_void_p, integer, scalar, ctypes.c_void_p, integer]
+            function.restype = None
+            found = function
+        _axpby[dtype.char] = found
+    return _axpby[dtype.char]
+
+
+def axpby_applies(x, y) -> bool:
+    """``axpby`` can run on these arrays: one shape, one native float32/float64 dtype, both contiguous
+    (a parameter, its gradient and its optimizer state, or pieces of them), OpenBLAS found."""
+    return (x.shape == y.shape and x.dtype == y.dtype and y.dtype.isnative and x.flags.c_contiguous
+            and y.flags.c_contiguous and y.flags.writeable and x.flags.aligned and y.flags.aligned
+            and not xp.may_share_memory(x, y) and _blas_axpby(y.dtype) is not None)
+
+
+def axpby(alpha: float, x, beta: float, y):
+    """y ← α·x + β·y in place, in ONE pass over x and y (BLAS level 1); returns y.
+
+    The plain numpy statement, ``y *= β; y += α·x``, is two passes (three with a scratch for
+    α·x); an optimizer's update on a 2-million-weight layer is bound by that memory traffic
+    (SGD with momentum on 2048×1024 weights: 1.05 → 0.68 ms alone). The rounding: OpenBLAS
+    rounds β·y, then adds α·x to it with one fused multiply-add. So with α = 1 the numbers are
+    numpy's bit for bit (``v ← g + m·v``), and with β = 1 ``p ← p − lr·v`` is rounded once
+    where numpy rounds lr·v first (apart by at most that rounding, for a few percent of the
+    numbers; PyTorch's ``p.add_(v, alpha=-lr)`` rounds once too). Only where ``axpby_applies``."""
+    _blas_axpby(y.dtype)(y.size, float(alpha), x.ctypes.data, 1, float(beta), y.ctypes.data, 1)
+    return y

@@ -89,3 +89,57 @@ def test_mismatched_shapes_are_refused():
     a, b, _ = operands(np.float32)
     with pytest.raises(ValueError, match="do not match"):
         blas.matmul(a, b, np.empty((7, 10), np.float32))
+
+
+# ---- axpby: y ← α·x + β·y in one pass (the SGD update) ------------------------------------------
+
+SIZES = [1, 2, 7, 8, 15, 16, 17, 31, 33, 64, 1000, 10_001, 65_537]
+needs_openblas = pytest.mark.skipif(not blas.openblas_libraries(), reason="numpy does not use OpenBLAS here")
+
+
+@needs_openblas
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_axpby_with_alpha_one_is_numpys_two_passes_bit_for_bit(dtype):
+    """v ← g + m·v: numpy's ``v *= m; v += g`` exactly, at every length (vector body and tail)."""
+    rng = np.random.default_rng(0)
+    for n in SIZES:
+        g, v = rng.normal(size=n).astype(dtype), rng.normal(size=n).astype(dtype)
+        expected = v * dtype(0.9)
+        expected += g
+        assert blas.axpby_applies(g, v)
+        np.testing.assert_array_equal(blas.axpby(1.0, g, dtype(0.9), v), expected, err_msg=str(n))
+
+
+@needs_openblas
+def test_axpby_with_beta_one_rounds_the_sum_once():
+    """p ← p − lr·v in float32: p − lr·v computed exactly (float64) and rounded once; numpy's
+    statement, which rounds lr·v first, differs from it by no more than that rounding, and does
+    differ for some numbers (a different rounding, not an accident of one length)."""
+    rng = np.random.default_rng(0)
+    lr = np.float32(0.05)
+    differs = 0
+    for n in SIZES:
+        v, p = rng.normal(size=n).astype(np.float32), rng.normal(size=n).astype(np.float32)
+        once = (p.astype(np.float64) - np.float64(lr) * v.astype(np.float64)).astype(np.float32)
+        twice = p - lr * v
+        fast = blas.axpby(-lr, v, 1.0, p.copy())
+        np.testing.assert_array_equal(fast, once, err_msg=str(n))
+        assert np.all(np.abs(fast - twice) <= np.spacing(np.abs(lr * v)) + np.spacing(np.abs(twice)))
+        differs += int(np.sum(fast != twice))
+    assert differs > 0
+
+
+@pytest.mark.parametrize("case", ["no BLAS", "strided", "mixed dtypes", "shared memory", "float16"])
+def test_axpby_does_not_apply_where_blas_cannot_take_the_arrays(case, monkeypatch):
+    x, y = np.ones(10, np.float32), np.ones(10, np.float32)
+    if case == "no BLAS":
+        monkeypatch.setattr(blas, "_axpby", {"f": None})
+    elif case == "strided":
+        x = np.ones(20, np.float32)[::2]
+    elif case == "mixed dtypes":
+        x = x.astype(np.float64)
+    elif case == "shared memory":
+        x = y
+    else:
+        x, y = x.astype(np.float16), y.astype(np.float16)
+    assert not blas.axpby_applies(x, y)

@@ -1,7 +1,8 @@
 """The speed tricks against their plain references: threaded passes against one thread, the
 2×2 max-pool pair passes against the window-by-window routing, ReLU after MaxPool against
 the order the layers are listed in, batch-inner layouts against NCHW inputs, Dense's
-transposed backward, the optimizers' split updates. Each is exact (bit for bit) unless said."""
+transposed backward, the optimizers' split updates, SGD's one-pass BLAS update. Each is exact
+(bit for bit) unless said."""
 import threading
 
 import numpy as np
@@ -15,6 +16,7 @@ from nnpy import functional as F
 from nnpy.kernels import pooling
 from nnpy.nn.layers.containers import norm_then_relu, pool_before_relu
 from nnpy.optim import make_optimizer
+from nnpy.kernels import blas
 
 
 pytestmark = pytest.mark.usefixtures("fast_kernels")     # the kernels are the subject here
@@ -365,3 +367,56 @@ def test_optimizer_steps_split_over_threads_give_the_same_bits(spec, monkeypatch
         finals.append([layer.params["W"].copy(), *(np.array(v) for v in opt.state["W"].values())])
         assert all(v.shape == (37, 11) for v in opt.state["W"].values())
     assert_identical(*finals)
+
+
+# ---- SGD: each line of the update as one BLAS pass (y ← α·x + β·y) --------------------------------
+
+@pytest.mark.skipif(not blas.openblas_libraries(), reason="numpy does not use OpenBLAS here")
+@pytest.mark.parametrize("spec", [{"type": "sgd", "lr": 0.1}, {"type": "sgd", "lr": 0.1, "momentum": 0.9},
+                                  {"type": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True},
+                                  {"type": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01}])
+def test_sgd_in_single_blas_passes_is_the_plain_update_rounded_once(spec, monkeypatch):
+    """The fast update runs through ``blas.axpby`` and gives the plain update's numbers to float32
+    rounding: the velocity bit for bit where no weight decay brings the weights into it, the
+    weights each rounded once instead of twice."""
+    rng = np.random.default_rng(0)
+    p0, grads = rng.normal(size=(37, 11)).astype(np.float32), [rng.normal(size=(37, 11)).astype(np.float32) for _ in range(3)]
+    calls = []
+    monkeypatch.setattr(blas, "axpby", lambda *a, _f=blas.axpby: calls.append(1) or _f(*a))
+    finals = []
+    for reference in (True, False):
+        layer = Dense(11, use_bias=False)
+        layer.initialize((37,), dtype=np.float32)
+        layer.params["W"][...] = p0
+        opt = make_optimizer(spec, layer)
+        with nnpy.reference_mode(reference):
+            for i, g in enumerate(grads):
+                layer.grads["W"][...] = g
+                opt.step()
+        finals.append((layer.params["W"].copy(), [np.array(v) for v in opt.state.get("W", {}).values()]))
+    assert calls, "the fast path did not run"
+    (p_plain, v_plain), (p_fast, v_fast) = finals
+    for a, b in zip(v_plain, v_fast):
+        if "weight_decay" in spec:          # g + wd·p: the weights' rounding reaches the velocity
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+        else:
+            np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(p_fast, p_plain, rtol=1e-6, atol=1e-7)
+    assert not np.array_equal(p_fast, p_plain)      # rounded once: some weights differ
+
+
+def test_sgd_without_blas_runs_the_plain_update_bit_for_bit(monkeypatch):
+    rng = np.random.default_rng(0)
+    p0, g = rng.normal(size=(5, 4)).astype(np.float32), rng.normal(size=(5, 4)).astype(np.float32)
+    finals = []
+    for no_blas in (False, True):
+        if no_blas:
+            monkeypatch.setattr(blas, "_axpby", {"f": None})
+        layer = Dense(4, use_bias=False)
+        layer.initialize((5,), dtype=np.float32)
+        layer.params["W"][...], layer.grads["W"][...] = p0, g
+        opt = make_optimizer({"type": "sgd", "lr": 0.1, "momentum": 0.9}, layer)
+        with nnpy.reference_mode(not no_blas):
+            opt.step(); opt.step()
+        finals.append(layer.params["W"].copy())
+    np.testing.assert_array_equal(*finals)
