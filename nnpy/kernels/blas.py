@@ -66,20 +66,27 @@ def openblas_function(name: str):
 _gemm: dict = {}     # dtype char -> the ctypes GEMM, or None (not found); looked up once
 
 
-def _blas_gemm(dtype):
-    """OpenBLAS's cblas GEMM for float32 ('f') or float64 ('d'), with its argument types, or None."""
-    if dtype.char not in _gemm:
-        found = openblas_function({"f": "cblas_sgemm", "d": "cblas_dgemm"}[dtype.char]) if dtype.char in "fd" else None
+def _float_function(cache: dict, dtype, name: str, argtypes):
+    """OpenBLAS's ``cblas_s<name>`` (float32) or ``cblas_d<name>`` (float64) with its argument
+    types — ``argtypes(integer, scalar)`` lists them from the C types of this build's integers and
+    of the dtype's scalars — or None; looked up once per dtype into ``cache``."""
+    if dtype.char not in cache:
+        found = openblas_function(f"cblas_{'s' if dtype.char == 'f' else 'd'}{name}") if dtype.char in "fd" else None
         if found is not None:
             function, wide = found
-            integer = ctypes.c_int64 if wide else ctypes.c_int32
-            scalar = ctypes.c_float if dtype.char == "f" else ctypes.c_double
-            function.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_int, integer, integer, integer, scalar,
-                                 ctypes.c_void_p, integer, ctypes.c_void_p, integer, scalar, ctypes.c_void_p, integer]
+            function.argtypes = argtypes(ctypes.c_int64 if wide else ctypes.c_int32,
+                                         ctypes.c_float if dtype.char == "f" else ctypes.c_double)
             function.restype = None
             found = function
-        _gemm[dtype.char] = found
-    return _gemm[dtype.char]
+        cache[dtype.char] = found
+    return cache[dtype.char]
+
+
+def _blas_gemm(dtype):
+    """OpenBLAS's cblas GEMM for float32 ('f') or float64 ('d'), with its argument types, or None."""
+    return _float_function(_gemm, dtype, "gemm", lambda i, s: [
+        ctypes.c_int, ctypes.c_int, ctypes.c_int, i, i, i, s, ctypes.c_void_p, i, ctypes.c_void_p, i, s,
+        ctypes.c_void_p, i])
 
 
 def _operand(a):
@@ -128,17 +135,7 @@ _axpby: dict = {}    # dtype char -> the ctypes ?axpby, or None (not found); loo
 
 def _blas_axpby(dtype):
     """OpenBLAS's cblas ?axpby for float32 ('f') or float64 ('d'), with its argument types, or None."""
-    if dtype.char not in _axpby:
-        found = openblas_function({"f": "cblas_saxpby", "d": "cblas_daxpby"}[dtype.char]) if dtype.char in "fd" else None
-        if found is not None:
-            function, wide = found
-            integer = ctypes.c_int64 if wide else ctypes.c_int32
-            scalar = ctypes.c_float if dtype.char == "f" else ctypes.c_double
-            function.argtypes = [integer, scalar, ctypes.c_void_p, integer, scalar, ctypes.c_void_p, integer]
-            function.restype = None
-            found = function
-        _axpby[dtype.char] = found
-    return _axpby[dtype.char]
+    return _float_function(_axpby, dtype, "axpby", lambda i, s: [i, s, ctypes.c_void_p, i, s, ctypes.c_void_p, i])
 
 
 def axpby_applies(x, y) -> bool:
