@@ -10,7 +10,8 @@ its twin in tests/functional.
 environment, or ``nnpy.reference_mode()`` in Python, runs only the plain functions: slower, and
 every step of the math can be followed in a debugger while a real model trains.
 
-Modules: ``threads`` (the thread pool), ``blas`` (a product added into its output, BLAS's β = 1),
+Modules: ``threads`` (the thread pool), ``blas`` (a product added into its output, BLAS's β = 1;
+SGD's update lines as one pass each, ``axpby``),
 ``im2col`` (layouts and patch copies), ``conv``, ``inference`` (the evaluation forward of conv
 blocks: BatchNorm folded, ReLU and sums in place).
 """
