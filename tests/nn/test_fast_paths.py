@@ -347,6 +347,14 @@ def test_dense_after_a_flattened_conv_returns_dx_in_the_conv_memory_order():
 
 # ---- optimizers: a split update == the whole update ---------------------------------------------
 
+def weights_only(p0):
+    """A Dense layer without bias whose W is p0 (in p0's dtype): one parameter to update."""
+    layer = Dense(p0.shape[1], use_bias=False)
+    layer.initialize((p0.shape[0],), dtype=p0.dtype)
+    layer.params["W"][...] = p0
+    return layer
+
+
 @pytest.mark.parametrize("spec", [{"type": "sgd", "lr": 0.1, "momentum": 0.9, "nesterov": True, "weight_decay": 0.01},
                                   {"type": "rmsprop", "lr": 0.01, "weight_decay": 0.01},
                                   {"type": "adam", "lr": 0.01}, {"type": "adamw", "lr": 0.01}])
@@ -357,9 +365,7 @@ def test_optimizer_steps_split_over_threads_give_the_same_bits(spec, monkeypatch
     for threads in (1, 3):
         pool.set_num_threads(threads)
         monkeypatch.setattr(pool, "MIN_BYTES", 0)
-        layer = Dense(11, use_bias=False)
-        layer.initialize((37,), dtype=np.float64)
-        layer.params["W"][...] = p0
+        layer = weights_only(p0)
         opt = make_optimizer(spec, layer)
         for g in grads:          # the first step creates the state inside the pieces
             layer.grads["W"][...] = g
@@ -385,9 +391,7 @@ def test_sgd_in_single_blas_passes_is_the_plain_update_rounded_once(spec, monkey
     monkeypatch.setattr(blas, "axpby", lambda *a, _f=blas.axpby: calls.append(1) or _f(*a))
     finals = []
     for reference in (True, False):
-        layer = Dense(11, use_bias=False)
-        layer.initialize((37,), dtype=np.float32)
-        layer.params["W"][...] = p0
+        layer = weights_only(p0)
         opt = make_optimizer(spec, layer)
         with nnpy.reference_mode(reference):
             for i, g in enumerate(grads):
@@ -412,9 +416,8 @@ def test_sgd_without_blas_runs_the_plain_update_bit_for_bit(monkeypatch):
     for no_blas in (False, True):
         if no_blas:
             monkeypatch.setattr(blas, "_axpby", {"f": None})
-        layer = Dense(4, use_bias=False)
-        layer.initialize((5,), dtype=np.float32)
-        layer.params["W"][...], layer.grads["W"][...] = p0, g
+        layer = weights_only(p0)
+        layer.grads["W"][...] = g
         opt = make_optimizer({"type": "sgd", "lr": 0.1, "momentum": 0.9}, layer)
         with nnpy.reference_mode(not no_blas):
             opt.step(); opt.step()
